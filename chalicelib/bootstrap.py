@@ -1,0 +1,128 @@
+"""Composition root: builds every service lazily, on first use, never at import time.
+
+Tests call `reset()` between cases and may `override()` an adapter (clock, SSM client).
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from chalicelib.settings import get_settings
+
+_overrides: dict[str, Any] = {}
+
+
+def override(**adapters: Any) -> None:
+    _overrides.update(adapters)
+    _clear_caches()
+
+
+def reset() -> None:
+    _overrides.clear()
+    get_settings.cache_clear()
+    _clear_caches()
+
+
+def _clear_caches() -> None:
+    for builder in _BUILDERS:
+        builder.cache_clear()
+
+
+@lru_cache(maxsize=1)
+def get_logger():
+    from aws_lambda_powertools import Logger
+
+    return Logger(service="roster-api", use_rfc3339=True)
+
+
+@lru_cache(maxsize=1)
+def get_metrics():
+    from aws_lambda_powertools import Metrics
+
+    return Metrics(namespace="Roster", service="roster-api")
+
+
+@lru_cache(maxsize=1)
+def get_tracer():
+    """Tracing costs ~350 ms of cold start (aws_xray_sdk): built only when ROSTER_TRACING is on."""
+    if not get_settings().tracing_enabled:
+        return None
+    from aws_lambda_powertools import Tracer
+
+    return Tracer(service="roster-api")
+
+
+@lru_cache(maxsize=1)
+def get_clock():
+    if "clock" in _overrides:
+        return _overrides["clock"]
+    from chalicelib.adapters.clock import SystemClock
+
+    return SystemClock()
+
+
+@lru_cache(maxsize=1)
+def get_database():
+    from chalicelib.repositories.database import Database
+
+    settings = get_settings()
+    return Database(settings.table_name, settings.region)
+
+
+@lru_cache(maxsize=1)
+def get_platform_key_source():
+    if "platform_key_source" in _overrides:
+        return _overrides["platform_key_source"]
+    from chalicelib.adapters.platform_key import SecretsManagerPlatformKey
+
+    settings = get_settings()
+    return SecretsManagerPlatformKey(settings.platform_key_secret, settings.platform_key_max_age_seconds, settings.region)
+
+
+@lru_cache(maxsize=1)
+def get_authenticator():
+    from chalicelib.services.auth import Authenticator
+
+    return Authenticator(get_platform_key_source(), get_database().api_keys)
+
+
+@lru_cache(maxsize=1)
+def get_tenant_service():
+    from chalicelib.services.tenants import TenantService
+
+    return TenantService(get_database(), get_clock())
+
+
+@lru_cache(maxsize=1)
+def get_api_key_service():
+    from chalicelib.services.api_keys import ApiKeyService
+
+    return ApiKeyService(get_database(), get_clock())
+
+
+@lru_cache(maxsize=1)
+def get_account_service():
+    from chalicelib.services.accounts import AccountService
+
+    return AccountService(get_database(), get_clock())
+
+
+@lru_cache(maxsize=1)
+def get_contact_service():
+    from chalicelib.services.contacts import ContactService
+
+    return ContactService(get_database(), get_clock())
+
+
+@lru_cache(maxsize=1)
+def get_people_service():
+    from chalicelib.services.people import PeopleService
+
+    return PeopleService(get_database(), get_clock())
+
+
+_BUILDERS = (
+    get_logger, get_metrics, get_tracer, get_clock, get_database, get_platform_key_source,
+    get_authenticator, get_tenant_service, get_api_key_service, get_account_service,
+    get_contact_service, get_people_service,
+)

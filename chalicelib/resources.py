@@ -1,0 +1,106 @@
+"""The one definition of the AWS resources the app needs.
+
+The local stack creates them from here (idempotently) and the CDK app in infra/ describes them
+from here too; tests compare the synthesised template with this module, so nothing drifts.
+Pure data: importing it does no I/O.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    hash_key: str
+    hash_type: str = "S"
+    range_key: str | None = None
+    range_type: str = "S"
+
+
+@dataclass(frozen=True)
+class Table:
+    logical_id: str
+    name_env: str
+    default_name: str
+    hash_key: str = "pk"
+    range_key: str = "sk"
+    indexes: tuple[Index, ...] = ()
+
+    def attribute_types(self) -> dict[str, str]:
+        types = {self.hash_key: "S", self.range_key: "S"}
+        for index in self.indexes:
+            types[index.hash_key] = index.hash_type
+            if index.range_key:
+                types[index.range_key] = index.range_type
+        return types
+
+
+@dataclass(frozen=True)
+class Queue:
+    logical_id: str
+    name_env: str
+    default_name: str
+    handler: str
+    batch_size: int = 10
+    consumer_timeout_seconds: int = 60
+    max_receive_count: int = 5
+
+    @property
+    def visibility_timeout_seconds(self) -> int:
+        return 6 * self.consumer_timeout_seconds
+
+    @property
+    def dlq_default_name(self) -> str:
+        return f"{self.default_name}-dlq"
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A generated secret (Secrets Manager): its value is made by infra, never kept in the repo."""
+
+    logical_id: str
+    name_env: str
+    default_name: str
+
+
+@dataclass(frozen=True)
+class Resources:
+    tables: tuple[Table, ...]
+    queues: tuple[Queue, ...] = ()
+    secrets: tuple[Secret, ...] = ()
+    email_identities: tuple[str, ...] = field(default_factory=tuple)
+
+
+# Warnings (N4) are found through numeric sort keys that are kept with atomic ADD/SET, so
+# no write has to read first: accounts with caretaker_count = 0 are the no_caretaker ones.
+WARNING_INDEXES = {
+    "no_caretaker": "warn_caretaker",
+    "no_on_site_admin": "warn_on_site_admin",
+    "no_technical_contact": "warn_technical",
+    "no_administrative_contact": "warn_administrative",
+}
+
+MAIN_TABLE = Table(
+    logical_id="RosterTable",
+    name_env="ROSTER_TABLE_NAME",
+    default_name="roster",
+    indexes=(
+        Index("by_list", "list_pk", range_key="list_sk"),
+        Index("by_status", "status_pk", range_key="list_sk"),
+        Index("by_email", "email_key"),
+        Index("by_person", "person_key", range_key="account_id"),
+        Index("warn_caretaker", "warn_pk", range_key="caretaker_count", range_type="N"),
+        Index("warn_on_site_admin", "warn_pk", range_key="on_site_admin_count", range_type="N"),
+        Index("warn_technical", "warn_pk", range_key="has_technical", range_type="N"),
+        Index("warn_administrative", "warn_pk", range_key="has_administrative", range_type="N"),
+    ),
+)
+
+PLATFORM_KEY = Secret(
+    logical_id="PlatformKey",
+    name_env="ROSTER_PLATFORM_KEY_SECRET",
+    default_name="roster/platform-key",
+)
+
+RESOURCES = Resources(tables=(MAIN_TABLE,), secrets=(PLATFORM_KEY,))

@@ -1,0 +1,32 @@
+"""Settings: one frozen dataclass, read lazily from the environment (never at import time)."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+@dataclass(frozen=True)
+class Settings:
+    table_name: str
+    region: str
+    platform_key_secret: str
+    platform_key_max_age_seconds: int
+    tracing_enabled: bool
+    max_body_bytes: int
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings(
+        table_name=os.environ.get("ROSTER_TABLE_NAME", "roster"),
+        region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "eu-central-1",
+        platform_key_secret=os.environ.get("ROSTER_PLATFORM_KEY_SECRET", "roster/platform-key"),
+        platform_key_max_age_seconds=int(os.environ.get("ROSTER_PLATFORM_KEY_MAX_AGE", "300")),
+        tracing_enabled=_flag("ROSTER_TRACING"),
+        max_body_bytes=int(os.environ.get("ROSTER_MAX_BODY_BYTES", str(64 * 1024))),
+    )
