@@ -118,7 +118,7 @@ def get_contact_service():
 def get_people_service():
     from chalicelib.services.people import PeopleService
 
-    return PeopleService(get_database(), get_clock())
+    return PeopleService(get_database(), get_clock(), get_contact_service())
 
 
 _BUILDERS = (

@@ -89,7 +89,7 @@ MAIN_TABLE = Table(
         Index("by_list", "list_pk", range_key="list_sk"),
         Index("by_status", "status_pk", range_key="list_sk"),
         Index("by_email", "email_key"),
-        Index("by_person", "person_key", range_key="account_id"),
+        Index("by_person", "person_key", range_key="person_sk"),
         Index("warn_caretaker", "warn_pk", range_key="caretaker_count", range_type="N"),
         Index("warn_on_site_admin", "warn_pk", range_key="on_site_admin_count", range_type="N"),
         Index("warn_technical", "warn_pk", range_key="has_technical", range_type="N"),

@@ -6,6 +6,20 @@ from typing import Literal
 Language = Literal["de", "fr", "it", "en"]
 LANGUAGES: tuple[str, ...] = ("de", "fr", "it", "en")
 
+BUSINESS_TYPES: tuple[str, ...] = (
+    "agriculture", "construction", "education", "energy_utilities", "finance_insurance",
+    "government", "healthcare", "hospitality", "it_services", "legal", "manufacturing",
+    "media", "non_profit", "professional_services", "real_estate", "retail",
+    "telecommunications", "transport_logistics", "wholesale", "other",
+)
+ACCOUNT_STATUSES: tuple[str, ...] = ("draft", "active", "inactive")
+MEMBERSHIP_KINDS: tuple[str, ...] = ("customer", "contact", "guest")
+MEMBERSHIP_STATUSES: tuple[str, ...] = ("pending", "invited", "declined", "active", "inactive")
+ROLES: tuple[str, ...] = ("admin", "caretaker", "on_site_admin", "other_support", "technical", "administrative")
+PERMISSIONS: tuple[str, ...] = ("billing", "support", "provisioning", "configuration", "security")
+NOTIFICATIONS: tuple[str, ...] = ("outage", "maintenance", "security", "billing", "general")
+WARNINGS: tuple[str, ...] = ("no_technical_contact", "no_administrative_contact", "no_caretaker", "no_on_site_admin")
+
 BusinessType = Literal[
     "agriculture", "construction", "education", "energy_utilities", "finance_insurance",
     "government", "healthcare", "hospitality", "it_services", "legal", "manufacturing",

@@ -5,8 +5,10 @@ from chalice import Chalice
 
 
 def register(app: Chalice) -> None:
-    from chalicelib.handlers import health, middleware
+    from chalicelib.handlers import (
+        accounts, api_keys, contacts, health, housekeeping, middleware, people, tenants,
+    )
 
     app.register_middleware(middleware.observe_and_normalise, "http")
-    for module in (health,):
+    for module in (health, tenants, api_keys, accounts, contacts, people, housekeeping):
         app.register_blueprint(module.bp)

@@ -7,7 +7,7 @@ every bad field with its problem.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from chalicelib.domain.errors import InvalidInput, Problem
@@ -176,3 +176,8 @@ E164 = String(max_length=16, pattern=r"\+[1-9]\d{6,14}", problem="must be an E.1
 COUNTRY = String(min_length=2, max_length=2, pattern=r"[A-Z]{2}", problem="must be an ISO 3166-1 alpha-2 code in capitals")
 ID = String(max_length=64, pattern=r"[a-z]{3}_[a-z0-9]{16}", problem="is not an id")
 PAGE = {"limit": Integer(minimum=1, maximum=100, from_text=True), "cursor": String(max_length=2048)}
+
+
+def nullable(kind: Type) -> Type:
+    """The same type, also accepting null (which clears the field)."""
+    return replace(kind, nullable=True)

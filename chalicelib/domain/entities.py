@@ -1,0 +1,118 @@
+"""Domain objects: plain values that services return and handlers render."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class Tenant:
+    tenant_id: str
+    name: str
+    description: str | None
+    default_language: str
+    created_at: str
+    updated_at: str
+    version: int
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    key_id: str
+    tenant_id: str
+    name: str | None
+    hint: str
+    created_at: str
+    created_by: str
+
+
+@dataclass(frozen=True)
+class Address:
+    street: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
+    country: str | None = None
+
+
+@dataclass(frozen=True)
+class Account:
+    tenant_id: str
+    account_id: str
+    name: str | None
+    address: Address
+    business_type: str | None
+    language: str | None
+    email_domains: list[str]
+    status: str
+    created_at: str
+    updated_at: str
+    version: int
+    customer_person_id: str | None
+    technical_contact_id: str | None
+    administrative_contact_id: str | None
+    caretaker_count: int
+    on_site_admin_count: int
+    member_count: int
+
+    @property
+    def warnings(self) -> list[str]:
+        from chalicelib.domain.rules import account_warnings
+
+        return account_warnings(self)
+
+
+@dataclass(frozen=True)
+class Person:
+    tenant_id: str
+    person_id: str
+    email: str
+    first_name: str | None
+    last_name: str | None
+    phone: str | None
+    language: str | None
+    created_at: str
+    updated_at: str
+    version: int
+
+
+@dataclass(frozen=True)
+class Membership:
+    tenant_id: str
+    account_id: str
+    person_id: str
+    kind: str
+    roles: list[str]
+    permissions: list[str]
+    notifications: list[str]
+    status: str
+    created_at: str
+    updated_at: str
+    version: int
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == "active"
+
+
+@dataclass(frozen=True)
+class Access:
+    """One row of a person's access list (G7): a membership with the account's name."""
+
+    membership: Membership
+    account_name: str | None
+    account_status: str | None = None
+
+
+@dataclass(frozen=True)
+class ContactDetails:
+    membership: Membership
+    person: Person
+    person_created: bool = False

@@ -1,0 +1,12 @@
+"""Identifiers and secrets. Ids are typed (`acc_…`) and random, so they reveal nothing."""
+from __future__ import annotations
+
+import base64
+import secrets
+
+PREFIXES = {"tenant": "ten", "account": "acc", "person": "per", "key": "key"}
+
+
+def new_id(kind: str) -> str:
+    token = base64.b32encode(secrets.token_bytes(10)).decode().lower()
+    return f"{PREFIXES[kind]}_{token}"

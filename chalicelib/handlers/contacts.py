@@ -1,0 +1,71 @@
+"""/accounts/{account_id}/contacts and /designated-contacts."""
+from chalice import Blueprint, Response
+
+from chalicelib import bootstrap
+from chalicelib.domain.vocabulary import LANGUAGES, MEMBERSHIP_STATUSES, NOTIFICATIONS, PERMISSIONS, ROLES
+from chalicelib.handlers import render
+from chalicelib.handlers.http import json_response, route
+from chalicelib.handlers.schema import E164, EMAIL, ID, PAGE, Enum, Integer, ListOf, Schema, String, nullable
+
+bp = Blueprint(__name__)
+
+GRANTS = {
+    "roles": ListOf(Enum(ROLES), max_items=len(ROLES)),
+    "permissions": ListOf(Enum(PERMISSIONS), max_items=len(PERMISSIONS)),
+    "notifications": ListOf(Enum(NOTIFICATIONS), max_items=len(NOTIFICATIONS)),
+}
+ADD = Schema({
+    "email": EMAIL, "first_name": String(max_length=100, nullable=True), "last_name": String(max_length=100, nullable=True),
+    "phone": nullable(E164), "language": Enum(LANGUAGES), "kind": Enum(("contact", "customer")), **GRANTS,
+}, required=("email",))
+UPDATE = Schema({**GRANTS, "status": Enum(("active", "inactive")), "version": Integer(minimum=1)}, non_empty=True)
+LIST = Schema({**PAGE, "status": Enum(MEMBERSHIP_STATUSES), "role": Enum(ROLES),
+               "kind": Enum(("customer", "contact", "guest"))})
+DESIGNATE = Schema({"technical": nullable(ID), "administrative": nullable(ID)}, non_empty=True)
+
+BASE = "/accounts/{account_id}"
+
+
+@route(bp, BASE + "/contacts", ("POST",))
+def add_contact(call, account_id):
+    details = bootstrap.get_contact_service().add(call.tenant_id, account_id, call.body(ADD))
+    return json_response({**render.contact(details), "person_created": details.person_created}, 201)
+
+
+@route(bp, BASE + "/contacts")
+def list_contacts(call, account_id):
+    q = call.query(LIST)
+    filters = {name: q[name] for name in ("status", "role", "kind") if name in q}
+    page = bootstrap.get_contact_service().list(call.tenant_id, account_id, filters, q.get("limit", 50), q.get("cursor"))
+    return render.page(page, render.membership)
+
+
+@route(bp, BASE + "/contacts/{person_id}")
+def get_contact(call, account_id, person_id):
+    return render.contact(bootstrap.get_contact_service().get(call.tenant_id, account_id, person_id))
+
+
+@route(bp, BASE + "/contacts/{person_id}", ("PATCH",))
+def update_contact(call, account_id, person_id):
+    body = call.body(UPDATE)
+    version = body.pop("version", None) or call.if_match()
+    service = bootstrap.get_contact_service()
+    if not body:
+        return render.contact(service.get(call.tenant_id, account_id, person_id))
+    return render.membership(service.update(call.tenant_id, account_id, person_id, body, version))
+
+
+@route(bp, BASE + "/contacts/{person_id}", ("DELETE",))
+def remove_contact(call, account_id, person_id):
+    bootstrap.get_contact_service().remove(call.tenant_id, account_id, person_id)
+    return Response(body="", status_code=204)
+
+
+@route(bp, BASE + "/designated-contacts")
+def get_designated_contacts(call, account_id):
+    return bootstrap.get_contact_service().designated(call.tenant_id, account_id)
+
+
+@route(bp, BASE + "/designated-contacts", ("PUT",))
+def set_designated_contacts(call, account_id):
+    return bootstrap.get_contact_service().set_designated(call.tenant_id, account_id, call.body(DESIGNATE))

@@ -1,0 +1,54 @@
+"""/people: lookup by e-mail, list, read, change, erase, and the access list (G7)."""
+from chalice import Blueprint, Response
+
+from chalicelib import bootstrap
+from chalicelib.domain.vocabulary import LANGUAGES
+from chalicelib.handlers import render
+from chalicelib.handlers.http import route
+from chalicelib.handlers.schema import E164, EMAIL, PAGE, Enum, Integer, Schema, String, nullable
+
+bp = Blueprint(__name__)
+
+LIST = Schema({**PAGE, "email": EMAIL})
+UPDATE = Schema({"email": EMAIL, "first_name": String(max_length=100, nullable=True),
+                 "last_name": String(max_length=100, nullable=True), "phone": nullable(E164),
+                 "language": nullable(Enum(LANGUAGES)), "version": Integer(minimum=1)}, non_empty=True)
+ACCESS = Schema(PAGE)
+
+
+@route(bp, "/people")
+def list_people(call):
+    q = call.query(LIST)
+    service = bootstrap.get_people_service()
+    if "email" in q:
+        person = service.find_by_email(call.tenant_id, q["email"])
+        return {"items": [render.person(person)] if person else [], "next_cursor": None}
+    return render.page(service.list(call.tenant_id, q.get("limit", 50), q.get("cursor")), render.person)
+
+
+@route(bp, "/people/{person_id}")
+def get_person(call, person_id):
+    return render.person(bootstrap.get_people_service().get(call.tenant_id, person_id))
+
+
+@route(bp, "/people/{person_id}", ("PATCH",))
+def update_person(call, person_id):
+    body = call.body(UPDATE)
+    version = body.pop("version", None) or call.if_match()
+    service = bootstrap.get_people_service()
+    if not body:
+        return render.person(service.get(call.tenant_id, person_id))
+    return render.person(service.update(call.tenant_id, person_id, body, version))
+
+
+@route(bp, "/people/{person_id}", ("DELETE",))
+def erase_person(call, person_id):
+    bootstrap.get_people_service().erase(call.tenant_id, person_id)
+    return Response(body="", status_code=204)
+
+
+@route(bp, "/people/{person_id}/access")
+def person_access(call, person_id):
+    q = call.query(ACCESS)
+    page = bootstrap.get_people_service().access(call.tenant_id, person_id, q.get("limit", 50), q.get("cursor"))
+    return render.page(page, render.access)

@@ -1,0 +1,50 @@
+"""JSON shapes of the API's objects (docs/api.md)."""
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from chalicelib.domain.entities import Access, Account, ApiKey, ContactDetails, Membership, Page, Person, Tenant
+
+
+def tenant(t: Tenant) -> dict:
+    return asdict(t)
+
+
+def api_key(k: ApiKey) -> dict:
+    return {"key_id": k.key_id, "name": k.name, "hint": k.hint, "created_at": k.created_at, "created_by": k.created_by}
+
+
+def account(a: Account) -> dict:
+    return {
+        "account_id": a.account_id, "name": a.name, "address": asdict(a.address), "business_type": a.business_type,
+        "language": a.language, "email_domains": a.email_domains, "status": a.status,
+        "designated_contacts": {"technical": a.technical_contact_id, "administrative": a.administrative_contact_id},
+        "customer_person_id": a.customer_person_id, "member_count": a.member_count, "warnings": a.warnings,
+        "created_at": a.created_at, "updated_at": a.updated_at, "version": a.version,
+    }
+
+
+def person(p: Person) -> dict:
+    return {"person_id": p.person_id, "email": p.email, "first_name": p.first_name, "last_name": p.last_name,
+            "phone": p.phone, "language": p.language, "created_at": p.created_at, "updated_at": p.updated_at,
+            "version": p.version}
+
+
+def membership(m: Membership) -> dict:
+    return {"account_id": m.account_id, "person_id": m.person_id, "kind": m.kind, "status": m.status,
+            "roles": m.roles, "permissions": m.permissions, "notifications": m.notifications,
+            "created_at": m.created_at, "updated_at": m.updated_at, "version": m.version}
+
+
+def contact(c: ContactDetails) -> dict:
+    return {**membership(c.membership), "person": person(c.person)}
+
+
+def access(a: Access) -> dict:
+    m = a.membership
+    return {"account_id": m.account_id, "account_name": a.account_name, "account_status": a.account_status,
+            "kind": m.kind, "status": m.status, "roles": m.roles, "permissions": m.permissions}
+
+
+def page(p: Page, render) -> dict:
+    return {"items": [render(item) for item in p.items], "next_cursor": p.next_cursor}

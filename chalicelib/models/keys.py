@@ -1,0 +1,65 @@
+"""Key values of the single table. Every key starts with the tenant, so another tenant's id
+can never address an item: a foreign id is simply a missing item (404)."""
+from __future__ import annotations
+
+TENANT_SK = "TENANT"
+ACCOUNT_SK = "ACCOUNT"
+PERSON_SK = "PERSON"
+EMAIL_SK = "EMAIL"
+KEY_SK = "KEY"
+MEMBER_PREFIX = "M#"
+PERSON_FIRST = "#"  # sorts before every account id in the by_person index
+ERASURE_PK = "ERASURE"
+
+
+def tenant(tenant_id: str) -> str:
+    return f"T#{tenant_id}"
+
+
+def api_key(key_id: str) -> str:
+    return f"KEY#{key_id}"
+
+
+def api_keys_list(tenant_id: str) -> str:
+    return f"T#{tenant_id}#KEYS"
+
+
+def account(tenant_id: str, account_id: str) -> str:
+    return f"T#{tenant_id}#A#{account_id}"
+
+
+def accounts_list(tenant_id: str) -> str:
+    return f"T#{tenant_id}#ACCOUNTS"
+
+
+def accounts_by_status(tenant_id: str, status: str) -> str:
+    return f"T#{tenant_id}#ACCOUNTS#{status}"
+
+
+def member(person_id: str) -> str:
+    return f"{MEMBER_PREFIX}{person_id}"
+
+
+def person(tenant_id: str, person_id: str) -> str:
+    return f"T#{tenant_id}#P#{person_id}"
+
+
+def people_list(tenant_id: str) -> str:
+    return f"T#{tenant_id}#PEOPLE"
+
+
+def email_claim(tenant_id: str, email: str) -> str:
+    return f"T#{tenant_id}#E#{email}"
+
+
+def email_lookup(tenant_id: str, email: str) -> str:
+    return f"T#{tenant_id}#{email}"
+
+
+def erasure(tenant_id: str, person_id: str) -> str:
+    return f"{tenant_id}#{person_id}"
+
+
+def created(created_at: str, entity_id: str) -> str:
+    """Sort key of lists: oldest first, ties broken by id."""
+    return f"{created_at}#{entity_id}"

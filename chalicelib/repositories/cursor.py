@@ -1,0 +1,36 @@
+"""Opaque pagination cursors: DynamoDB's LastEvaluatedKey, base64url-encoded.
+
+A cursor is only accepted for the partition it was issued for, so a cursor cannot reach
+another tenant's items, and a forged one is a 400, never a 500.
+"""
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from chalicelib.domain.errors import InvalidInput, Problem
+
+
+def encode(last_evaluated_key: dict[str, Any] | None) -> str | None:
+    if not last_evaluated_key:
+        return None
+    raw = json.dumps(last_evaluated_key, separators=(",", ":"), sort_keys=True).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode(cursor: str | None, hash_attribute: str, hash_value: str) -> dict[str, Any] | None:
+    if not cursor:
+        return None
+    invalid = InvalidInput("The cursor is not valid for this list.", [Problem("cursor", "is invalid")], "invalid_cursor")
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, TypeError):
+        raise invalid
+    if not isinstance(key, dict) or key.get(hash_attribute) != {"S": hash_value}:
+        raise invalid
+    for value in key.values():
+        if not (isinstance(value, dict) and len(value) == 1 and next(iter(value)) in ("S", "N")
+                and isinstance(next(iter(value.values())), str)):
+            raise invalid
+    return key

@@ -1,0 +1,157 @@
+"""The DynamoDB session: binds the models, runs transactions and turns their failures into
+domain errors. Repositories hang off it."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.domain.errors import Conflict, DomainError
+from chalicelib.models.base import bind
+from chalicelib.models.entities import ALL_MODELS
+
+MAX_TRANSACTION_ITEMS = 100
+
+
+class Contention(Conflict):
+    """Another write touched the same items at the same moment; the caller may retry."""
+
+    def __init__(self) -> None:
+        super().__init__("The items changed concurrently; retry the request.", "concurrent_update")
+
+
+class Transaction:
+    """One TransactWriteItems call. Each item may name the error its failed condition means."""
+
+    def __init__(self, connection: Connection):
+        self._write = TransactWrite(connection=connection)
+        self._errors: dict[str, list] = {"check": [], "delete": [], "put": [], "update": []}
+
+    def check(self, model_cls, hash_key: str, range_key: str, condition, error: DomainError) -> None:
+        self._write.condition_check(model_cls, hash_key, range_key, condition=condition)
+        self._errors["check"].append(error)
+
+    def put(self, item, condition=None, error: DomainError | None = None) -> None:
+        self._write.save(item, condition=condition)
+        self._errors["put"].append(error)
+
+    def update(self, item, actions: list, condition=None, error: DomainError | None = None) -> None:
+        self._write.update(item, actions, condition=condition, add_version_condition=False)
+        self._errors["update"].append(error)
+
+    def delete(self, item, condition=None, error: DomainError | None = None) -> None:
+        self._write.delete(item, condition=condition, add_version_condition=False)
+        self._errors["delete"].append(error)
+
+    @property
+    def size(self) -> int:
+        return sum(len(errors) for errors in self._errors.values())
+
+    def commit(self) -> None:
+        if not self.size:
+            return
+        try:
+            self._write._commit()
+        except TransactWriteError as exc:
+            raise self._domain_error(exc) from exc
+
+    def _domain_error(self, exc: TransactWriteError) -> Exception:
+        # PynamoDB sends condition checks, deletes, puts, updates in that order.
+        ordered = self._errors["check"] + self._errors["delete"] + self._errors["put"] + self._errors["update"]
+        reasons = exc.cancellation_reasons or []
+        for reason, error in zip(reasons, ordered):
+            if reason is not None and reason.code == "ConditionalCheckFailed":
+                if callable(error):
+                    error = error()
+                return error or Contention()
+        if any(reason is not None and reason.code == "TransactionConflict" for reason in reasons):
+            return Contention()
+        return exc
+
+
+class Database:
+    def __init__(self, table_name: str, region: str):
+        bind(ALL_MODELS, table_name, region)
+        self.connection = Connection(region=region)
+        from chalicelib.repositories.accounts import AccountRepository
+        from chalicelib.repositories.api_keys import ApiKeyRepository
+        from chalicelib.repositories.people import PeopleRepository
+        from chalicelib.repositories.tenants import TenantRepository
+
+        self.tenants = TenantRepository()
+        self.api_keys = ApiKeyRepository()
+        self.accounts = AccountRepository()
+        self.people = PeopleRepository()
+
+    def transaction(self) -> Transaction:
+        return Transaction(self.connection)
+
+    def write(self, build: Callable[[Transaction], Any]) -> Any:
+        tx = self.transaction()
+        result = build(tx)
+        tx.commit()
+        return result
+
+
+def retry_on_contention(attempts: int, action: Callable[[], Any]) -> Any:
+    """Runs a read-compute-write step again when its conditional write lost a race."""
+    for attempt in range(attempts):
+        try:
+            return action()
+        except Contention:
+            if attempt == attempts - 1:
+                raise
+
+
+def update_item(model_cls, hash_key: str, range_key: str, actions: list, *, now: str, what: str,
+                expected_version: int | None = None, condition=None,
+                explain: Callable[[Any], DomainError] | None = None):
+    """One conditional UpdateItem on a versioned item, returning the item as written.
+
+    Only when the condition fails is the item read, to tell 404 from 409 from a rule error.
+    """
+    from pynamodb.exceptions import UpdateError
+
+    from chalicelib.domain.errors import NotFound, VersionConflict
+
+    item = model_cls(hash_key, range_key)
+    full = model_cls.pk.exists()
+    if expected_version is not None:
+        full &= model_cls.version == expected_version
+    if condition is not None:
+        full &= condition
+    try:
+        item.update(actions + [model_cls.version.add(1), model_cls.updated_at.set(now)],
+                    condition=full, add_version_condition=False)
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        current = get_item(model_cls, hash_key, range_key)
+        if current is None:
+            raise NotFound(what)
+        if expected_version is not None and current.version != expected_version:
+            raise VersionConflict(what)
+        if explain is not None:
+            raise explain(current)
+        raise Contention()
+    return item
+
+
+def get_item(model_cls, hash_key: str, range_key: str):
+    try:
+        return model_cls.get(hash_key, range_key, consistent_read=True)
+    except model_cls.DoesNotExist:
+        return None
+
+
+def query_page(query: Callable[..., Any], hash_attribute: str, hash_value: str,
+               limit: int, cursor: str | None, **kwargs) -> tuple[list, str | None]:
+    """One Query call for one page; the cursor is checked against the queried partition."""
+    from chalicelib.repositories import cursor as cursors
+
+    start = cursors.decode(cursor, hash_attribute, hash_value)
+    result = query(hash_value, limit=limit, last_evaluated_key=start, page_size=limit, **kwargs)
+    items = list(result)
+    return items, cursors.encode(result.last_evaluated_key)

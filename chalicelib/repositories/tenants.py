@@ -1,0 +1,31 @@
+"""Tenants and their first API key."""
+from __future__ import annotations
+
+from chalicelib.domain.entities import Tenant
+from chalicelib.models import keys
+from chalicelib.models.entities import TenantItem
+from chalicelib.repositories.database import get_item, update_item
+
+
+def to_tenant(item: TenantItem) -> Tenant:
+    return Tenant(item.tenant_id, item.name, item.description, item.default_language,
+                  item.created_at, item.updated_at, int(item.version))
+
+
+class TenantRepository:
+    def new_item(self, tenant: Tenant) -> TenantItem:
+        return TenantItem(keys.tenant(tenant.tenant_id), keys.TENANT_SK, tenant_id=tenant.tenant_id,
+                          name=tenant.name, description=tenant.description,
+                          default_language=tenant.default_language, created_at=tenant.created_at,
+                          updated_at=tenant.updated_at, version=1)
+
+    def get(self, tenant_id: str) -> Tenant | None:
+        item = get_item(TenantItem, keys.tenant(tenant_id), keys.TENANT_SK)
+        return to_tenant(item) if item else None
+
+    def update(self, tenant_id: str, changes: dict, expected_version: int | None, now: str) -> Tenant:
+        actions = [getattr(TenantItem, name).set(value) if value is not None else getattr(TenantItem, name).remove()
+                   for name, value in changes.items()]
+        item = update_item(TenantItem, keys.tenant(tenant_id), keys.TENANT_SK, actions, now=now,
+                           what="Tenant", expected_version=expected_version)
+        return to_tenant(item)

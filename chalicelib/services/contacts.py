@@ -1,0 +1,209 @@
+"""People in an account (G1, G2, G4, G5, G8, C2, C3, N2, N3): add, change, remove, list,
+and the designated technical and administrative contacts."""
+from __future__ import annotations
+
+from chalicelib.domain.entities import ContactDetails, Membership, Page, Person
+from chalicelib.domain.errors import Conflict, NotFound, Problem, RuleViolation, VersionConflict
+from chalicelib.domain.ids import new_id
+from chalicelib.domain.rules import SLOTS, membership_effects, normalise_email
+from chalicelib.models.entities import AccountItem, EmailClaimItem, MembershipItem, PersonItem
+from chalicelib.repositories.database import Contention, get_item, retry_on_contention
+
+ATTEMPTS = 5
+
+
+def _state(membership: Membership | None) -> tuple[str, set[str], bool] | None:
+    if membership is None:
+        return None
+    return membership.kind, set(membership.roles), membership.is_active
+
+
+class ContactService:
+    def __init__(self, database, clock):
+        self._db = database
+        self._clock = clock
+
+    # --- add ---------------------------------------------------------------------------
+    def add(self, tenant_id: str, account_id: str, fields: dict) -> ContactDetails:
+        """Adds a person to the account by details (G2): creates the person if the e-mail is
+        new to the tenant, reuses them otherwise. One read (the e-mail claim), one transaction."""
+        return retry_on_contention(ATTEMPTS, lambda: self._add(tenant_id, account_id, fields))
+
+    def _add(self, tenant_id: str, account_id: str, fields: dict) -> ContactDetails:
+        people, now = self._db.people, self._clock.now_iso()
+        email = normalise_email(fields["email"])
+        existing_id = people.claimed_by(tenant_id, email)
+        tx = self._db.transaction()
+        if existing_id is None:
+            person = Person(tenant_id, new_id("person"), email, fields.get("first_name"), fields.get("last_name"),
+                            fields.get("phone"), fields.get("language"), now, now, 1)
+            tx.put(people.claim_item(tenant_id, email, person.person_id), condition=EmailClaimItem.pk.does_not_exist(),
+                   error=Contention())
+            tx.put(people.new_person_item(person), condition=PersonItem.pk.does_not_exist())
+        else:
+            person = None
+            tx.check(EmailClaimItem, *people.claim_key(tenant_id, email),
+                     condition=EmailClaimItem.person_id == existing_id, error=Contention())
+        person_id = existing_id or person.person_id
+        roles = set(fields.get("roles", []))
+        membership = Membership(tenant_id, account_id, person_id, fields.get("kind", "contact"), sorted(roles),
+                                fields.get("permissions", []), fields.get("notifications", []), "active", now, now, 1)
+        tx.put(people.new_membership_item(membership), condition=MembershipItem.pk.does_not_exist(),
+               error=Conflict("This person is already a member of the account.", "already_member",
+                              [Problem("email", "is already a member")]))
+        effects = membership_effects(None, _state(membership))
+        actions, condition = self._db.accounts.membership_effects(effects, person_id)
+        tx.update(self._db.accounts.item_ref(tenant_id, account_id), actions, condition=condition,
+                  error=lambda: self._explain_slots(tenant_id, account_id, effects["claim"]))
+        tx.commit()
+        if person is None:
+            person = people.get(tenant_id, person_id)
+        return ContactDetails(membership, person, person_created=existing_id is None)
+
+    def _explain_slots(self, tenant_id: str, account_id: str, claimed: list[str]):
+        account = self._db.accounts.get(tenant_id, account_id)
+        if account is None:
+            return NotFound("Account")
+        if "customer" in claimed and account.customer_person_id:
+            return Conflict("The account already has its customer (main profile).", "customer_exists",
+                            [Problem("kind", "customer is taken")])
+        taken = [slot for slot in SLOTS if slot in claimed and getattr(account, f"{slot}_contact_id")]
+        if taken:
+            return Conflict("The account already has this designated contact; hand it over with "
+                            "PUT …/designated-contacts.", "designated_contact_taken",
+                            [Problem("roles", f"{slot} is held by another member") for slot in taken])
+        return Contention()
+
+    # --- read --------------------------------------------------------------------------
+    def get(self, tenant_id: str, account_id: str, person_id: str) -> ContactDetails:
+        found = self._db.people.membership_with_person(tenant_id, account_id, person_id, self._db.connection)
+        if found is None:
+            raise NotFound("Contact")
+        return ContactDetails(*found)
+
+    def list(self, tenant_id: str, account_id: str, filters: dict, limit: int, cursor: str | None) -> Page[Membership]:
+        condition = None
+        for name, value in filters.items():
+            part = MembershipItem.roles.contains(value) if name == "role" else getattr(MembershipItem, name) == value
+            condition = part if condition is None else condition & part
+        exists, members, next_cursor = self._db.people.account_page(tenant_id, account_id, limit, cursor, condition)
+        if not exists:
+            raise NotFound("Account")
+        return Page(members, next_cursor)
+
+    # --- change ------------------------------------------------------------------------
+    def update(self, tenant_id: str, account_id: str, person_id: str, changes: dict,
+               expected_version: int | None) -> Membership:
+        """Changes roles, permissions, notifications or status; the account's counters and
+        designated slots follow in the same transaction."""
+        return retry_on_contention(ATTEMPTS, lambda: self._update(tenant_id, account_id, person_id, changes, expected_version))
+
+    def _update(self, tenant_id, account_id, person_id, changes, expected_version) -> Membership:
+        people = self._db.people
+        before = people.membership(tenant_id, account_id, person_id)
+        if before is None:
+            raise NotFound("Contact")
+        if expected_version is not None and before.version != expected_version:
+            raise VersionConflict("Contact")
+        status = changes.get("status", before.status)
+        if "status" in changes and before.status not in ("active", "inactive"):
+            raise RuleViolation("Only an active or inactive membership can change status here.",
+                                [Problem("status", f"cannot change from {before.status}")], "invalid_transition")
+        roles = set(changes.get("roles", before.roles))
+        if status != "active":
+            roles -= set(SLOTS)  # a designated contact must be an active member
+        after = Membership(tenant_id, account_id, person_id, before.kind, sorted(roles),
+                           changes.get("permissions", before.permissions),
+                           changes.get("notifications", before.notifications), status, before.created_at,
+                           self._clock.now_iso(), before.version + 1)
+        tx = self._db.transaction()
+        actions = [MembershipItem.status.set(after.status), MembershipItem.version.add(1),
+                   MembershipItem.updated_at.set(after.updated_at)]
+        for name in ("roles", "permissions", "notifications"):
+            values = set(getattr(after, name))
+            actions.append(getattr(MembershipItem, name).set(values) if values else getattr(MembershipItem, name).remove())
+        tx.update(people.membership_ref(tenant_id, account_id, person_id), actions,
+                  condition=MembershipItem.version == before.version, error=Contention())
+        effects = membership_effects(_state(before), _state(after))
+        if effects["counters"] or effects["claim"] or effects["release"]:
+            account_actions, condition = self._db.accounts.membership_effects(effects, person_id)
+            if not account_actions:
+                account_actions = [AccountItem.member_count.add(0)]
+            tx.update(self._db.accounts.item_ref(tenant_id, account_id), account_actions, condition=condition,
+                      error=lambda: self._explain_slots(tenant_id, account_id, effects["claim"]))
+        tx.commit()
+        return after
+
+    def remove(self, tenant_id: str, account_id: str, person_id: str) -> None:
+        """Removes the membership; the person stays in the tenant."""
+        retry_on_contention(ATTEMPTS, lambda: self._remove(tenant_id, account_id, person_id))
+
+    def _remove(self, tenant_id: str, account_id: str, person_id: str) -> None:
+        before = self._db.people.membership(tenant_id, account_id, person_id)
+        if before is None:
+            raise NotFound("Contact")
+        tx = self._db.transaction()
+        self.add_removal(tx, before)
+        tx.commit()
+
+    def add_removal(self, tx, membership: Membership) -> None:
+        """Puts the deletion of a membership and its effect on the account into `tx`."""
+        tid, aid, pid = membership.tenant_id, membership.account_id, membership.person_id
+        tx.delete(self._db.people.membership_ref(tid, aid, pid),
+                  condition=MembershipItem.version == membership.version, error=Contention())
+        actions, condition = self._db.accounts.membership_effects(membership_effects(_state(membership), None), pid)
+        tx.update(self._db.accounts.item_ref(tid, aid), actions, condition=condition, error=Contention())
+
+    # --- designated contacts (N3) ------------------------------------------------------
+    def designated(self, tenant_id: str, account_id: str) -> dict[str, str | None]:
+        account = self._db.accounts.get(tenant_id, account_id)
+        if account is None:
+            raise NotFound("Account")
+        return {slot: getattr(account, f"{slot}_contact_id") for slot in SLOTS}
+
+    def set_designated(self, tenant_id: str, account_id: str, wanted: dict[str, str | None]) -> dict[str, str | None]:
+        """Hands each named slot over atomically: the old holder loses the role and the new one
+        gains it in one transaction, conditional on the holder read, so concurrent handovers
+        never leave two holders or none; a loser re-reads and retries."""
+        return retry_on_contention(ATTEMPTS, lambda: self._set_designated(tenant_id, account_id, wanted))
+
+    def _set_designated(self, tenant_id, account_id, wanted) -> dict[str, str | None]:
+        people = self._db.people
+        account = self._db.accounts.get(tenant_id, account_id)
+        if account is None:
+            raise NotFound("Account")
+        current = {slot: getattr(account, f"{slot}_contact_id") for slot in SLOTS}
+        tx = self._db.transaction()
+        account_actions, condition = [], AccountItem.pk.exists()
+        member_updates: dict[str, list] = {}
+        for slot, new_holder in wanted.items():
+            old_holder = current[slot]
+            if new_holder == old_holder:
+                continue
+            attribute = getattr(AccountItem, f"{slot}_contact_id")
+            flag = getattr(AccountItem, f"has_{slot}")
+            condition &= (attribute == old_holder) if old_holder else attribute.does_not_exist()
+            if new_holder:
+                account_actions += [attribute.set(new_holder), flag.set(1)]
+                member_updates.setdefault(new_holder, []).append(MembershipItem.roles.add({slot}))
+            else:
+                account_actions += [attribute.remove(), flag.set(0)]
+            if old_holder:
+                member_updates.setdefault(old_holder, []).append(MembershipItem.roles.delete({slot}))
+        if not account_actions:
+            return current
+        tx.update(self._db.accounts.item_ref(tenant_id, account_id), account_actions, condition=condition,
+                  error=Contention())
+        for person_id, actions in member_updates.items():
+            gains = [slot for slot, holder in wanted.items() if holder == person_id and current[slot] != person_id]
+            member_condition = MembershipItem.pk.exists()
+            if gains:
+                member_condition &= MembershipItem.status == "active"
+            tx.update(people.membership_ref(tenant_id, account_id, person_id),
+                      actions + [MembershipItem.version.add(1), MembershipItem.updated_at.set(self._clock.now_iso())],
+                      condition=member_condition,
+                      error=RuleViolation("A designated contact must be an active member of the account.",
+                                          [Problem(slot, "is not an active member") for slot in gains],
+                                          "not_an_active_member") if gains else Contention())
+        tx.commit()
+        return {**current, **wanted}

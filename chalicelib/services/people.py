@@ -1,0 +1,128 @@
+"""People of a tenant: lookup, changes, the access list (G7) and erasure."""
+from __future__ import annotations
+
+from chalicelib.domain.entities import Access, Page, Person
+from chalicelib.domain.errors import Conflict, NotFound, Problem
+from chalicelib.domain.rules import normalise_email
+from chalicelib.models.entities import EmailClaimItem, ErasureItem, MembershipItem, PersonItem
+from chalicelib.models import keys
+from chalicelib.repositories.database import (
+    MAX_TRANSACTION_ITEMS, Contention, retry_on_contention, update_item,
+)
+from chalicelib.repositories.people import to_person
+
+ERASURE_CHUNK = (MAX_TRANSACTION_ITEMS - 2) // 2  # each membership is two items: itself and its account
+
+
+class PeopleService:
+    def __init__(self, database, clock, contacts):
+        self._db = database
+        self._clock = clock
+        self._contacts = contacts
+
+    def find_by_email(self, tenant_id: str, email: str) -> Person | None:
+        return self._db.people.find_by_email(tenant_id, normalise_email(email))
+
+    def list(self, tenant_id: str, limit: int, cursor: str | None) -> Page[Person]:
+        return self._db.people.list(tenant_id, limit, cursor)
+
+    def get(self, tenant_id: str, person_id: str) -> Person:
+        person = self._db.people.get(tenant_id, person_id)
+        if person is None:
+            raise NotFound("Person")
+        return person
+
+    def update(self, tenant_id: str, person_id: str, changes: dict, expected_version: int | None) -> Person:
+        """Changes a person's details. A new e-mail moves the uniqueness claim in the same transaction."""
+        if "email" in changes:
+            return self._change_email(tenant_id, person_id, changes, expected_version)
+        actions = [getattr(PersonItem, name).set(value) if value is not None else getattr(PersonItem, name).remove()
+                   for name, value in changes.items()]
+        item = update_item(PersonItem, *self._db.people.person_key(tenant_id, person_id), actions,
+                           now=self._clock.now_iso(), what="Person", expected_version=expected_version)
+        return to_person(item)
+
+    def _change_email(self, tenant_id, person_id, changes, expected_version) -> Person:
+        people = self._db.people
+        current = self.get(tenant_id, person_id)
+        if expected_version is not None and current.version != expected_version:
+            from chalicelib.domain.errors import VersionConflict
+
+            raise VersionConflict("Person")
+        email = normalise_email(changes["email"])
+        changes = {**changes, "email": email}
+        if email == current.email:
+            changes.pop("email")
+            return self.update(tenant_id, person_id, changes, expected_version) if changes else current
+        now = self._clock.now_iso()
+        tx = self._db.transaction()
+        tx.delete(EmailClaimItem(*people.claim_key(tenant_id, current.email)),
+                  condition=EmailClaimItem.person_id == person_id, error=Contention())
+        tx.put(people.claim_item(tenant_id, email, person_id), condition=EmailClaimItem.pk.does_not_exist(),
+               error=Conflict("Another person of this tenant has this e-mail.", "email_taken",
+                              [Problem("email", "belongs to another person")]))
+        actions = [getattr(PersonItem, name).set(value) if value is not None else getattr(PersonItem, name).remove()
+                   for name, value in changes.items()]
+        actions += [PersonItem.email_key.set(keys.email_lookup(tenant_id, email)), PersonItem.version.add(1),
+                    PersonItem.updated_at.set(now)]
+        tx.update(people.person_ref(tenant_id, person_id), actions,
+                  condition=PersonItem.version == current.version, error=Contention())
+        tx.commit()
+        return self.get(tenant_id, person_id)
+
+    def access(self, tenant_id: str, person_id: str, limit: int, cursor: str | None) -> Page[Access]:
+        """Every membership of the person with the account's name (G7): one Query, one BatchGet."""
+        exists, memberships, next_cursor = self._db.people.person_page(tenant_id, person_id, limit, cursor)
+        if not exists:
+            raise NotFound("Person")
+        accounts = self._db.accounts.get_many(tenant_id, [m.account_id for m in memberships])
+        rows = []
+        for membership in memberships:
+            account = accounts.get(membership.account_id)
+            rows.append(Access(membership, account.name if account else None, account.status if account else None))
+        return Page(rows, next_cursor)
+
+    # --- erasure -------------------------------------------------------------------------
+    def erase(self, tenant_id: str, person_id: str) -> None:
+        """Erases a person: personal data at once, then every membership (freeing designated
+        slots, so the warnings appear), then the person item. An erasure marker written with
+        the first step lets housekeeping finish an erasure that a crash interrupted."""
+        people = self._db.people
+        person = people.get(tenant_id, person_id)
+        if person is None:
+            if not people.erasure_pending(tenant_id, person_id):
+                raise NotFound("Person")
+        elif person.email:
+            tx = self._db.transaction()
+            tx.delete(EmailClaimItem(*people.claim_key(tenant_id, person.email)),
+                      condition=EmailClaimItem.person_id == person_id, error=Contention())
+            tx.put(people.erasure_item(tenant_id, person_id, self._clock.now_iso()))
+            tx.update(people.person_ref(tenant_id, person_id),
+                      [PersonItem.email.set(""), PersonItem.first_name.remove(), PersonItem.last_name.remove(),
+                       PersonItem.phone.remove(), PersonItem.email_key.remove(), PersonItem.list_pk.remove()],
+                      condition=PersonItem.version == person.version, error=Contention())
+            tx.commit()
+        self.finish_erasure(tenant_id, person_id)
+
+    def finish_erasure(self, tenant_id: str, person_id: str) -> None:
+        """Removes the memberships in transactions of up to ERASURE_CHUNK, then the person."""
+        people = self._db.people
+        while True:
+            _, memberships, _ = people.person_page(tenant_id, person_id, ERASURE_CHUNK, None)
+            if not memberships:
+                break
+            tx = self._db.transaction()
+            for membership in memberships:
+                self._contacts.add_removal(tx, membership)
+            retry_on_contention(1, tx.commit)
+        tx = self._db.transaction()
+        tx.delete(people.person_ref(tenant_id, person_id))
+        tx.delete(people.erasure_ref(tenant_id, person_id))
+        tx.commit()
+
+    def resume_erasures(self, limit: int = 25) -> int:
+        """Housekeeping: finishes erasures a crash left half done. Returns how many it finished."""
+        pending = self._db.people.pending_erasures(limit)
+        for tenant_id, person_id in pending:
+            self.finish_erasure(tenant_id, person_id)
+        return len(pending)
