@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 
 from chalice import Response
 
@@ -34,7 +35,8 @@ def _normalise(response: Response) -> Response:
 
 def observe_and_normalise(event, get_response):
     logger, metrics = bootstrap.get_logger(), bootstrap.get_metrics()
-    request_id = (event.context or {}).get("requestId")
+    # chalice's local server sends no request id; one is made up so local logs correlate too
+    request_id = (event.context or {}).get("requestId") or str(uuid.uuid4())
     logger.set_correlation_id(request_id)
     started = time.perf_counter()
     response = _normalise(get_response(event))

@@ -1,0 +1,73 @@
+"""The sample events in events/ drive the app's real entry points."""
+import copy
+import json
+from pathlib import Path
+
+from tests.functional.conftest import add_contact
+
+EVENTS = Path(__file__).resolve().parents[2] / "events"
+
+
+def _event(name: str) -> dict:
+    return json.loads((EVENTS / name).read_text())
+
+
+class _Context:
+    function_name = "roster-dev"
+    aws_request_id = "6f5d7c1e-9f4e-4c1e-8a59-0c7c1c9b2a11"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:eu-central-1:123456789012:function:roster-dev"
+
+    @staticmethod
+    def get_remaining_time_in_millis():
+        return 10_000
+
+
+def test_api_gateway_proxy_event_reads_an_account(api, account):
+    import app
+
+    event = copy.deepcopy(_event("api_gateway_get_account.json"))
+    aid = account["account_id"]
+    event["path"] = f"/accounts/{aid}"
+    event["pathParameters"] = {"account_id": aid}
+    for headers in (event["headers"], event["multiValueHeaders"]):
+        headers["Authorization"] = f"Bearer {api.key}" if headers is event["headers"] else [f"Bearer {api.key}"]
+    response = app.app(event, _Context())
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"])["account_id"] == aid
+
+    event["headers"]["Authorization"] = "Bearer rk_aaaaaaaaaaaaaaaa_" + "0" * 64
+    event["multiValueHeaders"]["Authorization"] = [event["headers"]["Authorization"]]
+    response = app.app(event, _Context())
+    assert response["statusCode"] == 401
+    assert json.loads(response["body"])["error"]["code"] == "unauthenticated"
+
+
+def test_scheduled_event_finishes_an_interrupted_erasure(api, account, chalice_client, monkeypatch):
+    from chalicelib.services.people import PeopleService
+
+    aid = account["account_id"]
+    person = add_contact(api, aid, "crash@example.com", roles=["caretaker", "technical"])
+    pid = person["person_id"]
+
+    def crash(self, tenant_id, person_id):
+        raise RuntimeError("Lambda timed out")
+
+    original = PeopleService.finish_erasure
+    monkeypatch.setattr(PeopleService, "finish_erasure", crash)
+    assert api.delete(f"/people/{pid}").status == 500
+    monkeypatch.setattr(PeopleService, "finish_erasure", original)
+
+    # The first step ran: the personal data is gone, the membership still holds the slot.
+    assert api.get(f"/people/{pid}").json["email"] == ""
+    assert api.get(f"/accounts/{aid}").json["designated_contacts"]["technical"] == pid
+
+    result = chalice_client.lambda_.invoke("housekeeping", _event("scheduled_housekeeping.json"))
+    assert result.payload == {"erasures_finished": 1}
+    assert api.get(f"/people/{pid}").status == 404
+    account_now = api.get(f"/accounts/{aid}").json
+    assert account_now["designated_contacts"]["technical"] is None
+    assert {"no_technical_contact", "no_caretaker"} <= set(account_now["warnings"])
+    assert api.get(f"/accounts/{aid}/contacts").json["items"] == []
+    again = chalice_client.lambda_.invoke("housekeeping", _event("scheduled_housekeeping.json"))
+    assert again.payload == {"erasures_finished": 0}

@@ -1,0 +1,24 @@
+"""Cold start is a product feature: importing the app does no I/O and reads no settings."""
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PROBE = """
+import sys
+import app
+from chalicelib import bootstrap
+assert bootstrap.get_settings.cache_info().currsize == 0, "settings were read at import time"
+assert bootstrap.get_database.cache_info().currsize == 0, "a database session was built at import time"
+loaded = {name for name in ("boto3", "botocore.client", "pynamodb.models", "aws_xray_sdk", "pydantic") if name in sys.modules}
+assert not loaded, f"imported at import time: {sorted(loaded)}"
+print("ok")
+"""
+
+
+def test_importing_the_app_touches_nothing():
+    result = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"

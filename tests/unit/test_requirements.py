@@ -1,0 +1,27 @@
+"""requirements.txt (what chalice bundles) must pin exactly the runtime dependencies of pyproject.toml."""
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _pins(lines):
+    pins = {}
+    for line in lines:
+        line = line.split("#")[0].strip()
+        if line:
+            name, _, version = line.partition("==")
+            assert version, f"{line!r} is not pinned with =="
+            pins[name.strip().lower()] = version.strip()
+    return pins
+
+
+def test_requirements_agree_with_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert _pins((ROOT / "requirements.txt").read_text().splitlines()) == _pins(project["dependencies"])
+
+
+def test_runtime_dependencies_leave_out_test_and_infra_tools():
+    runtime = _pins((ROOT / "requirements.txt").read_text().splitlines())
+    assert not {"moto", "pytest", "aws-cdk-lib", "cfn-lint", "aws-sam-translator"} & set(runtime)
+    assert "boto3" in runtime  # chalice vendors botocore but not boto3
