@@ -14,8 +14,36 @@ $(STAMP): pyproject.toml requirements.txt
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
-test: setup
+test: setup infra-setup
 	$(BIN)/python -m pytest -n 2 tests
+
+# Benchmarks (docs/performance.md): cold start vs the floor, AWS calls per route, package size.
+bench: setup
+	$(BIN)/python bench/cold_start.py
+	$(BIN)/python bench/aws_calls.py
+	$(BIN)/python bench/package_size.py
+
+# CDK + cfn-lint in their own environment (jsii pins typeguard; cfn-lint brings
+# aws-sam-translator, which must stay out of the app's). See docs/deploy.md.
+INFRA_VENV := .venv-infra
+INFRA_STAMP := $(INFRA_VENV)/.installed
+SYNTH_REGION ?= eu-central-1
+.PHONY: infra-setup synth
+
+infra-setup: $(INFRA_STAMP)
+
+$(INFRA_STAMP): pyproject.toml requirements.txt
+	test -x $(INFRA_VENV)/bin/python || $(PYTHON) -m venv $(INFRA_VENV)
+	$(INFRA_VENV)/bin/python -m pip install -q --upgrade pip
+	$(INFRA_VENV)/bin/python -m pip install -q -e '.[infra]'
+	touch $(INFRA_STAMP)
+
+# Offline: a region, no credentials or AWS config; writes infra/cdk.out/.
+synth: infra-setup
+	rm -rf infra/cdk.out
+	env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN -u AWS_PROFILE \
+	  AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true \
+	  CDK_DEFAULT_REGION=$(SYNTH_REGION) $(INFRA_VENV)/bin/python infra/app.py
 
 clean:
 	rm -rf $(VENV) .venv-infra .pytest_cache infra/cdk.out

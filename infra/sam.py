@@ -61,14 +61,18 @@ def queue_name_of(queue: Any) -> str:
     return queue.rsplit(":", 1)[1]
 
 
+def sqs_event_sources_raw(template: Template) -> list[tuple[str, str, dict]]:
+    """(function, event, event properties) of every SQS event source of every function."""
+    return [(name, event, spec["Properties"])
+            for name, function in sorted(functions(template).items())
+            for event, spec in sorted((function.get("Properties", {}).get("Events") or {}).items())
+            if spec.get("Type") == "SQS"]
+
+
 def sqs_event_sources(template: Template) -> list[SqsEventSource]:
     """Every SQS event source of every function, as chalice wrote it."""
-    sources = []
-    for name, function in sorted(functions(template).items()):
-        for event, spec in sorted((function.get("Properties", {}).get("Events") or {}).items()):
-            if spec.get("Type") == "SQS":
-                sources.append(SqsEventSource(name, event, queue_name_of(spec["Properties"]["Queue"])))
-    return sources
+    return [SqsEventSource(name, event, queue_name_of(props["Queue"]))
+            for name, event, props in sqs_event_sources_raw(template)]
 
 
 def service_name(app_name: str, function_id: str) -> str:

@@ -1,0 +1,48 @@
+"""Synthesises the stack for tests/infra/fake_app with FAKE_RESOURCES (run with .venv-infra).
+
+usage: CDK_OUTDIR=DIR fake_stack.py [--undeclared-queue]
+Tracing is on here (it is off in the real app) so that both ways are synthesised.
+The app is copied to a temporary directory first: chalice writes its package cache there.
+With --undeclared-queue the app's queue is left out of the declarations: synth must fail.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != HERE]
+sys.path.insert(0, ROOT)
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+os.environ.setdefault("AWS_DEFAULT_REGION", "eu-central-1")
+
+
+def main(undeclared_queue: bool) -> None:
+    import importlib.util
+
+    import aws_cdk as cdk
+
+    from infra.stack import RosterStack
+
+    spec = importlib.util.spec_from_file_location("fake_resources", os.path.join(HERE, "fake_resources.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    resources = module.FAKE_RESOURCES
+    if undeclared_queue:
+        resources = dataclasses.replace(resources, queues=())
+
+    with tempfile.TemporaryDirectory(prefix="roster-fake-app-") as tmp:
+        source_dir = os.path.join(tmp, "fake_app")
+        shutil.copytree(os.path.join(HERE, "fake_app"), source_dir)
+        app = cdk.App(outdir=os.environ["CDK_OUTDIR"])
+        RosterStack(app, "dev", resources=resources, source_dir=source_dir, tracing=True,
+                    env=cdk.Environment(region="eu-central-1"))
+        app.synth()
+
+
+if __name__ == "__main__":
+    main("--undeclared-queue" in sys.argv[1:])

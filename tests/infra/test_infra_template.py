@@ -1,0 +1,118 @@
+"""The synthesised CloudFormation template matches chalicelib/resources.py and our rules.
+
+Two stacks are synthesised once per run (see conftest.py): the real app with RESOURCES, and a
+fake app (tests/infra/fake_app: a route, an SQS consumer, a schedule) with FAKE_RESOURCES,
+which has the queue and SES identity the real app does not have yet.
+"""
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from chalicelib.resources import RESOURCES
+from infra import sam
+from tests.infra import infra_checks as checks
+from tests.infra.conftest import ROOT, INFRA_BIN, REGION, infra_python, load_template, offline_env, run_synth
+from tests.infra.fake_resources import FAKE_RESOURCES
+
+pytestmark = pytest.mark.infra
+
+DECLARED = {"real": RESOURCES, "fake": FAKE_RESOURCES}
+
+# cfn-lint rules we do not apply, each with the reason it does not apply to this template.
+# (None so far: the templates pass every error and warning rule.)
+CFN_LINT_IGNORED: dict[str, str] = {}
+
+
+@pytest.fixture(params=["real", "fake"])
+def stack(request):
+    path, template = load_template(request.getfixturevalue(f"{request.param}_synth"))
+    return request.param, path, template
+
+
+def test_template_is_a_sam_template_with_the_app(stack):
+    _, _, template = stack
+    assert template["Transform"] == "AWS::Serverless-2016-10-31"
+    assert sam.API_HANDLER in sam.functions(template)
+    assert sam.REST_API in template["Resources"]
+
+
+def test_every_declared_table_and_index_with_pitr_and_deletion_protection(stack):
+    name, _, template = stack
+    checks.check_tables(template, DECLARED[name])
+
+
+def test_every_declared_secret_is_generated(stack):
+    name, _, template = stack
+    checks.check_secrets(template, DECLARED[name])
+
+
+def test_every_declared_queue_has_dead_letters_redrive_and_alarm(stack):
+    name, _, template = stack
+    checks.check_queues(template, DECLARED[name])
+
+
+def test_every_sqs_event_source_reports_batch_item_failures(stack):
+    name, _, template = stack
+    checks.check_sqs_event_sources(template, DECLARED[name])
+
+
+def test_functions_get_powertools_settings(stack):
+    _, _, template = stack
+    checks.check_function_environment(template)
+
+
+def test_roles_grant_only_the_declared_resources(stack):
+    name, _, template = stack
+    checks.check_least_privilege(template, DECLARED[name])
+
+
+def test_api_gateway_errors_use_the_api_error_format(stack):
+    _, _, template = stack
+    checks.check_gateway_responses(template)
+
+
+def test_template_passes_cfn_lint(stack):
+    _, path, _ = stack
+    ignored = [f"--ignore-checks={rule}" for rule in CFN_LINT_IGNORED]
+    proc = subprocess.run([str(INFRA_BIN / "cfn-lint"), "--regions", REGION, *ignored, "--", str(path)],
+                          env=offline_env(), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_real_app_has_tracing_off(real_synth):
+    _, template = load_template(real_synth)
+    checks.check_tracing_off(template)
+
+
+def test_fake_app_has_one_consumer_overridden_by_its_event_source_name(fake_synth):
+    _, template = load_template(fake_synth)
+    sources = sam.sqs_event_sources_raw(template)
+    # chalice names the event `<Function>SqsEventSource`: the override paths are derived
+    # from the template, and landed on the event chalice generated (not on a new one).
+    assert [(function, event) for function, event, _ in sources] == [("SendMail", "SendMailSqsEventSource")]
+    events = template["Resources"]["SendMail"]["Properties"]["Events"]
+    assert list(events) == ["SendMailSqsEventSource"]
+
+
+def test_fake_app_tracing_on_adds_xray_only_then(fake_synth):
+    _, template = load_template(fake_synth)
+    for function_id, function in sam.functions(template).items():
+        assert function["Properties"]["Tracing"] == "Active", function_id
+        assert checks.env_of(function)["ROSTER_TRACING"] == "true", function_id
+        assert checks.granted(template, function_id, "xray:PutTraceSegments") == ["*"], function_id
+
+
+def test_fake_app_email_identities_are_created(fake_synth):
+    _, template = load_template(fake_synth)
+    identities = checks.resources(template, "AWS::SES::EmailIdentity")
+    assert sorted(r["Properties"]["EmailIdentity"] for r in identities.values()) == \
+        sorted(FAKE_RESOURCES.email_identities)
+
+
+def test_a_queue_the_app_reads_but_resources_does_not_declare_fails_synth(tmp_path):
+    script = str(ROOT / "tests" / "infra" / "fake_stack.py")
+    result = run_synth([infra_python(), script, "--undeclared-queue"], tmp_path / "cdk.out")
+    assert result["returncode"] != 0
+    assert "subscribes to queue 'fake-mail', which chalicelib/resources.py does not declare" in result["output"]
