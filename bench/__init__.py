@@ -1,0 +1,1 @@
+"""Roster's benchmarks: cold start, AWS calls per route, package size (docs/performance.md)."""

@@ -1,0 +1,547 @@
+"""AWS requests per route: every route of the app, one realistic request each, counted per API operation.
+
+Runs the app in-process on moto (mock_aws + chalice.test.Client, like the functional tests)
+and counts every AWS API call with a botocore `before-call` hook, split into the
+authentication (the API-key GetItem, or the platform key's Secrets Manager read, which is
+cached) and the route's own calls. Every route in `app.app.routes` must have a scenario here:
+a new route without one makes this script fail, so it gets measured.
+
+Budget for the route's own calls: 1 DynamoDB request per single-object read, 1 per write (a
+transaction where several items change), 1 Query per list page. Overruns are reported with
+their calls in order and why; this script does not judge whether they are acceptable.
+
+    python bench/aws_calls.py [--strict]
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import sys
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import PLATFORM_KEY, apply_fake_aws, markdown_table, save  # noqa: E402
+
+BUDGETS = {"none": (0, "0 (no I/O)"), "read": (1, "1 (read)"), "write": (1, "1 (write)"),
+           "list": (1, "1 Query a page")}
+
+
+# --- counting --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AwsCall:
+    phase: str  # "auth" or "route"
+    service: str  # botocore's service id without spaces: DynamoDB, SecretsManager, ...
+    operation: str  # GetItem, TransactWriteItems, ...
+
+    def __str__(self) -> str:
+        return self.operation if self.service == "DynamoDB" else f"{self.service}.{self.operation}"
+
+
+class CallCounter:
+    """Counts AWS API calls through botocore's `before-call` event (one per call, not per retry).
+
+    `installed()` adds the hook to botocore's built-in handlers, so every session created
+    afterwards (boto3's default one, each PynamoDB connection) carries it, the way moto's own
+    stub is installed; calls are only kept inside `recording()`.
+    """
+
+    def __init__(self) -> None:
+        self.calls: list[AwsCall] = []
+        self._phase = "route"
+        self._recording = False
+        self._entry = ("before-call", self._on_before_call)
+
+    def _on_before_call(self, model=None, **_: Any) -> None:
+        if self._recording and model is not None:
+            service = str(model.service_model.service_id).replace(" ", "")
+            self.calls.append(AwsCall(self._phase, service, model.name))
+
+    @contextmanager
+    def installed(self) -> Iterator["CallCounter"]:
+        from botocore.handlers import BUILTIN_HANDLERS
+
+        BUILTIN_HANDLERS.append(self._entry)
+        try:
+            yield self
+        finally:
+            BUILTIN_HANDLERS.remove(self._entry)
+
+    @contextmanager
+    def recording(self) -> Iterator[list[AwsCall]]:
+        self.calls, self._recording, self._phase = [], True, "route"
+        try:
+            yield self.calls
+        finally:
+            self._recording = False
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        previous, self._phase = self._phase, name
+        try:
+            yield
+        finally:
+            self._phase = previous
+
+
+@contextmanager
+def authentication_marked(counter: CallCounter) -> Iterator[None]:
+    """Calls made while the Authenticator runs count as phase 'auth' (chalicelib stays untouched)."""
+    from chalicelib.services.auth import Authenticator
+
+    original = Authenticator.authenticate
+
+    def authenticate(self, *args, **kwargs):
+        with counter.phase("auth"):
+            return original(self, *args, **kwargs)
+
+    Authenticator.authenticate = authenticate
+    try:
+        yield
+    finally:
+        Authenticator.authenticate = original
+
+
+# --- driving the app ---------------------------------------------------------------------------
+@dataclass
+class Reply:
+    status: int
+    json: Any
+
+
+@dataclass
+class Api:
+    """A JSON client over chalice's test client, with a bearer key."""
+
+    http: Any
+    key: str | None
+
+    def call(self, method: str, path: str, body: Any = None, key: str | None = None) -> Reply:
+        headers = {"content-type": "application/json"}
+        token = self.key if key is None else key
+        if token:
+            headers["authorization"] = f"Bearer {token}"
+        payload = json.dumps(body).encode() if body is not None else b""
+        response = self.http.request(method, path, headers=headers, body=payload)
+        return Reply(response.status_code, json.loads(response.body) if response.body else None)
+
+    def must(self, method: str, path: str, body: Any = None, status: int = 200) -> Any:
+        reply = self.call(method, path, body)
+        if reply.status != status:
+            raise ScenarioError(f"setup {method} {path} answered {reply.status}, not {status}: {reply.json}")
+        return reply.json
+
+
+class ScenarioError(RuntimeError):
+    pass
+
+
+COMPLETE_ACCOUNT = {
+    "name": "Muster AG", "business_type": "it_services", "language": "de",
+    "address": {"street": "Bahnhofstrasse 1", "postal_code": "8001", "city": "Zürich", "country": "CH"},
+}
+
+
+class World:
+    """A fresh tenant per scenario, and the helpers that set its data up (not counted)."""
+
+    def __init__(self, http: Any) -> None:
+        self.platform = Api(http, PLATFORM_KEY)
+        reply = self.platform.must("POST", "/tenants", {"name": "Acme Telecom", "default_language": "de"}, 201)
+        self.api = Api(http, reply["api_key"])
+
+    def account(self, **fields: Any) -> str:
+        return self.api.must("POST", "/accounts", {**COMPLETE_ACCOUNT, **fields}, 201)["account_id"]
+
+    def contact(self, account_id: str, email: str, **fields: Any) -> str:
+        return self.api.must("POST", f"/accounts/{account_id}/contacts", {"email": email, **fields}, 201)["person_id"]
+
+    def ready_account(self) -> str:
+        """A draft with everything onboarding needs."""
+        aid = self.account()
+        self.contact(aid, "care@example.com", roles=["caretaker"])
+        self.contact(aid, "admin@example.com", roles=["on_site_admin"])
+        return aid
+
+
+@dataclass
+class Request:
+    path: str
+    body: Any = None
+    key: str | None = None  # None: the tenant's key; "": no Authorization header
+
+
+@dataclass
+class Scenario:
+    method: str
+    route: str  # the path as in the route table
+    prepare: Callable[[World], Request]
+    budget: str  # a key of BUDGETS
+    status: int = 200
+    variant: str = ""
+    why: str = ""  # why the route's own calls exceed the budget, if they do
+    fresh_container: bool = False  # rebuild the composition root first: cold caches (platform key)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.method, self.route
+
+    @property
+    def label(self) -> str:
+        return f"{self.method} {self.route}" + (f" ({self.variant})" if self.variant else "")
+
+
+SCENARIOS: list[Scenario] = []
+
+
+def scenario(method: str, route: str, budget: str, **options: Any) -> Callable:
+    def register(prepare: Callable[[World], Request]) -> Callable[[World], Request]:
+        SCENARIOS.append(Scenario(method, route, prepare, budget, **options))
+        return prepare
+
+    return register
+
+
+# --- the scenarios: every route, plus variants whose calls differ --------------------------------
+@scenario("GET", "/health", "none")
+def _health(w: World) -> Request:
+    return Request("/health", key="")
+
+
+@scenario("POST", "/tenants", "write", status=201, variant="first platform call of a container",
+          fresh_container=True)
+def _create_tenant_cold(w: World) -> Request:
+    return Request("/tenants", {"name": "Beta Networks", "default_language": "fr"}, key=PLATFORM_KEY)
+
+
+@scenario("POST", "/tenants", "write", status=201)
+def _create_tenant(w: World) -> Request:
+    return Request("/tenants", {"name": "Gamma Hosting", "default_language": "en"}, key=PLATFORM_KEY)
+
+
+@scenario("GET", "/tenant", "read")
+def _get_tenant(w: World) -> Request:
+    return Request("/tenant")
+
+
+@scenario("PATCH", "/tenant", "write")
+def _update_tenant(w: World) -> Request:
+    return Request("/tenant", {"name": "Acme Telecom AG", "version": 1})
+
+
+@scenario("POST", "/api-keys", "write", status=201)
+def _create_api_key(w: World) -> Request:
+    return Request("/api-keys", {"name": "ci"})
+
+
+@scenario("GET", "/api-keys", "list")
+def _list_api_keys(w: World) -> Request:
+    w.api.must("POST", "/api-keys", {"name": "second"}, 201)
+    return Request("/api-keys")
+
+
+@scenario("DELETE", "/api-keys/{key_id}", "write", status=204)
+def _revoke_api_key(w: World) -> Request:
+    key = w.api.must("POST", "/api-keys", {"name": "old"}, 201)["api_key"]
+    return Request(f"/api-keys/{key['key_id']}")
+
+
+@scenario("POST", "/accounts", "write", status=201)
+def _create_account(w: World) -> Request:
+    return Request("/accounts", COMPLETE_ACCOUNT)
+
+
+@scenario("GET", "/accounts", "list")
+def _list_accounts(w: World) -> Request:
+    w.account(), w.account(name="Beispiel GmbH")
+    return Request("/accounts")
+
+
+@scenario("GET", "/accounts", "list", variant="?status=draft")
+def _list_accounts_by_status(w: World) -> Request:
+    w.account()
+    return Request("/accounts?status=draft")
+
+
+@scenario("GET", "/accounts", "list", variant="?warning=no_caretaker")
+def _list_accounts_by_warning(w: World) -> Request:
+    w.account()
+    return Request("/accounts?warning=no_caretaker")
+
+
+@scenario("GET", "/accounts/{account_id}", "read")
+def _get_account(w: World) -> Request:
+    return Request(f"/accounts/{w.account()}")
+
+
+@scenario("PATCH", "/accounts/{account_id}", "write")
+def _update_account(w: World) -> Request:
+    return Request(f"/accounts/{w.account()}", {"name": "Muster Holding AG", "version": 1})
+
+
+@scenario("DELETE", "/accounts/{account_id}", "write", status=204, variant="draft with 2 members",
+          why="reads the account (an active one must not be deleted), then Queries its memberships "
+              "to name them in the delete transaction")
+def _delete_account(w: World) -> Request:
+    aid = w.account()
+    w.contact(aid, "a@example.com"), w.contact(aid, "b@example.com")
+    return Request(f"/accounts/{aid}")
+
+
+@scenario("POST", "/accounts/{account_id}/onboarding/complete", "write")
+def _complete_onboarding(w: World) -> Request:
+    return Request(f"/accounts/{w.ready_account()}/onboarding/complete")
+
+
+@scenario("POST", "/accounts/{account_id}/contacts", "write", status=201, variant="new person",
+          why="read-before-write: the e-mail claim (GetItem) decides whether the transaction creates "
+              "the person or checks the existing claim")
+def _add_contact_new_person(w: World) -> Request:
+    return Request(f"/accounts/{w.account()}/contacts", {"email": "anna@example.com", "roles": ["caretaker"]})
+
+
+@scenario("POST", "/accounts/{account_id}/contacts", "write", status=201, variant="person already in the tenant",
+          why="read-before-write on the e-mail claim, then a GetItem of the existing person to answer with it")
+def _add_contact_existing_person(w: World) -> Request:
+    w.contact(w.account(), "anna@example.com")
+    return Request(f"/accounts/{w.account(name='Zweite AG')}/contacts", {"email": "anna@example.com"})
+
+
+@scenario("GET", "/accounts/{account_id}/contacts", "list")
+def _list_contacts(w: World) -> Request:
+    aid = w.account()
+    w.contact(aid, "a@example.com"), w.contact(aid, "b@example.com")
+    return Request(f"/accounts/{aid}/contacts")
+
+
+@scenario("GET", "/accounts/{account_id}/contacts", "list", variant="second page")
+def _list_contacts_page_two(w: World) -> Request:
+    aid = w.account()
+    w.contact(aid, "a@example.com"), w.contact(aid, "b@example.com")
+    cursor = w.api.must("GET", f"/accounts/{aid}/contacts?limit=1")["next_cursor"]
+    if not cursor:
+        raise ScenarioError("the first page of two contacts had no next_cursor")
+    from urllib.parse import quote
+
+    return Request(f"/accounts/{aid}/contacts?limit=1&cursor={quote(cursor)}")
+
+
+@scenario("GET", "/accounts/{account_id}/contacts/{person_id}", "read")
+def _get_contact(w: World) -> Request:
+    aid = w.account()
+    return Request(f"/accounts/{aid}/contacts/{w.contact(aid, 'a@example.com')}")
+
+
+@scenario("PATCH", "/accounts/{account_id}/contacts/{person_id}", "write",
+          why="read-before-write: reads the membership to compute the account's counter and slot "
+              "changes that the transaction applies with it")
+def _update_contact(w: World) -> Request:
+    aid = w.account()
+    return Request(f"/accounts/{aid}/contacts/{w.contact(aid, 'a@example.com')}",
+                   {"roles": ["caretaker", "on_site_admin"], "version": 1})
+
+
+@scenario("DELETE", "/accounts/{account_id}/contacts/{person_id}", "write", status=204,
+          why="read-before-write: reads the membership to compute the account's counter and slot "
+              "changes that the delete transaction applies")
+def _remove_contact(w: World) -> Request:
+    aid = w.account()
+    return Request(f"/accounts/{aid}/contacts/{w.contact(aid, 'a@example.com', roles=['caretaker'])}")
+
+
+@scenario("GET", "/accounts/{account_id}/designated-contacts", "read")
+def _get_designated(w: World) -> Request:
+    aid = w.account()
+    w.contact(aid, "tech@example.com", roles=["technical"])
+    return Request(f"/accounts/{aid}/designated-contacts")
+
+
+@scenario("PUT", "/accounts/{account_id}/designated-contacts", "write", variant="hand-over",
+          why="read-before-write: reads the account's current holders; the transaction is "
+              "conditional on them and updates both memberships")
+def _set_designated(w: World) -> Request:
+    aid = w.account()
+    w.contact(aid, "old@example.com", roles=["technical"])
+    new = w.contact(aid, "new@example.com")
+    return Request(f"/accounts/{aid}/designated-contacts", {"technical": new})
+
+
+@scenario("GET", "/people", "list")
+def _list_people(w: World) -> Request:
+    aid = w.account()
+    w.contact(aid, "a@example.com"), w.contact(aid, "b@example.com")
+    return Request("/people")
+
+
+@scenario("GET", "/people", "list", variant="?email=")
+def _find_person(w: World) -> Request:
+    w.contact(w.account(), "anna@example.com")
+    return Request("/people?email=anna%40example.com")
+
+
+@scenario("GET", "/people/{person_id}", "read")
+def _get_person(w: World) -> Request:
+    return Request(f"/people/{w.contact(w.account(), 'a@example.com')}")
+
+
+@scenario("PATCH", "/people/{person_id}", "write", variant="name")
+def _update_person(w: World) -> Request:
+    return Request(f"/people/{w.contact(w.account(), 'a@example.com')}", {"first_name": "Anna", "version": 1})
+
+
+@scenario("PATCH", "/people/{person_id}", "write", variant="e-mail change",
+          why="reads the person (current e-mail, version) to move the uniqueness claim in the "
+              "transaction, then reads the person again to answer")
+def _change_email(w: World) -> Request:
+    return Request(f"/people/{w.contact(w.account(), 'a@example.com')}", {"email": "anna@example.org", "version": 1})
+
+
+@scenario("DELETE", "/people/{person_id}", "write", status=204, variant="1 membership",
+          why="erasure in steps, each consistent on its own: read the person, strip personal data "
+              "(transaction), Query the memberships, remove them with their account updates "
+              "(transaction), Query again until none are left, delete person + marker (transaction)")
+def _erase_person(w: World) -> Request:
+    return Request(f"/people/{w.contact(w.account(), 'a@example.com', roles=['caretaker'])}")
+
+
+@scenario("GET", "/people/{person_id}/access", "list", variant="2 memberships",
+          why="one Query for the page of memberships, then one BatchGetItem for the accounts' "
+              "names and statuses")
+def _person_access(w: World) -> Request:
+    pid = w.contact(w.account(), "anna@example.com")
+    w.contact(w.account(name="Zweite AG"), "anna@example.com")
+    return Request(f"/people/{pid}/access")
+
+
+# --- coverage and running ------------------------------------------------------------------------
+def route_table(chalice_app: Any) -> set[tuple[str, str]]:
+    return {(method, path) for path, methods in chalice_app.routes.items() for method in methods}
+
+
+def coverage(chalice_app: Any, scenarios: list[Scenario] = SCENARIOS) -> tuple[list, list]:
+    """(routes without a scenario, scenarios for routes the app no longer has)."""
+    routes, covered = route_table(chalice_app), {s.key for s in scenarios}
+    return sorted(routes - covered), sorted(covered - routes)
+
+
+@dataclass
+class Result:
+    scenario: Scenario
+    status: int
+    calls: list[AwsCall] = field(default_factory=list)
+
+    @property
+    def auth(self) -> list[AwsCall]:
+        return [c for c in self.calls if c.phase == "auth"]
+
+    @property
+    def own(self) -> list[AwsCall]:
+        return [c for c in self.calls if c.phase == "route"]
+
+    @property
+    def limit(self) -> int:
+        return BUDGETS[self.scenario.budget][0]
+
+    @property
+    def within_budget(self) -> bool:
+        return len(self.own) <= self.limit
+
+
+def run(scenarios: list[Scenario] = SCENARIOS) -> list[Result]:
+    """Runs every scenario on moto in-process; raises ScenarioError when one does not answer as expected."""
+    from chalice.test import Client
+    from moto import mock_aws
+
+    import app
+    from chalicelib import bootstrap
+    from chalicelib.resources import RESOURCES
+    from infra.local_stack.provisioning import create_resources
+
+    counter = CallCounter()
+    results = []
+    with counter.installed(), mock_aws():
+        create_resources(RESOURCES, endpoint_url=None, secret_values={"PlatformKey": PLATFORM_KEY})
+        bootstrap.reset()
+        try:
+            with authentication_marked(counter), Client(app.app, stage_name="dev") as client:
+                for item in scenarios:
+                    world = World(client.http)
+                    request = item.prepare(world)
+                    if item.fresh_container:
+                        bootstrap.reset()
+                    with counter.recording() as calls:
+                        reply = world.api.call(item.method, request.path, request.body, request.key)
+                    if reply.status != item.status:
+                        raise ScenarioError(f"{item.label}: answered {reply.status}, expected {item.status}: {reply.json}")
+                    results.append(Result(item, reply.status, list(calls)))
+        finally:
+            bootstrap.reset()
+    return results
+
+
+def format_calls(calls: list[AwsCall]) -> str:
+    if not calls:
+        return "—"
+    return " → ".join(str(call) for call in calls) + f" ({len(calls)})"
+
+
+def render(results: list[Result]) -> str:
+    rows = []
+    for r in results:
+        auth = format_calls(r.auth)
+        if not r.auth and r.scenario.key == ("POST", "/tenants"):
+            auth = "— (platform key cached)"
+        why = "" if r.within_budget else (r.scenario.why or "(no reason recorded)")
+        rows.append([r.scenario.label, r.status, auth, format_calls(r.own), BUDGETS[r.scenario.budget][1],
+                     "yes" if r.within_budget else "NO", why])
+    over = [r for r in results if not r.within_budget]
+    scans = sorted({r.scenario.label for r in results for c in r.calls if c.operation == "Scan"})
+    out = ["### AWS calls per request (moto in-process; auth = the authenticator's calls)", "",
+           markdown_table(["route", "status", "auth", "route's own calls", "budget", "within budget", "why over"], rows),
+           "", f"{len(results)} requests over {len({r.scenario.key for r in results})} routes; "
+               f"{len(over)} over budget; Scan used by: {', '.join(scans) if scans else 'none'}."]
+    if over:
+        out.append("Over budget: " + "; ".join(f"{r.scenario.label} = {len(r.own)}" for r in over) + ".")
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a route is over budget")
+    args = parser.parse_args(argv)
+    apply_fake_aws(os.environ)  # before anything creates a botocore client
+    os.environ.update({"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"})
+
+    import app
+
+    missing, stale = coverage(app.app)
+    if missing or stale:
+        for method, path in missing:
+            print(f"no scenario for route {method} {path}: add one to bench/aws_calls.py", file=sys.stderr)
+        for method, path in stale:
+            print(f"scenario for a route the app does not have: {method} {path}", file=sys.stderr)
+        return 2
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the app's log lines and metrics: not what this reports
+            results = run()
+    except ScenarioError as error:
+        print(f"scenario failed: {error}", file=sys.stderr)
+        return 2
+    save("aws_calls", [{"route": r.scenario.label, "status": r.status, "auth": [str(c) for c in r.auth],
+                        "own": [str(c) for c in r.own], "budget": r.limit, "within_budget": r.within_budget}
+                       for r in results])
+    print(render(results))
+    return 1 if args.strict and not all(r.within_budget for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""The cheap parts of the bench scripts (bench/): route coverage, call counting, parsing, sizing.
+
+No timings are asserted here; `make bench` measures (docs/performance.md).
+"""
+import zipfile
+
+import pytest
+
+from bench import aws_calls, cold_start, common, package_size
+
+
+def test_every_route_has_an_aws_calls_scenario():
+    import app
+
+    missing, stale = aws_calls.coverage(app.app)
+    assert missing == [], f"add a scenario to bench/aws_calls.py for {missing}"
+    assert stale == [], f"scenarios for routes the app no longer has: {stale}"
+
+
+def test_every_scenario_has_a_known_budget():
+    assert {s.budget for s in aws_calls.SCENARIOS} <= set(aws_calls.BUDGETS)
+
+
+def test_the_counter_counts_moto_calls_per_service_and_operation_only_while_recording():
+    import boto3
+    from botocore.handlers import BUILTIN_HANDLERS
+    from moto import mock_aws
+
+    counter = aws_calls.CallCounter()
+    with counter.installed(), mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="eu-central-1")
+        secrets = boto3.client("secretsmanager", region_name="eu-central-1")
+        dynamodb.list_tables()  # not recording: not counted
+        with counter.recording() as calls:
+            dynamodb.list_tables()
+            with counter.phase("auth"):
+                secrets.list_secrets()
+            dynamodb.list_tables()
+    assert [(c.phase, str(c)) for c in calls] == [
+        ("route", "ListTables"), ("auth", "SecretsManager.ListSecrets"), ("route", "ListTables")]
+    assert {c.service for c in calls} == {"DynamoDB", "SecretsManager"}
+    assert all(entry[1] != counter._on_before_call for entry in BUILTIN_HANDLERS)
+
+
+def test_the_api_key_lookup_is_counted_as_auth_and_the_read_as_the_route():
+    chosen = [s for s in aws_calls.SCENARIOS if s.key == ("GET", "/accounts/{account_id}")]
+    [result] = aws_calls.run(chosen)
+    assert [str(c) for c in result.auth] == ["GetItem"]
+    assert [str(c) for c in result.own] == ["GetItem"]
+    assert result.within_budget
+    assert "GET /accounts/{account_id}" in aws_calls.render([result])
+
+
+def test_statistics():
+    values = [float(v) for v in range(1, 16)]
+    assert common.median(values) == 8
+    assert common.median([1.0, 2.0, 3.0, 10.0]) == 2.5
+    assert common.percentile(values, 0.9) == 14
+    with pytest.raises(ValueError):
+        common.median([])
+
+
+IMPORTTIME = """\
+import time: self [us] | cumulative | imported package
+import time:       100 |        100 |     botocore.compat
+import time:       300 |        400 |   botocore
+import time:        50 |         50 |   chalicelib.domain
+import time:       200 |        650 | chalicelib.repositories.database
+import time:        20 |         20 | json
+"""
+
+
+def test_importtime_is_parsed_into_a_tree_and_summed_per_package():
+    roots = cold_start.parse_importtime(IMPORTTIME)
+    assert [r.name for r in roots] == ["chalicelib.repositories.database", "json"]
+    assert [c.name for c in roots[0].children] == ["botocore", "chalicelib.domain"]
+    assert roots[0].children[0].children[0].name == "botocore.compat"
+    assert cold_start.self_time_by_package(roots) == {"chalicelib": 0.25, "botocore": 0.4, "json": 0.02}
+    added = cold_start.outermost_not_in(roots, known={"botocore", "botocore.compat", "json"})
+    assert [r.name for r in added] == ["chalicelib.repositories.database"]
+    assert cold_start.added_us(added[0], {"botocore", "botocore.compat", "json"}) == 250
+
+
+def test_the_cold_start_event_carries_the_key_and_the_account():
+    event = cold_start.get_account_event("acc_0123456789abcdef", "rk_secret")
+    assert event["httpMethod"] == "GET" and event["path"] == "/accounts/acc_0123456789abcdef"
+    assert event["pathParameters"] == {"account_id": "acc_0123456789abcdef"}
+    assert event["headers"]["Authorization"] == "Bearer rk_secret"
+    assert event["multiValueHeaders"]["Authorization"] == ["Bearer rk_secret"]
+
+
+def test_the_child_environment_is_fake_aws_with_the_stage_variables(monkeypatch):
+    monkeypatch.setenv("AWS_PROFILE", "production")
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    env = cold_start.child_environment("http://127.0.0.1:5999")
+    assert env["AWS_ENDPOINT_URL"] == "http://127.0.0.1:5999"
+    assert env["AWS_ACCESS_KEY_ID"] == "testing" and "AWS_PROFILE" not in env
+    assert "PYTHONDONTWRITEBYTECODE" not in env  # both children run with bytecode caches
+    assert env["ROSTER_TABLE_NAME"] == common.stage_environment()["ROSTER_TABLE_NAME"]
+
+
+def test_zip_entries_are_grouped_by_top_level_name(tmp_path):
+    path = tmp_path / "deployment.zip"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("botocore/data/a.json", "x" * 5000)
+        archive.writestr("botocore/client.py", "y" * 100)
+        archive.writestr("app.py", "print()")
+        archive.writestr("boto3-1.0.dist-info/METADATA", "m")
+        archive.writestr("pip-1.0.dist-info/RECORD", "r")
+    entries = {e.name: e for e in package_size.top_level_entries(path)}
+    assert set(entries) == {"botocore", "app.py", "*.dist-info (metadata)"}
+    assert entries["botocore"].files == 2 and entries["botocore"].uncompressed == 5100
+    assert entries["*.dist-info (metadata)"].files == 2
+    assert package_size.top_level_entries(path)[0].name == "botocore"
+
+
+def test_the_package_copy_leaves_out_deployment_caches(tmp_path):
+    copy = package_size.copy_project(tmp_path / "roster")
+    assert (copy / "app.py").exists() and (copy / "chalicelib" / "bootstrap.py").exists()
+    assert (copy / ".chalice" / "config.json").exists()
+    assert not (copy / ".chalice" / "deployments").exists()
+    assert not list(copy.rglob("__pycache__"))
