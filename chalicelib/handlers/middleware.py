@@ -35,6 +35,7 @@ def _normalise(response: Response) -> Response:
 
 def observe_and_normalise(event, get_response):
     logger, metrics = bootstrap.get_logger(), bootstrap.get_metrics()
+    bootstrap.get_tracer()  # None unless ROSTER_TRACING is on; when on, it patches botocore once
     # chalice's local server sends no request id; one is made up so local logs correlate too
     request_id = (event.context or {}).get("requestId") or str(uuid.uuid4())
     logger.set_correlation_id(request_id)

@@ -1,6 +1,7 @@
 """Functional tests: the Chalice app through chalice.test.Client, on moto in-process."""
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 
@@ -12,15 +13,18 @@ PLATFORM_KEY = "platform-test-key-0123456789abcdefghijklmnop"
 
 @pytest.fixture
 def aws():
+    """A fresh moto account per test. The app's clients are kept across tests on purpose:
+    moto intercepts them whichever mock is active, and building botocore clients anew costs
+    about half a second a test."""
     from chalicelib import bootstrap
     from chalicelib.resources import RESOURCES
     from infra.local_stack.provisioning import create_resources
 
     with mock_aws():
         create_resources(RESOURCES, endpoint_url=None, secret_values={"PlatformKey": PLATFORM_KEY})
-        bootstrap.reset()
         yield
-        bootstrap.reset()
+        if bootstrap._overrides:
+            bootstrap.reset()
 
 
 @dataclass
@@ -121,3 +125,113 @@ def account(api) -> dict:
     reply = api.post("/accounts", COMPLETE_ACCOUNT)
     assert reply.status == 201, reply.json
     return reply.json
+
+
+# --- helpers for the functional suite (table inspection, cursors, ids) -------------------
+
+def table_items() -> list[dict]:
+    """Every item of the Roster table in DynamoDB JSON, sorted by key, read straight from moto's
+    in-process backend (a Scan through the API costs ~0.2 s of moto serialisation each time).
+
+    Only tests read the table this way: the app itself never scans.
+    """
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+
+    from chalicelib.settings import get_settings
+
+    settings = get_settings()
+    table = dynamodb_backends[DEFAULT_ACCOUNT_ID][settings.region].get_table(settings.table_name)
+    items = [item.to_json()["Attributes"] for item in table.all_items()]
+    return sorted(items, key=lambda item: (item["pk"]["S"], item["sk"]["S"]))
+
+
+def scan_items() -> list[dict]:
+    """The same through DynamoDB's Scan API (slow under moto; for a cross-check only)."""
+    from chalicelib.settings import get_settings
+
+    settings = get_settings()
+    client = _dynamodb_client(settings.region)
+    items, start = [], None
+    while True:
+        kwargs = {"TableName": settings.table_name, "ConsistentRead": True}
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        page = client.scan(**kwargs)
+        items.extend(page["Items"])
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            break
+    return sorted(items, key=lambda item: (item["pk"]["S"], item["sk"]["S"]))
+
+
+@functools.lru_cache(maxsize=None)
+def _dynamodb_client(region: str):
+    """One client for the whole run: moto intercepts it whenever a mock is active."""
+    import boto3
+
+    return boto3.session.Session(region_name=region).client("dynamodb")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_botocore_session():
+    """PynamoDB builds a botocore session (~0.2 s: endpoint rules, service models) for every
+    model connection, and the app rebuilds its connections after each bootstrap.reset(). The
+    suite shares one session: the same clients, only made faster. Clients are still created per
+    connection; a session is not thread-safe for that, so threaded tests warm them up first."""
+    import botocore.session
+    import pynamodb.connection.base as base
+
+    shared = botocore.session.get_session()
+    original = base.get_session
+    base.get_session = lambda: shared
+    yield shared
+    base.get_session = original
+
+
+def items_mentioning(text: str) -> list[dict]:
+    """Items any of whose attribute values (keys, index keys, data) contain `text`."""
+    return [item for item in table_items() if text in json.dumps(item)]
+
+
+def walk(api: Api, path: str, limit: int = 1, **query) -> list[dict]:
+    """Follows next_cursor through a list and returns every item; fails on a loop."""
+    from urllib.parse import urlencode
+
+    items, cursor, pages = [], None, 0
+    while True:
+        params = {**query, "limit": limit, **({"cursor": cursor} if cursor else {})}
+        reply = api.get(f"{path}?{urlencode(params)}")
+        assert reply.status == 200, reply.json
+        assert len(reply.json["items"]) <= limit
+        items.extend(reply.json["items"])
+        cursor = reply.json["next_cursor"]
+        pages += 1
+        assert pages < 200, "the cursor walk does not end"
+        if not cursor:
+            return items
+
+
+def assert_error(reply: Reply, status: int, code: str | None = None, fields: set[str] | None = None) -> None:
+    """The reply is an error of the API's one format, with the given status, code and detail fields."""
+    assert reply.status == status, (reply.status, reply.json)
+    assert isinstance(reply.json, dict) and set(reply.json) == {"error"}, reply.json
+    error = reply.json["error"]
+    assert set(error) == {"code", "message", "details"}, error
+    assert isinstance(error["code"], str) and error["code"]
+    assert isinstance(error["message"], str) and error["message"]
+    assert isinstance(error["details"], list)
+    for detail in error["details"]:
+        assert set(detail) == {"field", "problem"}, detail
+        assert isinstance(detail["field"], str) and isinstance(detail["problem"], str)
+    if code is not None:
+        assert error["code"] == code, error
+    if fields is not None:
+        assert reply.fields() == fields, error
+
+
+def random_id(kind: str) -> str:
+    """A well-formed id of `kind` ('account', 'person', 'key', 'tenant') that names nothing."""
+    from chalicelib.domain.ids import new_id
+
+    return new_id(kind)
