@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from chalicelib.domain.countries import COUNTRY_CODES
 from chalicelib.domain.errors import InvalidInput, Problem
 
 MISSING = object()
@@ -42,6 +43,7 @@ class String(Type):
     nullable: bool = False
     strip: bool = True
     problem: str = "has the wrong format"
+    allowed: frozenset[str] | None = None
 
     def convert(self, value: Any, path: str) -> str:
         if not isinstance(value, str):
@@ -52,6 +54,8 @@ class String(Type):
         if len(text) > self.max_length:
             raise Invalid([Problem(path, f"must have at most {self.max_length} characters")])
         if self.pattern and not re.fullmatch(self.pattern, text):
+            raise Invalid([Problem(path, self.problem)])
+        if self.allowed is not None and text not in self.allowed:
             raise Invalid([Problem(path, self.problem)])
         return text
 
@@ -173,7 +177,8 @@ class Schema:
 
 EMAIL = String(max_length=254, pattern=r"[^@\s]+@[^@\s]+\.[^@\s]+", problem="is not an e-mail address")
 E164 = String(max_length=16, pattern=r"\+[1-9]\d{6,14}", problem="must be an E.164 number like +41441234567")
-COUNTRY = String(min_length=2, max_length=2, pattern=r"[A-Z]{2}", problem="must be an ISO 3166-1 alpha-2 code in capitals")
+COUNTRY = String(min_length=2, max_length=2, allowed=COUNTRY_CODES,
+                 problem="must be an ISO 3166-1 alpha-2 code in capitals")
 ID = String(max_length=64, pattern=r"[a-z]{3}_[a-z0-9]{16}", problem="is not an id")
 PAGE = {"limit": Integer(minimum=1, maximum=100, from_text=True), "cursor": String(max_length=2048)}
 

@@ -39,3 +39,13 @@ def test_types_are_strict():
 def test_non_empty_schema_refuses_an_empty_patch():
     with pytest.raises(InvalidInput):
         Schema({"name": String()}, non_empty=True).validate({}, "bad")
+
+
+def test_country_must_be_an_assigned_code():
+    from chalicelib.handlers.schema import COUNTRY
+
+    schema = Schema({"country": COUNTRY})
+    assert schema.validate({"country": "CH"}, "") == {"country": "CH"}
+    for bad in ("XX", "ch", "CHE", ""):
+        with pytest.raises(InvalidInput):
+            schema.validate({"country": bad}, "bad")
