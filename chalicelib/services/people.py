@@ -28,7 +28,7 @@ class PeopleService:
 
     def get(self, tenant_id: str, person_id: str) -> Person:
         person = self._db.people.get(tenant_id, person_id)
-        if person is None:
+        if person is None or not person.email:  # no e-mail: an erasure has begun
             raise NotFound("Person")
         return person
 
@@ -39,7 +39,8 @@ class PeopleService:
         actions = [getattr(PersonItem, name).set(value) if value is not None else getattr(PersonItem, name).remove()
                    for name, value in changes.items()]
         item = update_item(PersonItem, *self._db.people.person_key(tenant_id, person_id), actions,
-                           now=self._clock.now_iso(), what="Person", expected_version=expected_version)
+                           now=self._clock.now_iso(), what="Person", expected_version=expected_version,
+                           condition=PersonItem.email_key.exists(), explain=lambda current: NotFound("Person"))
         return to_person(item)
 
     def _change_email(self, tenant_id, person_id, changes, expected_version) -> Person:

@@ -59,7 +59,8 @@ def test_scheduled_event_finishes_an_interrupted_erasure(api, account, chalice_c
     monkeypatch.setattr(PeopleService, "finish_erasure", original)
 
     # The first step ran: the personal data is gone, the membership still holds the slot.
-    assert api.get(f"/people/{pid}").json["email"] == ""
+    assert api.get(f"/people/{pid}").status == 404
+    assert api.get("/people?email=crash@example.com").json["items"] == []
     assert api.get(f"/accounts/{aid}").json["designated_contacts"]["technical"] == pid
 
     result = chalice_client.lambda_.invoke("housekeeping", _event("scheduled_housekeeping.json"))
