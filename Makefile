@@ -14,6 +14,10 @@ $(STAMP): pyproject.toml requirements.txt
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
+# The embedded local stack (docs/local-stack.md): API :8000, dev console :8001, AWS (moto) :8002.
+run: setup
+	$(BIN)/python -m infra.local_stack
+
 test: setup infra-setup
 	$(BIN)/python -m pytest -n 2 tests
 

@@ -1,0 +1,31 @@
+"""moto's ThreadedMotoServer on 127.0.0.1: every AWS API the app uses, in memory."""
+from __future__ import annotations
+
+import logging
+
+
+class EmbeddedAws:
+    """Starts and stops the in-process moto server; `url` is its endpoint once started."""
+
+    def __init__(self, port: int = 8002, host: str = "127.0.0.1"):
+        self._host = host
+        self._port = port
+        self._server = None
+        self.url: str | None = None
+
+    def start(self) -> str:
+        """Starts the server (port 0 picks a free one) and returns its URL."""
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one log line per AWS call is noise
+        self._server = ThreadedMotoServer(ip_address=self._host, port=self._port, verbose=False)
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.url = f"http://{host}:{port}"
+        return self.url
+
+    def stop(self) -> None:
+        """Shuts the server down and joins its thread."""
+        if self._server is not None:
+            self._server.stop()
+            self._server = None

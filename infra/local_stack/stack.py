@@ -1,0 +1,133 @@
+"""Starts and stops the whole local stack in order: AWS, resources, app, runners, servers."""
+from __future__ import annotations
+
+import logging
+import os
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from infra.local_stack import ses_capture
+from infra.local_stack.chalice_project import create_api_server, load_app, load_config, warn_about_function_environments
+from infra.local_stack.dev_console import create_console_server
+from infra.local_stack.embedded_aws import EmbeddedAws
+from infra.local_stack.fake_aws import apply_fake_aws_environment, aws_client
+from infra.local_stack.lambda_invoker import LambdaInvoker
+from infra.local_stack.provisioning import ProvisioningReport, create_resources
+from infra.local_stack.queue_runner import QueueRunner, discover_subscriptions
+from infra.local_stack.scheduler import Scheduler
+from infra.local_stack.server_thread import ServerThread
+
+log = logging.getLogger("roster.local_stack")
+
+_ANSWER_TIMEOUT_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    project_dir: str
+    platform_key: str
+    api_port: int = 8000
+    console_port: int = 8001
+    aws_port: int = 8002
+    host: str = "127.0.0.1"
+    stage: str = "dev"
+
+
+@dataclass(frozen=True)
+class StackUrls:
+    api: str
+    console: str
+    aws: str
+
+
+@dataclass
+class LocalStack:
+    """Owns every component; `start()` brings them up, `stop()` tears them down in reverse."""
+
+    settings: StackSettings
+    provisioning: ProvisioningReport | None = None
+    queue_runner: QueueRunner | None = None
+    scheduler: Scheduler | None = None
+    _stoppers: list[tuple[str, Callable[[], bool | None]]] = field(default_factory=list)
+
+    def start(self) -> StackUrls:
+        """Starts everything and waits until each server answers; on failure stops what started."""
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> list[str]:
+        """Stops in reverse start order; returns the components that did not stop in time."""
+        stuck = []
+        while self._stoppers:
+            name, stop = self._stoppers.pop()
+            try:
+                if stop() is False:
+                    stuck.append(name)
+            except Exception:
+                log.exception("stopping %s failed", name)
+                stuck.append(name)
+        return stuck
+
+    def _start(self) -> StackUrls:
+        settings = self.settings
+        apply_fake_aws_environment(os.environ)  # before any botocore client exists
+        aws = EmbeddedAws(settings.aws_port, settings.host)
+        aws_url = aws.start()
+        self._stoppers.append(("aws", aws.stop))
+        apply_fake_aws_environment(os.environ, aws_url)
+        ses_capture.install()
+
+        config = load_config(settings.project_dir, settings.stage)
+        os.environ.update(config.environment_variables)  # names below must be the ones the app will use
+        self.provisioning = self._provision(aws_url)
+        app = load_app(config)
+        warn_about_function_environments(config, app, settings.stage)
+        invoker = LambdaInvoker(app, settings.stage, config)
+
+        self.queue_runner = QueueRunner(invoker, discover_subscriptions(app), aws_client("sqs", aws_url))
+        self.queue_runner.start()
+        self._stoppers.append(("queue runner", self.queue_runner.stop))
+        self.scheduler = Scheduler(invoker)
+        self.scheduler.start()
+        self._stoppers.append(("scheduler", self.scheduler.stop))
+
+        api = self._serve("api", create_api_server(app, config, settings.host, settings.api_port))
+        console = self._serve("console", create_console_server(settings.host, settings.console_port, self.scheduler))
+        urls = StackUrls(api=f"http://{settings.host}:{api.port}", console=f"http://{settings.host}:{console.port}",
+                         aws=aws_url)
+        for url in (urls.api + "/health", urls.console + "/health"):
+            _wait_until_answers(url)
+        return urls
+
+    def _provision(self, aws_url: str) -> ProvisioningReport:
+        from chalicelib.resources import PLATFORM_KEY, RESOURCES
+
+        return create_resources(RESOURCES, aws_url, {PLATFORM_KEY.logical_id: self.settings.platform_key})
+
+    def _serve(self, name: str, server: Any) -> ServerThread:
+        thread = ServerThread(server, name)
+        thread.start()
+        self._stoppers.append((name, thread.stop))
+        return thread
+
+
+def _wait_until_answers(url: str, timeout: float = _ANSWER_TIMEOUT_SECONDS) -> None:
+    """Returns once `url` gives any HTTP response; raises TimeoutError after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    while True:
+        try:
+            with opener.open(url, timeout=2):
+                return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{url} did not answer within {timeout:.0f}s") from None
+            time.sleep(0.1)
