@@ -68,6 +68,11 @@ class RosterStack(Stack):
         self.secrets = {s.logical_id: make_secret(self, s) for s in resources.secrets}
         self.queues = {q.default_name: QueueWithDeadLetters(self, q) for q in resources.queues}
         self.identities = {i: make_email_identity(self, i) for i in resources.email_identities}
+        for name, identity in self.identities.items():
+            if "@" not in name:  # a domain is verified through these DKIM CNAME records
+                for n, record in enumerate(identity.dkim_records, start=1):
+                    CfnOutput(self, f"{identity.node.id}Dkim{n}",
+                              value=Fn.join(" CNAME ", [record.name, record.value]))
         if self.queues:
             self.alarm_topic = sns.Topic(self, "Alarms", display_name="Roster alarms")
             for queue in self.queues.values():
@@ -124,14 +129,17 @@ class RosterStack(Stack):
     def _wire_sqs_event_sources(self) -> None:
         self.consumed: dict[str, list[QueueWithDeadLetters]] = {}
         for source in sam.sqs_event_sources(self.template):
-            queue = self.queues.get(source.queue_name)
+            # As the local stack does: by the queue name the app uses (the declared
+            # default_name), else by the declared consumer (`Queue.handler`, a function name).
+            queue = self.queues.get(source.queue_name) or next(
+                (q for q in self.queues.values()
+                 if q.declaration.handler and to_cfn_resource_name(q.declaration.handler) == source.function), None)
             if queue is None:
                 raise ValueError(
                     f"{source.function} subscribes to queue {source.queue_name!r}, which "
-                    "chalicelib/resources.py does not declare (by default_name)")
+                    "chalicelib/resources.py does not declare (by default_name or handler)")
             declared = queue.declaration
-            handler = declared.handler.replace(":", ".").rsplit(".", 1)[-1]
-            if handler and to_cfn_resource_name(handler) != source.function:
+            if declared.handler and to_cfn_resource_name(declared.handler) != source.function:
                 warnings.warn(f"{declared.logical_id}.handler is {declared.handler!r} but "
                               f"{source.function} consumes {source.queue_name!r}")
             function = self.chalice.get_resource(source.function)

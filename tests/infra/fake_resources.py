@@ -11,7 +11,7 @@ FAKE_RESOURCES = Resources(
               indexes=(Index("by_owner", "owner_pk"), Index("by_count", "count_pk", range_key="n", range_type="N"))),
     ),
     queues=(
-        Queue("MailQueue", "FAKE_MAIL_QUEUE", "fake-mail", handler="app.send_mail",
+        Queue("MailQueue", "FAKE_MAIL_QUEUE", "fake-mail", handler="send_mail",
               batch_size=5, consumer_timeout_seconds=30, max_receive_count=7),
     ),
     secrets=(Secret("FakeKey", "FAKE_KEY_SECRET", "fake/key"),),

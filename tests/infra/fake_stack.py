@@ -1,9 +1,10 @@
 """Synthesises the stack for tests/infra/fake_app with FAKE_RESOURCES (run with .venv-infra).
 
-usage: CDK_OUTDIR=DIR fake_stack.py [--undeclared-queue]
+usage: CDK_OUTDIR=DIR fake_stack.py [--undeclared-queue | --unconsumed-queue]
 Tracing is on here (it is off in the real app) so that both ways are synthesised.
 The app is copied to a temporary directory first: chalice writes its package cache there.
-With --undeclared-queue the app's queue is left out of the declarations: synth must fail.
+With --undeclared-queue the app's queue is left out of the declarations, with
+--unconsumed-queue a queue no function reads is added: either way synth must fail.
 """
 from __future__ import annotations
 
@@ -21,19 +22,23 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("AWS_DEFAULT_REGION", "eu-central-1")
 
 
-def main(undeclared_queue: bool) -> None:
+def main(variant: str | None) -> None:
     import importlib.util
 
     import aws_cdk as cdk
 
+    from chalicelib.resources import Queue
     from infra.stack import RosterStack
 
     spec = importlib.util.spec_from_file_location("fake_resources", os.path.join(HERE, "fake_resources.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     resources = module.FAKE_RESOURCES
-    if undeclared_queue:
+    if variant == "--undeclared-queue":
         resources = dataclasses.replace(resources, queues=())
+    elif variant == "--unconsumed-queue":
+        unused = Queue("UnusedQueue", "FAKE_UNUSED_QUEUE", "fake-unused", handler="")
+        resources = dataclasses.replace(resources, queues=(*resources.queues, unused))
 
     with tempfile.TemporaryDirectory(prefix="roster-fake-app-") as tmp:
         source_dir = os.path.join(tmp, "fake_app")
@@ -45,4 +50,4 @@ def main(undeclared_queue: bool) -> None:
 
 
 if __name__ == "__main__":
-    main("--undeclared-queue" in sys.argv[1:])
+    main(sys.argv[1] if len(sys.argv) > 1 else None)

@@ -116,3 +116,10 @@ def test_a_queue_the_app_reads_but_resources_does_not_declare_fails_synth(tmp_pa
     result = run_synth([infra_python(), script, "--undeclared-queue"], tmp_path / "cdk.out")
     assert result["returncode"] != 0
     assert "subscribes to queue 'fake-mail', which chalicelib/resources.py does not declare" in result["output"]
+
+
+def test_a_declared_queue_nobody_consumes_fails_synth(tmp_path):
+    script = str(ROOT / "tests" / "infra" / "fake_stack.py")
+    result = run_synth([infra_python(), script, "--unconsumed-queue"], tmp_path / "cdk.out")
+    assert result["returncode"] != 0
+    assert "queue 'fake-unused' is declared in chalicelib/resources.py but no function" in result["output"]
