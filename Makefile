@@ -38,7 +38,7 @@ infra-setup: $(INFRA_STAMP)
 
 $(INFRA_STAMP): pyproject.toml requirements.txt
 	test -x $(INFRA_VENV)/bin/python || $(PYTHON) -m venv $(INFRA_VENV)
-	$(INFRA_VENV)/bin/python -m pip install -q --upgrade pip
+	$(INFRA_VENV)/bin/python -m pip install -q --upgrade 'pip<26.3'  # chalice 1.34 requires pip<26.3
 	$(INFRA_VENV)/bin/python -m pip install -q -e '.[infra]'
 	touch $(INFRA_STAMP)
 
