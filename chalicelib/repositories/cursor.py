@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from typing import Any
 
 from chalicelib.domain.errors import InvalidInput, Problem
@@ -19,7 +20,16 @@ def encode(last_evaluated_key: dict[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode(cursor: str | None, hash_attribute: str, hash_value: str) -> dict[str, Any] | None:
+NUMBER = re.compile(r"-?\d{1,38}(\.\d{1,38})?")
+
+
+def decode(cursor: str | None, hash_attribute: str, hash_value: str,
+           key_types: dict[str, str] | None = None) -> dict[str, Any] | None:
+    """The LastEvaluatedKey in `cursor`, if it is one of the queried partition.
+
+    With `key_types` (attribute → "S"/"N": the table's and the index's key) the cursor must
+    name exactly those attributes with those types; DynamoDB refuses any other start key.
+    """
     if not cursor:
         return None
     invalid = InvalidInput("The cursor is not valid for this list.", [Problem("cursor", "is invalid")], "invalid_cursor")
@@ -33,4 +43,8 @@ def decode(cursor: str | None, hash_attribute: str, hash_value: str) -> dict[str
         if not (isinstance(value, dict) and len(value) == 1 and next(iter(value)) in ("S", "N")
                 and isinstance(next(iter(value.values())), str)):
             raise invalid
+        if "N" in value and not NUMBER.fullmatch(value["N"]):
+            raise invalid
+    if key_types is not None and {name: next(iter(value)) for name, value in key.items()} != key_types:
+        raise invalid
     return key

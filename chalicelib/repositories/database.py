@@ -75,6 +75,11 @@ class Database:
     def __init__(self, table_name: str, region: str):
         bind(ALL_MODELS, table_name, region)
         self.connection = Connection(region=region)
+        # PynamoDB gives each model its own botocore session and client; building each costs
+        # ~70 ms of cold start, so every model (one table) shares the transactions' client.
+        shared_client = self.connection.client
+        for model in ALL_MODELS:
+            model._get_connection().connection._client = shared_client
         from chalicelib.repositories.accounts import AccountRepository
         from chalicelib.repositories.api_keys import ApiKeyRepository
         from chalicelib.repositories.people import PeopleRepository
@@ -151,7 +156,21 @@ def query_page(query: Callable[..., Any], hash_attribute: str, hash_value: str,
     """One Query call for one page; the cursor is checked against the queried partition."""
     from chalicelib.repositories import cursor as cursors
 
-    start = cursors.decode(cursor, hash_attribute, hash_value)
+    start = cursors.decode(cursor, hash_attribute, hash_value, _key_types(query))
     result = query(hash_value, limit=limit, last_evaluated_key=start, page_size=limit, **kwargs)
     items = list(result)
     return items, cursors.encode(result.last_evaluated_key)
+
+
+def _key_types(query: Callable[..., Any]) -> dict[str, str] | None:
+    """The attributes (name → type) of a start key for `query`: the table's key plus the index's."""
+    owner = getattr(query, "__self__", None)
+    if owner is None:
+        return None
+    if isinstance(owner, type):  # Model.query
+        model, index_keys = owner, []
+    else:  # an Index's query
+        model = owner._model
+        index_keys = [a for a in owner.Meta.attributes.values() if a.is_hash_key or a.is_range_key]
+    attributes = [model._hash_key_attribute(), model._range_key_attribute(), *index_keys]
+    return {a.attr_name: a.attr_type for a in attributes if a is not None}
