@@ -49,6 +49,8 @@ class String(Type):
         if not isinstance(value, str):
             raise Invalid([Problem(path, "must be a string")])
         text = value.strip() if self.strip else value
+        if not _is_unicode(text):  # a lone surrogate ("\ud800") is valid JSON, but no storable text
+            raise Invalid([Problem(path, "is not valid Unicode text")])
         if len(text) < self.min_length:
             raise Invalid([Problem(path, "must not be empty" if self.min_length == 1 else f"must have at least {self.min_length} characters")])
         if len(text) > self.max_length:
@@ -58,6 +60,14 @@ class String(Type):
         if self.allowed is not None and text not in self.allowed:
             raise Invalid([Problem(path, self.problem)])
         return text
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @dataclass
