@@ -12,6 +12,7 @@ import uuid
 from chalice import Response
 
 from chalicelib import bootstrap
+from chalicelib.domain.errors import Problem
 from chalicelib.handlers.http import JSON_HEADERS, error_body
 
 _CHALICE_CODES = {
@@ -22,13 +23,17 @@ _CHALICE_CODES = {
     "NotFoundError": "not_found",
     "InternalServerError": "internal_error",
 }
+# the field each of chalice's own answers is about, as our own errors name it
+_CHALICE_DETAILS = {
+    "UnsupportedMediaType": [Problem("Content-Type", "unsupported")],
+}
 
 
 def _normalise(response: Response) -> Response:
     body = response.body
     if isinstance(body, dict) and set(body) == {"Code", "Message"}:
         code = _CHALICE_CODES.get(body["Code"], "error")
-        response.body = json.dumps(error_body(code, body["Message"]))
+        response.body = json.dumps(error_body(code, body["Message"], _CHALICE_DETAILS.get(body["Code"])))
         response.headers = {**response.headers, **JSON_HEADERS}
     return response
 
