@@ -54,10 +54,6 @@ class PeopleRepository:
     def claim_key(self, tenant_id: str, email: str) -> tuple[str, str]:
         return keys.email_claim(tenant_id, email), keys.EMAIL_SK
 
-    def claimed_by(self, tenant_id: str, email: str) -> str | None:
-        item = get_item(EmailClaimItem, *self.claim_key(tenant_id, email))
-        return item.person_id if item else None
-
     def claim_item(self, tenant_id: str, email: str, person_id: str) -> EmailClaimItem:
         return EmailClaimItem(*self.claim_key(tenant_id, email), person_id=person_id)
 

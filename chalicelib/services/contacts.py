@@ -26,13 +26,17 @@ class ContactService:
     # --- add ---------------------------------------------------------------------------
     def add(self, tenant_id: str, account_id: str, fields: dict) -> ContactDetails:
         """Adds a person to the account by details (G2): creates the person if the e-mail is
-        new to the tenant, reuses them otherwise. One read (the e-mail claim), one transaction."""
+        new to the tenant, reuses them otherwise. One Query (the person by e-mail), one transaction.
+
+        The index is eventually consistent, so the transaction checks the e-mail claim: if the
+        index was behind, the claim's condition fails and the step runs again."""
         return retry_on_contention(ATTEMPTS, lambda: self._add(tenant_id, account_id, fields))
 
     def _add(self, tenant_id: str, account_id: str, fields: dict) -> ContactDetails:
         people, now = self._db.people, self._clock.now_iso()
         email = normalise_email(fields["email"])
-        existing_id = people.claimed_by(tenant_id, email)
+        person = people.find_by_email(tenant_id, email)
+        existing_id = person.person_id if person else None
         tx = self._db.transaction()
         if existing_id is None:
             person = Person(tenant_id, new_id("person"), email, fields.get("first_name"), fields.get("last_name"),
@@ -41,10 +45,9 @@ class ContactService:
                    error=Contention())
             tx.put(people.new_person_item(person), condition=PersonItem.pk.does_not_exist())
         else:
-            person = None
             tx.check(EmailClaimItem, *people.claim_key(tenant_id, email),
                      condition=EmailClaimItem.person_id == existing_id, error=Contention())
-        person_id = existing_id or person.person_id
+        person_id = person.person_id
         roles = set(fields.get("roles", []))
         membership = Membership(tenant_id, account_id, person_id, fields.get("kind", "contact"), sorted(roles),
                                 fields.get("permissions", []), fields.get("notifications", []), "active", now, now, 1)
@@ -56,8 +59,6 @@ class ContactService:
         tx.update(self._db.accounts.item_ref(tenant_id, account_id), actions, condition=condition,
                   error=lambda: self._explain_slots(tenant_id, account_id, effects["claim"]))
         tx.commit()
-        if person is None:
-            person = people.get(tenant_id, person_id)
         return ContactDetails(membership, person, person_created=existing_id is None)
 
     def _explain_slots(self, tenant_id: str, account_id: str, claimed: list[str]):

@@ -1,14 +1,14 @@
 """People of a tenant: lookup, changes, the access list (G7) and erasure."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from chalicelib.domain.entities import Access, Page, Person
-from chalicelib.domain.errors import Conflict, NotFound, Problem
+from chalicelib.domain.errors import Conflict, NotFound, Problem, VersionConflict
 from chalicelib.domain.rules import normalise_email
-from chalicelib.models.entities import EmailClaimItem, ErasureItem, MembershipItem, PersonItem
+from chalicelib.models.entities import EmailClaimItem, PersonItem
 from chalicelib.models import keys
-from chalicelib.repositories.database import (
-    MAX_TRANSACTION_ITEMS, Contention, retry_on_contention, update_item,
-)
+from chalicelib.repositories.database import MAX_TRANSACTION_ITEMS, Contention, update_item
 from chalicelib.repositories.people import to_person
 
 ERASURE_CHUNK = (MAX_TRANSACTION_ITEMS - 2) // 2  # each membership is two items: itself and its account
@@ -47,8 +47,6 @@ class PeopleService:
         people = self._db.people
         current = self.get(tenant_id, person_id)
         if expected_version is not None and current.version != expected_version:
-            from chalicelib.domain.errors import VersionConflict
-
             raise VersionConflict("Person")
         email = normalise_email(changes["email"])
         changes = {**changes, "email": email}
@@ -69,7 +67,7 @@ class PeopleService:
         tx.update(people.person_ref(tenant_id, person_id), actions,
                   condition=PersonItem.version == current.version, error=Contention())
         tx.commit()
-        return self.get(tenant_id, person_id)
+        return replace(current, **changes, updated_at=now, version=current.version + 1)
 
     def access(self, tenant_id: str, person_id: str, limit: int, cursor: str | None) -> Page[Access]:
         """Every membership of the person with the account's name (G7): one Query, one BatchGet."""
@@ -85,41 +83,52 @@ class PeopleService:
 
     # --- erasure -------------------------------------------------------------------------
     def erase(self, tenant_id: str, person_id: str) -> None:
-        """Erases a person: personal data at once, then every membership (freeing designated
-        slots, so the warnings appear), then the person item. An erasure marker written with
-        the first step lets housekeeping finish an erasure that a crash interrupted."""
+        """Erases a person: personal data, every membership (freeing designated slots, so the
+        warnings appear) and the person item.
+
+        A person in up to ERASURE_CHUNK accounts goes in one transaction. A larger erasure
+        first strips the personal data and writes an erasure marker in one transaction, then
+        removes the memberships chunk by chunk; housekeeping finishes one a crash cut short."""
         people = self._db.people
         person = people.get(tenant_id, person_id)
-        if person is None:
-            if not people.erasure_pending(tenant_id, person_id):
+        if person is None or not person.email:
+            if person is None and not people.erasure_pending(tenant_id, person_id):
                 raise NotFound("Person")
-        elif person.email:
-            tx = self._db.transaction()
-            tx.delete(EmailClaimItem(*people.claim_key(tenant_id, person.email)),
-                      condition=EmailClaimItem.person_id == person_id, error=Contention())
-            tx.put(people.erasure_item(tenant_id, person_id, self._clock.now_iso()))
-            tx.update(people.person_ref(tenant_id, person_id),
-                      [PersonItem.email.set(""), PersonItem.first_name.remove(), PersonItem.last_name.remove(),
-                       PersonItem.phone.remove(), PersonItem.email_key.remove(), PersonItem.list_pk.remove()],
-                      condition=PersonItem.version == person.version, error=Contention())
+            return self.finish_erasure(tenant_id, person_id)
+        _, memberships, more = people.person_page(tenant_id, person_id, ERASURE_CHUNK, None)
+        tx = self._db.transaction()
+        tx.delete(EmailClaimItem(*people.claim_key(tenant_id, person.email)),
+                  condition=EmailClaimItem.person_id == person_id, error=Contention())
+        if more is None:
+            for membership in memberships:
+                self._contacts.add_removal(tx, membership)
+            tx.delete(people.person_ref(tenant_id, person_id), condition=PersonItem.version == person.version,
+                      error=Contention())
             tx.commit()
+            return
+        tx.put(people.erasure_item(tenant_id, person_id, self._clock.now_iso()))
+        tx.update(people.person_ref(tenant_id, person_id),
+                  [PersonItem.email.set(""), PersonItem.first_name.remove(), PersonItem.last_name.remove(),
+                   PersonItem.phone.remove(), PersonItem.email_key.remove(), PersonItem.list_pk.remove()],
+                  condition=PersonItem.version == person.version, error=Contention())
+        tx.commit()
         self.finish_erasure(tenant_id, person_id)
 
     def finish_erasure(self, tenant_id: str, person_id: str) -> None:
-        """Removes the memberships in transactions of up to ERASURE_CHUNK, then the person."""
+        """Removes the memberships in transactions of up to ERASURE_CHUNK; the last one also
+        removes the person and the erasure marker."""
         people = self._db.people
         while True:
-            _, memberships, _ = people.person_page(tenant_id, person_id, ERASURE_CHUNK, None)
-            if not memberships:
-                break
+            _, memberships, more = people.person_page(tenant_id, person_id, ERASURE_CHUNK, None)
             tx = self._db.transaction()
             for membership in memberships:
                 self._contacts.add_removal(tx, membership)
-            retry_on_contention(1, tx.commit)
-        tx = self._db.transaction()
-        tx.delete(people.person_ref(tenant_id, person_id))
-        tx.delete(people.erasure_ref(tenant_id, person_id))
-        tx.commit()
+            if more is None:
+                tx.delete(people.person_ref(tenant_id, person_id))
+                tx.delete(people.erasure_ref(tenant_id, person_id))
+                tx.commit()
+                return
+            tx.commit()
 
     def resume_erasures(self, limit: int = 25) -> int:
         """Housekeeping: finishes erasures a crash left half done. Returns how many it finished."""

@@ -44,31 +44,39 @@ def test_api_gateway_proxy_event_reads_an_account(api, account):
 
 
 def test_scheduled_event_finishes_an_interrupted_erasure(api, account, chalice_client, monkeypatch):
-    from chalicelib.services.people import PeopleService
+    import chalicelib.services.people as people_module
+    from tests.functional.conftest import COMPLETE_ACCOUNT
 
-    aid = account["account_id"]
-    person = add_contact(api, aid, "crash@example.com", roles=["caretaker", "technical"])
+    first = account["account_id"]
+    second = api.post("/accounts", COMPLETE_ACCOUNT).json["account_id"]
+    person = add_contact(api, first, "crash@example.com", roles=["caretaker", "technical"])
     pid = person["person_id"]
+    add_contact(api, second, "crash@example.com", roles=["on_site_admin"])
+
+    # Erasures larger than one transaction go in steps; make two memberships "large".
+    monkeypatch.setattr(people_module, "ERASURE_CHUNK", 1)
 
     def crash(self, tenant_id, person_id):
         raise RuntimeError("Lambda timed out")
 
-    original = PeopleService.finish_erasure
-    monkeypatch.setattr(PeopleService, "finish_erasure", crash)
+    original = people_module.PeopleService.finish_erasure
+    monkeypatch.setattr(people_module.PeopleService, "finish_erasure", crash)
     assert api.delete(f"/people/{pid}").status == 500
-    monkeypatch.setattr(PeopleService, "finish_erasure", original)
+    monkeypatch.setattr(people_module.PeopleService, "finish_erasure", original)
 
     # The first step ran: the personal data is gone, the membership still holds the slot.
     assert api.get(f"/people/{pid}").status == 404
     assert api.get("/people?email=crash@example.com").json["items"] == []
-    assert api.get(f"/accounts/{aid}").json["designated_contacts"]["technical"] == pid
+    assert api.get(f"/accounts/{first}").json["designated_contacts"]["technical"] == pid
 
     result = chalice_client.lambda_.invoke("housekeeping", _event("scheduled_housekeeping.json"))
     assert result.payload == {"erasures_finished": 1}
-    assert api.get(f"/people/{pid}").status == 404
-    account_now = api.get(f"/accounts/{aid}").json
+    assert api.get(f"/people/{pid}/access").status == 404
+    account_now = api.get(f"/accounts/{first}").json
     assert account_now["designated_contacts"]["technical"] is None
     assert {"no_technical_contact", "no_caretaker"} <= set(account_now["warnings"])
-    assert api.get(f"/accounts/{aid}/contacts").json["items"] == []
+    for aid in (first, second):
+        assert api.get(f"/accounts/{aid}/contacts").json["items"] == []
+        assert api.get(f"/accounts/{aid}").json["member_count"] == 0
     again = chalice_client.lambda_.invoke("housekeeping", _event("scheduled_housekeeping.json"))
     assert again.payload == {"erasures_finished": 0}
