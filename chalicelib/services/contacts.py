@@ -7,7 +7,8 @@ from chalicelib.domain.errors import Conflict, NotFound, Problem, RuleViolation,
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.rules import SLOTS, membership_effects, normalise_email
 from chalicelib.models.entities import AccountItem, EmailClaimItem, MembershipItem, PersonItem
-from chalicelib.repositories.database import Contention, get_item, retry_on_contention
+from chalicelib.repositories.database import Contention, retry_on_contention, update_item
+from chalicelib.repositories.people import to_membership
 
 ATTEMPTS = 5
 
@@ -16,6 +17,12 @@ def _state(membership: Membership | None) -> tuple[str, set[str], bool] | None:
     if membership is None:
         return None
     return membership.kind, set(membership.roles), membership.is_active
+
+
+def _set_or_remove(name: str, values) -> object:
+    """A set attribute can't be empty in DynamoDB: no values removes it."""
+    attribute = getattr(MembershipItem, name)
+    return attribute.set(set(values)) if values else attribute.remove()
 
 
 class ContactService:
@@ -101,6 +108,12 @@ class ContactService:
 
     def _update(self, tenant_id, account_id, person_id, changes, expected_version) -> Membership:
         people = self._db.people
+        if not {"roles", "status"} & changes.keys():
+            # Permissions and notification choices touch nothing else: one conditional write.
+            item = update_item(MembershipItem, *people.membership_key(tenant_id, account_id, person_id),
+                               [_set_or_remove(name, changes[name]) for name in changes],
+                               now=self._clock.now_iso(), what="Contact", expected_version=expected_version)
+            return to_membership(item)
         before = people.membership(tenant_id, account_id, person_id)
         if before is None:
             raise NotFound("Contact")
@@ -120,9 +133,7 @@ class ContactService:
         tx = self._db.transaction()
         actions = [MembershipItem.status.set(after.status), MembershipItem.version.add(1),
                    MembershipItem.updated_at.set(after.updated_at)]
-        for name in ("roles", "permissions", "notifications"):
-            values = set(getattr(after, name))
-            actions.append(getattr(MembershipItem, name).set(values) if values else getattr(MembershipItem, name).remove())
+        actions += [_set_or_remove(name, getattr(after, name)) for name in ("roles", "permissions", "notifications")]
         tx.update(people.membership_ref(tenant_id, account_id, person_id), actions,
                   condition=MembershipItem.version == before.version, error=Contention())
         effects = membership_effects(_state(before), _state(after))
@@ -176,7 +187,8 @@ class ContactService:
         current = {slot: getattr(account, f"{slot}_contact_id") for slot in SLOTS}
         tx = self._db.transaction()
         account_actions, condition = [], AccountItem.pk.exists()
-        member_updates: dict[str, list] = {}
+        gained: dict[str, set[str]] = {}
+        lost: dict[str, set[str]] = {}
         for slot, new_holder in wanted.items():
             old_holder = current[slot]
             if new_holder == old_holder:
@@ -186,25 +198,38 @@ class ContactService:
             condition &= (attribute == old_holder) if old_holder else attribute.does_not_exist()
             if new_holder:
                 account_actions += [attribute.set(new_holder), flag.set(1)]
-                member_updates.setdefault(new_holder, []).append(MembershipItem.roles.add({slot}))
+                gained.setdefault(new_holder, set()).add(slot)
             else:
                 account_actions += [attribute.remove(), flag.set(0)]
             if old_holder:
-                member_updates.setdefault(old_holder, []).append(MembershipItem.roles.delete({slot}))
+                lost.setdefault(old_holder, set()).add(slot)
         if not account_actions:
             return current
         tx.update(self._db.accounts.item_ref(tenant_id, account_id), account_actions, condition=condition,
                   error=Contention())
-        for person_id, actions in member_updates.items():
-            gains = [slot for slot, holder in wanted.items() if holder == person_id and current[slot] != person_id]
+        for person_id in dict.fromkeys([*gained, *lost]):
+            gains, losses = gained.get(person_id, set()), lost.get(person_id, set())
             member_condition = MembershipItem.pk.exists()
+            error = Contention()
+            if gains and losses:
+                # DynamoDB refuses ADD and DELETE of one attribute in one update (overlapping
+                # paths): a holder who swaps slots gets the roles read, on that version.
+                member = people.membership(tenant_id, account_id, person_id)
+                if member is None:
+                    raise Contention()
+                actions = [MembershipItem.roles.set((set(member.roles) - losses) | gains)]
+                member_condition &= MembershipItem.version == member.version
+            elif gains:
+                actions = [MembershipItem.roles.add(gains)]
+                error = RuleViolation("A designated contact must be an active member of the account.",
+                                      [Problem(slot, "is not an active member") for slot in sorted(gains)],
+                                      "not_an_active_member")
+            else:
+                actions = [MembershipItem.roles.delete(losses)]
             if gains:
                 member_condition &= MembershipItem.status == "active"
             tx.update(people.membership_ref(tenant_id, account_id, person_id),
                       actions + [MembershipItem.version.add(1), MembershipItem.updated_at.set(self._clock.now_iso())],
-                      condition=member_condition,
-                      error=RuleViolation("A designated contact must be an active member of the account.",
-                                          [Problem(slot, "is not an active member") for slot in gains],
-                                          "not_an_active_member") if gains else Contention())
+                      condition=member_condition, error=error)
         tx.commit()
         return {**current, **wanted}
