@@ -4,13 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test unit functional e2e bench clean
+.PHONY: setup run test bench clean
 
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q --upgrade 'pip<26.3'  # chalice 1.34 requires pip<26.3
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
