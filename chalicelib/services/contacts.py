@@ -57,7 +57,8 @@ class ContactService:
         person_id = person.person_id
         roles = set(fields.get("roles", []))
         membership = Membership(tenant_id, account_id, person_id, fields.get("kind", "contact"), sorted(roles),
-                                fields.get("permissions", []), fields.get("notifications", []), "active", now, now, 1)
+                                sorted(fields.get("permissions", [])), sorted(fields.get("notifications", [])),
+                                "active", now, now, 1)
         tx.put(people.new_membership_item(membership), condition=MembershipItem.pk.does_not_exist(),
                error=Conflict("This person is already a member of the account.", "already_member",
                               [Problem("email", "is already a member")]))
@@ -127,8 +128,8 @@ class ContactService:
         if status != "active":
             roles -= set(SLOTS)  # a designated contact must be an active member
         after = Membership(tenant_id, account_id, person_id, before.kind, sorted(roles),
-                           changes.get("permissions", before.permissions),
-                           changes.get("notifications", before.notifications), status, before.created_at,
+                           sorted(changes.get("permissions", before.permissions)),
+                           sorted(changes.get("notifications", before.notifications)), status, before.created_at,
                            self._clock.now_iso(), before.version + 1)
         tx = self._db.transaction()
         actions = [MembershipItem.status.set(after.status), MembershipItem.version.add(1),
