@@ -72,15 +72,8 @@ class Resources:
     email_identities: tuple[str, ...] = field(default_factory=tuple)
 
 
-# Warnings (N4) are found through numeric sort keys that are kept with atomic ADD/SET, so
-# no write has to read first: accounts with caretaker_count = 0 are the no_caretaker ones.
-WARNING_INDEXES = {
-    "no_caretaker": "warn_caretaker",
-    "no_on_site_admin": "warn_on_site_admin",
-    "no_technical_contact": "warn_technical",
-    "no_administrative_contact": "warn_administrative",
-}
-
+# Warnings (N4) are found through numeric sort keys kept with atomic ADD/SET (warn_* indexes),
+# so no write has to read first: accounts with caretaker_count = 0 are the no_caretaker ones.
 MAIN_TABLE = Table(
     logical_id="RosterTable",
     name_env="ROSTER_TABLE_NAME",

@@ -1,9 +1,6 @@
 """The fixed vocabularies of the domain (docs/api.md lists them for clients)."""
 from __future__ import annotations
 
-from typing import Literal
-
-Language = Literal["de", "fr", "it", "en"]
 LANGUAGES: tuple[str, ...] = ("de", "fr", "it", "en")
 
 BUSINESS_TYPES: tuple[str, ...] = (
@@ -19,21 +16,3 @@ ROLES: tuple[str, ...] = ("admin", "caretaker", "on_site_admin", "other_support"
 PERMISSIONS: tuple[str, ...] = ("billing", "support", "provisioning", "configuration", "security")
 NOTIFICATIONS: tuple[str, ...] = ("outage", "maintenance", "security", "billing", "general")
 WARNINGS: tuple[str, ...] = ("no_technical_contact", "no_administrative_contact", "no_caretaker", "no_on_site_admin")
-
-BusinessType = Literal[
-    "agriculture", "construction", "education", "energy_utilities", "finance_insurance",
-    "government", "healthcare", "hospitality", "it_services", "legal", "manufacturing",
-    "media", "non_profit", "professional_services", "real_estate", "retail",
-    "telecommunications", "transport_logistics", "wholesale", "other",
-]
-
-AccountStatus = Literal["draft", "active", "inactive"]
-MembershipKind = Literal["customer", "contact", "guest"]
-MembershipStatus = Literal["pending", "invited", "declined", "active", "inactive"]
-Role = Literal["admin", "caretaker", "on_site_admin", "other_support", "technical", "administrative"]
-Permission = Literal["billing", "support", "provisioning", "configuration", "security"]
-Notification = Literal["outage", "maintenance", "security", "billing", "general"]
-Warning = Literal["no_technical_contact", "no_administrative_contact", "no_caretaker", "no_on_site_admin"]
-DesignatedSlot = Literal["technical", "administrative"]
-
-DESIGNATED_SLOTS: tuple[str, ...] = ("technical", "administrative")

@@ -9,7 +9,7 @@ from typing import Any, Callable, Literal
 from chalice import Blueprint, Response
 
 from chalicelib.domain.errors import (
-    DomainError, Forbidden, InvalidInput, PayloadTooLarge, Problem, UnsupportedMediaType,
+    DomainError, InvalidInput, PayloadTooLarge, Problem, UnsupportedMediaType,
 )
 from chalicelib.domain.principal import ANONYMOUS, Principal
 from chalicelib.handlers.schema import Schema
@@ -101,8 +101,3 @@ def route(bp: Blueprint, path: str, methods: tuple[str, ...] = ("GET",), auth: A
         return wrapped
 
     return decorate
-
-
-def require_platform(principal: Principal) -> None:
-    if principal.kind != "platform":
-        raise Forbidden("This call needs the platform key.")

@@ -6,7 +6,7 @@ from chalicelib.domain.errors import Conflict, NotFound, Problem, RuleViolation
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.rules import onboarding_gaps
 from chalicelib.models import keys
-from chalicelib.models.entities import AccountItem, MembershipItem
+from chalicelib.models.entities import AccountItem
 from chalicelib.repositories.accounts import address_attribute, to_account
 from chalicelib.repositories.database import MAX_TRANSACTION_ITEMS, update_item
 
