@@ -235,3 +235,65 @@ def random_id(kind: str) -> str:
     from chalicelib.domain.ids import new_id
 
     return new_id(kind)
+
+
+@pytest.fixture
+def atomic_moto(monkeypatch):
+    """DynamoDB applies each request atomically; moto in-process does not: a failed
+    TransactWriteItems puts back a deep copy of the whole table, which can wipe out a write that
+    another thread committed meanwhile (and copying a table another thread is changing can
+    crash). A lock around each intercepted request gives moto DynamoDB's per-request atomicity;
+    the requests of different threads still interleave freely between one another."""
+    import threading
+
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    lock = threading.RLock()
+    original = BotocoreStubber.__call__
+
+    def atomic(self, event_name, request, **kwargs):
+        with lock:
+            return original(self, event_name, request, **kwargs)
+
+    monkeypatch.setattr(BotocoreStubber, "__call__", atomic)
+
+
+def run_together(actions: list, monkeypatch, first_read: tuple | None = None) -> list:
+    """Runs the actions in threads started together; returns ("ok", result) or ("error", exc) each.
+
+    With first_read=(object, method name), each thread's first call of that method waits, once
+    it has read, until every thread has read: all first writes then race on the same state,
+    the worst case for a read-then-write."""
+    import threading
+
+    barrier = threading.Barrier(len(actions), timeout=20)
+    local = threading.local()
+    if first_read is not None:
+        owner, name = first_read
+        original = getattr(owner, name)
+
+        def read_then_wait(*args, **kwargs):
+            result = original(*args, **kwargs)
+            if not getattr(local, "passed", False):
+                local.passed = True
+                barrier.wait()
+            return result
+
+        monkeypatch.setattr(owner, name, read_then_wait)
+    outcomes: list = [None] * len(actions)
+
+    def run(index: int, action) -> None:
+        try:
+            outcomes[index] = ("ok", action())
+        except Exception as exc:  # noqa: BLE001 - the caller inspects every outcome
+            outcomes[index] = ("error", exc)
+
+    threads = [threading.Thread(target=run, args=(i, action)) for i, action in enumerate(actions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+        assert not thread.is_alive(), "a thread hung"
+    if first_read is not None:
+        monkeypatch.setattr(owner, name, original)
+    return outcomes

@@ -316,3 +316,17 @@ def test_deleting_an_active_account_is_409_until_it_is_deactivated(api):
 
 def test_deleting_a_missing_account_is_404(api):
     assert_error(api.delete(f"/accounts/{random_id('account')}"), 404, "not_found")
+
+
+def test_deleting_a_draft_with_more_members_than_one_transaction_holds(api, monkeypatch):
+    """Memberships leave in several transactions; the account goes with the last one."""
+    import chalicelib.services.accounts as account_service
+
+    monkeypatch.setattr(account_service, "MAX_TRANSACTION_ITEMS", 3)  # two memberships a transaction
+    aid = create(api)["account_id"]
+    people = [add_contact(api, aid, f"p{i}@x.example", roles=["caretaker"])["person_id"] for i in range(5)]
+    assert api.delete(f"/accounts/{aid}").status == 204
+    assert not items_mentioning(aid)
+    assert_error(api.get(f"/accounts/{aid}"), 404)
+    for pid in people:
+        assert api.get(f"/people/{pid}/access").json["items"] == []

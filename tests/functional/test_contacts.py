@@ -3,7 +3,9 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.functional.conftest import add_contact, assert_error, items_mentioning, random_id, table_items, walk
+from tests.functional.conftest import (
+    add_contact, assert_error, items_mentioning, random_id, run_together, table_items, walk,
+)
 
 
 def contacts_path(aid: str) -> str:
@@ -271,3 +273,26 @@ def test_removing_the_customer_frees_the_main_profile(api, crowd):
     aid, people = crowd
     assert api.delete(f"{contacts_path(aid)}/{people['owner']}").status == 204
     assert api.get(f"/accounts/{aid}").json["customer_person_id"] is None
+
+
+def test_the_same_new_email_added_to_several_accounts_at_once_makes_one_person(api, atomic_moto, monkeypatch):
+    """Each thread finds no person for the e-mail before any of them writes; the e-mail claim
+    lets exactly one create the person, the others retry and reuse it."""
+    from chalicelib import bootstrap
+
+    tenant_id = api.get("/tenant").json["tenant_id"]
+    accounts = [api.post("/accounts", {"name": f"Account {i}"}).json["account_id"] for i in range(6)]
+    service = bootstrap.get_contact_service()
+    outcomes = run_together(
+        [lambda aid=aid: service.add(tenant_id, aid, {"email": "Same.Person@example.com", "roles": ["caretaker"]})
+         for aid in accounts],
+        monkeypatch, first_read=(bootstrap.get_database().people, "find_by_email"))
+    assert all(outcome[0] == "ok" for outcome in outcomes), outcomes
+    details = [outcome[1] for outcome in outcomes]
+    assert len({d.person.person_id for d in details}) == 1
+    assert sum(d.person_created for d in details) == 1
+    people = api.get("/people").json["items"]
+    assert len(people) == 1 and people[0]["email"] == "same.person@example.com"
+    access = api.get(f"/people/{people[0]['person_id']}/access").json["items"]
+    assert sorted(row["account_id"] for row in access) == sorted(accounts)
+    assert len([i for i in table_items() if "same.person@example.com" in i["pk"]["S"]]) == 1

@@ -2,11 +2,9 @@
 each an active member; handovers are atomic, also when several run at once."""
 from __future__ import annotations
 
-import threading
-
 import pytest
 
-from tests.functional.conftest import add_contact, assert_error, random_id, table_items
+from tests.functional.conftest import add_contact, assert_error, random_id, run_together, table_items
 
 SLOTS = ("technical", "administrative")
 
@@ -194,62 +192,6 @@ def test_dropping_the_role_frees_the_slot_and_adding_it_takes_a_free_slot(api, t
 
 # --- concurrency ---------------------------------------------------------------------------------
 
-@pytest.fixture
-def atomic_moto(monkeypatch):
-    """DynamoDB applies each request atomically; moto in-process does not: a failed
-    TransactWriteItems puts back a deep copy of the whole table, which can wipe out a write that
-    another thread committed meanwhile (and copying a table another thread is changing can
-    crash). A lock around each intercepted request gives moto DynamoDB's per-request atomicity;
-    the requests of different threads still interleave freely between one another."""
-    from moto.core.botocore_stubber import BotocoreStubber
-
-    lock = threading.RLock()
-    original = BotocoreStubber.__call__
-
-    def atomic(self, event_name, request, **kwargs):
-        with lock:
-            return original(self, event_name, request, **kwargs)
-
-    monkeypatch.setattr(BotocoreStubber, "__call__", atomic)
-
-
-def run_together(actions: list, first_read_barrier: bool, monkeypatch) -> list:
-    """Runs the actions in threads started at once. With first_read_barrier, every thread's
-    first read of the account waits until all threads have read it, so their first writes
-    all race on the same state (the worst case for a read-then-write)."""
-    from chalicelib import bootstrap
-
-    accounts = bootstrap.get_database().accounts
-    barrier = threading.Barrier(len(actions), timeout=20)
-    local = threading.local()
-    original_get = accounts.get
-
-    def get(*args, **kwargs):
-        result = original_get(*args, **kwargs)
-        if first_read_barrier and not getattr(local, "passed", False):
-            local.passed = True
-            barrier.wait()
-        return result
-
-    monkeypatch.setattr(accounts, "get", get)
-    outcomes: list = [None] * len(actions)
-
-    def run(index: int, action) -> None:
-        try:
-            outcomes[index] = ("ok", action())
-        except Exception as exc:  # noqa: BLE001 - every outcome is inspected below
-            outcomes[index] = ("error", exc)
-
-    threads = [threading.Thread(target=run, args=(i, action)) for i, action in enumerate(actions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-        assert not thread.is_alive(), "a thread hung"
-    monkeypatch.setattr(accounts, "get", original_get)
-    return outcomes
-
-
 def _only_expected_failures(outcomes) -> None:
     """A thread may lose (409 after its retries, or 422 when its member was deactivated first),
     never crash."""
@@ -271,7 +213,7 @@ def test_concurrent_handovers_never_leave_two_holders_or_none(api, account, atom
     service = bootstrap.get_contact_service()
     wanted = [{"technical": members[i], "administrative": members[(i + 3) % 8]} for i in range(8)]
     outcomes = run_together([lambda w=w: service.set_designated(tenant_id, aid, dict(w)) for w in wanted],
-                            first_read_barrier=True, monkeypatch=monkeypatch)
+                            monkeypatch, first_read=(bootstrap.get_database().accounts, "get"))
     _only_expected_failures(outcomes)
     won = [wanted[i] for i, outcome in enumerate(outcomes) if outcome[0] == "ok"]
     assert won, outcomes
@@ -298,7 +240,7 @@ def test_concurrent_handovers_and_deactivations_keep_the_holder_an_active_member
         actions.append(lambda p=person: contacts.set_designated(tenant_id, aid, {"technical": p}))
         actions.append(lambda p=person: contacts.update(tenant_id, aid, p, {"status": "inactive"}, None))
     actions.append(lambda: contacts.update(tenant_id, aid, members[0], {"status": "inactive"}, None))
-    outcomes = run_together(actions, first_read_barrier=False, monkeypatch=monkeypatch)
+    outcomes = run_together(actions, monkeypatch)
     _only_expected_failures(outcomes)
     final = assert_consistent(api, aid)
     inactive = [p for p in members if api.get(f"/accounts/{aid}/contacts/{p}").json["status"] == "inactive"]
