@@ -239,3 +239,15 @@ def test_erasing_a_person_without_memberships(api, account):
     assert api.delete(f"/people/{anna['person_id']}").status == 204
     assert not items_mentioning(anna["person_id"])
     assert not items_mentioning("anna@example.com")
+
+
+def test_the_same_email_in_another_tenant_is_another_person(api, other_api, account):
+    anna = add_contact(api, account["account_id"], "anna@example.com", first_name="Anna")
+    other_account = other_api.post("/accounts", {"name": "Elsewhere"}).json["account_id"]
+    theirs = add_contact(other_api, other_account, "anna@example.com", first_name="Anne")
+    assert theirs["person_created"] is True and theirs["person_id"] != anna["person_id"]
+    assert person_ids(api.get("/people?email=anna@example.com").json["items"]) == [anna["person_id"]]
+    assert person_ids(other_api.get("/people?email=anna@example.com").json["items"]) == [theirs["person_id"]]
+    # erasing one leaves the other
+    assert other_api.delete(f"/people/{theirs['person_id']}").status == 204
+    assert api.get(f"/people/{anna['person_id']}").json["first_name"] == "Anna"
