@@ -173,22 +173,6 @@ def _dynamodb_client(region: str):
     return boto3.session.Session(region_name=region).client("dynamodb")
 
 
-@pytest.fixture(scope="session", autouse=True)
-def shared_botocore_session():
-    """PynamoDB builds a botocore session (~0.2 s: endpoint rules, service models) for every
-    model connection, and the app rebuilds its connections after each bootstrap.reset(). The
-    suite shares one session: the same clients, only made faster. Clients are still created per
-    connection; a session is not thread-safe for that, so threaded tests warm them up first."""
-    import botocore.session
-    import pynamodb.connection.base as base
-
-    shared = botocore.session.get_session()
-    original = base.get_session
-    base.get_session = lambda: shared
-    yield shared
-    base.get_session = original
-
-
 def items_mentioning(text: str) -> list[dict]:
     """Items any of whose attribute values (keys, index keys, data) contain `text`."""
     return [item for item in table_items() if text in json.dumps(item)]
