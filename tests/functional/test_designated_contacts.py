@@ -155,7 +155,7 @@ def test_handover_to_an_inactive_member_or_a_non_member_is_422_and_changes_nothi
         for body in ({"technical": candidate}, {"administrative": candidate},
                      {"technical": people["cleo"], "administrative": candidate}):
             reply = api.put(designated_path(aid), body)
-            assert_error(reply, 422, fields=set(k for k, v in body.items() if v == candidate))
+            assert_error(reply, 422, fields={k for k, v in body.items() if v == candidate})
             assert table_items() == before, body
     assert assert_consistent(api, aid) == {"technical": people["anna"], "administrative": None}
 

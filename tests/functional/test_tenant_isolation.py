@@ -146,7 +146,7 @@ def test_another_tenants_ids_answer_like_missing_ones_and_change_nothing(world, 
 
 
 def test_tenant_b_lists_show_nothing_of_tenant_a(world):
-    tenant_a, ids_a, tenant_b, ids_b = world
+    _, ids_a, tenant_b, ids_b = world
     for path, id_field, own in (("/accounts", "account_id", ids_b["account_id"]),
                                 ("/people", "person_id", ids_b["person_id"]),
                                 ("/api-keys", "key_id", ids_b["key_id"])):
@@ -180,7 +180,7 @@ def _revoked_key(tenant_a: Api) -> str:
 
 
 def _call_route(api: Api, route, values: dict, headers: dict | None = None, body_for_all=None):
-    method, path, _, params = route
+    method, path, _, _ = route
     body = BODIES.get((method, path), {} if method in WRITE_METHODS else None)
     if body_for_all is not None and method in WRITE_METHODS:
         body = body_for_all
@@ -247,7 +247,7 @@ def test_a_tenant_key_on_every_platform_route_answers_403(world):
 
 
 def test_a_revoked_key_fails_at_once_and_other_keys_keep_working(world):
-    tenant_a, ids_a, _, _ = world
+    tenant_a, _, _, _ = world
     reply = tenant_a.post("/api-keys", {"name": "short-lived"})
     secret, key_id = reply.json["secret"], reply.json["api_key"]["key_id"]
     assert tenant_a.get("/tenant", key=secret).status == 200
