@@ -38,20 +38,34 @@ def test_readme_flow_runs_as_documented(local_stack, tmp_path):
     result = subprocess.run(["bash", "-c", "set -euo pipefail\n" + script], capture_output=True, text=True,
                             timeout=120, env={"PATH": "/usr/local/bin:/usr/bin:/bin", "CURL_HOME": str(tmp_path)})
     assert result.returncode == 0, result.stderr + result.stdout
-    out = _outputs(result.stdout)
-    tenant, second_key, not_ready, onboarded, with_warning, designated, after_designation, caretakers, \
-        patched, by_email, access, deleted, final_warnings = out
+    out = iter(_outputs(result.stdout))
+    assert next(out) == {"status": "ok"}
+    tenant = next(out)
     assert tenant["name"] == "Alpine Telecom" and tenant["default_language"] == "de"
-    assert second_key["secret"].startswith("rk_") and second_key["api_key"]["name"] == "billing integration"
+    assert next(out)["description"] == "Cloud telephony for SMEs"
+    keys = next(out)["items"]
+    assert [k["name"] for k in keys] == ["initial", "billing integration"]
+    assert all("secret" not in k and "secret_hash" not in k for k in keys)
+    assert next(out) == 204
+    assert [a["name"] for a in next(out)["items"]] == ["Muster AG"]
+    assert next(out)["email_domains"] == ["muster.ch"]
+    not_ready = next(out)
     assert not_ready["error"]["code"] == "onboarding_incomplete"
     assert {d["field"] for d in not_ready["error"]["details"]} == {"contacts"}
-    assert onboarded["status"] == "active"
-    assert [a["name"] for a in with_warning["items"]] == ["Muster AG"]
+    assert next(out) == "active"
+    assert [a["name"] for a in next(out)["items"]] == ["Muster AG"]
+    designated = next(out)
     assert designated["technical"] and designated["administrative"]
-    assert after_designation == []
-    assert [row["roles"] for row in caretakers["items"]] == [["admin", "administrative", "caretaker"]]
-    assert patched["notifications"] == ["outage", "security"]
-    assert by_email["items"][0]["first_name"] == "Anna"
-    assert [row["account_name"] for row in access["items"]] == ["Muster AG"]
-    assert deleted == 204
-    assert final_warnings == "['no_technical_contact', 'no_on_site_admin']"
+    assert next(out) == designated
+    assert next(out) == []
+    assert [row["roles"] for row in next(out)["items"]] == [["admin", "administrative", "caretaker"]]
+    ben = next(out)
+    assert ben["person"]["first_name"] == "Ben" and ben["roles"] == ["on_site_admin", "technical"]
+    assert next(out)["notifications"] == ["outage", "security"]
+    assert next(out)["items"][0]["first_name"] == "Anna"
+    assert next(out)["phone"] == "+41449876543"
+    assert [row["account_name"] for row in next(out)["items"]] == ["Muster AG"]
+    assert next(out) == "False"
+    assert [next(out), next(out), next(out), next(out)] == [204, 204, 204, 404]
+    assert next(out) == "['no_technical_contact', 'no_on_site_admin']"
+    assert next(out, None) is None
