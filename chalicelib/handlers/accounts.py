@@ -5,7 +5,7 @@ from chalicelib import bootstrap
 from chalicelib.domain.vocabulary import ACCOUNT_STATUSES, BUSINESS_TYPES, LANGUAGES, WARNINGS
 from chalicelib.handlers import render
 from chalicelib.handlers.http import json_response, route
-from chalicelib.handlers.schema import COUNTRY, PAGE, Enum, Integer, ListOf, Object, Schema, String, nullable
+from chalicelib.handlers.schema import COUNTRY, PAGE, VERSION, Enum, ListOf, Object, Schema, String, nullable
 
 bp = Blueprint(__name__)
 
@@ -20,7 +20,7 @@ FIELDS = {
     "language": Enum(LANGUAGES, nullable=True), "email_domains": ListOf(DOMAIN, max_items=20),
 }
 CREATE = Schema(FIELDS)
-UPDATE = Schema({**FIELDS, "status": Enum(("active", "inactive")), "version": Integer(minimum=1)}, non_empty=True)
+UPDATE = Schema({**FIELDS, "status": Enum(("active", "inactive")), "version": VERSION}, non_empty=True)
 LIST = Schema({**PAGE, "status": Enum(ACCOUNT_STATUSES), "warning": Enum(WARNINGS)})
 
 

@@ -5,7 +5,7 @@ from chalicelib import bootstrap
 from chalicelib.domain.vocabulary import LANGUAGES, MEMBERSHIP_STATUSES, NOTIFICATIONS, PERMISSIONS, ROLES
 from chalicelib.handlers import render
 from chalicelib.handlers.http import json_response, route
-from chalicelib.handlers.schema import E164, EMAIL, ID, PAGE, Enum, Integer, ListOf, Schema, String, nullable
+from chalicelib.handlers.schema import E164, EMAIL, ID, PAGE, VERSION, Enum, ListOf, Schema, String, nullable
 
 bp = Blueprint(__name__)
 
@@ -18,7 +18,7 @@ ADD = Schema({
     "email": EMAIL, "first_name": String(max_length=100, nullable=True), "last_name": String(max_length=100, nullable=True),
     "phone": nullable(E164), "language": Enum(LANGUAGES), "kind": Enum(("contact", "customer")), **GRANTS,
 }, required=("email",))
-UPDATE = Schema({**GRANTS, "status": Enum(("active", "inactive")), "version": Integer(minimum=1)}, non_empty=True)
+UPDATE = Schema({**GRANTS, "status": Enum(("active", "inactive")), "version": VERSION}, non_empty=True)
 LIST = Schema({**PAGE, "status": Enum(MEMBERSHIP_STATUSES), "role": Enum(ROLES),
                "kind": Enum(("customer", "contact", "guest"))})
 DESIGNATE = Schema({"technical": nullable(ID), "administrative": nullable(ID)}, non_empty=True)

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Literal
 
 from chalice import Blueprint, Response
 
 from chalicelib.domain.errors import (
-    DomainError, InvalidInput, PayloadTooLarge, Problem, UnsupportedMediaType,
+    DomainError, InvalidInput, NotFound, PayloadTooLarge, Problem, UnsupportedMediaType,
 )
 from chalicelib.domain.principal import ANONYMOUS, Principal
 from chalicelib.handlers.schema import Schema
@@ -68,12 +69,20 @@ class Call:
         if value is None:
             return None
         value = value.strip().strip('"').removeprefix("W/").strip('"')
-        if not value.isdigit():
+        if not value.isdigit() or len(value) > 15:
             raise InvalidInput("If-Match must be a version number.", [Problem("If-Match", "not_a_version")])
         return int(value)
 
 
 View = Callable[..., Any]
+ID_SHAPE = re.compile(r"[a-z]{3}_[a-z2-7]{16}")
+
+
+def _check_ids(path_params: dict[str, str]) -> None:
+    """An id that cannot exist answers 404 at once (and never reaches DynamoDB's key limits)."""
+    for name, value in path_params.items():
+        if name.endswith("_id") and not ID_SHAPE.fullmatch(value):
+            raise NotFound(name.removesuffix("_id").replace("_", " ").capitalize())
 
 
 def route(bp: Blueprint, path: str, methods: tuple[str, ...] = ("GET",), auth: Auth = "tenant") -> Callable[[View], View]:
@@ -91,6 +100,7 @@ def route(bp: Blueprint, path: str, methods: tuple[str, ...] = ("GET",), auth: A
             try:
                 principal = ANONYMOUS if auth == "public" else bootstrap.get_authenticator().authenticate(
                     request.headers.get("authorization"), auth)
+                _check_ids(path_params)
                 call = Call(principal, request, bootstrap.get_settings().max_body_bytes)
                 return view(call, **path_params)
             except DomainError as error:

@@ -5,14 +5,14 @@ from chalicelib import bootstrap
 from chalicelib.domain.vocabulary import LANGUAGES
 from chalicelib.handlers import render
 from chalicelib.handlers.http import route
-from chalicelib.handlers.schema import E164, EMAIL, PAGE, Enum, Integer, Schema, String, nullable
+from chalicelib.handlers.schema import E164, EMAIL, PAGE, VERSION, Enum, Schema, String, nullable
 
 bp = Blueprint(__name__)
 
 LIST = Schema({**PAGE, "email": EMAIL})
 UPDATE = Schema({"email": EMAIL, "first_name": String(max_length=100, nullable=True),
                  "last_name": String(max_length=100, nullable=True), "phone": nullable(E164),
-                 "language": nullable(Enum(LANGUAGES)), "version": Integer(minimum=1)}, non_empty=True)
+                 "language": nullable(Enum(LANGUAGES)), "version": VERSION}, non_empty=True)
 ACCESS = Schema(PAGE)
 
 

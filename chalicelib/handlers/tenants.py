@@ -5,14 +5,14 @@ from chalicelib import bootstrap
 from chalicelib.domain.vocabulary import LANGUAGES
 from chalicelib.handlers import render
 from chalicelib.handlers.http import json_response, route
-from chalicelib.handlers.schema import Enum, Integer, Schema, String
+from chalicelib.handlers.schema import VERSION, Enum, Schema, String
 
 bp = Blueprint(__name__)
 
 CREATE = Schema({"name": String(), "description": String(max_length=2000, nullable=True),
                  "default_language": Enum(LANGUAGES)}, required=("name",))
 UPDATE = Schema({"name": String(), "description": String(max_length=2000, nullable=True),
-                 "default_language": Enum(LANGUAGES), "version": Integer(minimum=1)}, non_empty=True)
+                 "default_language": Enum(LANGUAGES), "version": VERSION}, non_empty=True)
 
 
 @route(bp, "/tenants", ("POST",), auth="platform")

@@ -331,3 +331,19 @@ def test_fuzzed_query_strings_and_path_ids_never_yield_a_5xx(api, account, membe
             if reply.status >= 500:
                 failures.append(("PATCH", path[:120], reply.status))
     assert not failures, failures[:10]
+
+
+def test_ids_that_cannot_exist_answer_404_without_reaching_dynamodb(api, account):
+    aid = account["account_id"]
+    for path in (f"/accounts/{'a' * 3000}", f"/accounts/{aid}/contacts/not-an-id", "/people/per_TOOSHORT"):
+        reply = api.get(path)
+        assert reply.status == 404, path
+        assert reply.json["error"]["code"] == "not_found"
+
+
+def test_versions_beyond_any_real_one_are_refused(api, account):
+    aid = account["account_id"]
+    reply = api.patch(f"/accounts/{aid}", {"name": "X", "version": 10**40})
+    assert reply.status == 400 and "version" in reply.fields()
+    reply = api.patch(f"/accounts/{aid}", {"name": "X"}, headers={"If-Match": "9" * 40})
+    assert reply.status == 400 and "If-Match" in reply.fields()
