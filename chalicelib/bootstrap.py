@@ -87,10 +87,34 @@ def get_authenticator():
 
 
 @lru_cache(maxsize=1)
+def get_ses_client():
+    if "ses_client" in _overrides:
+        return _overrides["ses_client"]
+    import boto3
+
+    return boto3.client("ses", region_name=get_settings().region)
+
+
+@lru_cache(maxsize=1)
 def get_tenant_service():
+    from chalicelib.adapters.ses import SesIdentities
     from chalicelib.services.tenants import TenantService
 
-    return TenantService(get_database(), get_clock())
+    return TenantService(get_database(), get_clock(), SesIdentities(get_ses_client()))
+
+
+@lru_cache(maxsize=1)
+def get_mail_service():
+    import boto3
+
+    from chalicelib.adapters.job_queue import SqsJobQueue
+    from chalicelib.adapters.ses import SesMailer
+    from chalicelib.services.mail import MailService
+
+    settings = get_settings()
+    queue = SqsJobQueue(boto3.client("sqs", region_name=settings.region), settings.mail_queue)
+    return MailService(get_database(), get_clock(), SesMailer(get_ses_client()), queue, settings.mail_domain,
+                       get_logger())
 
 
 @lru_cache(maxsize=1)
@@ -111,7 +135,7 @@ def get_account_service():
 def get_contact_service():
     from chalicelib.services.contacts import ContactService
 
-    return ContactService(get_database(), get_clock())
+    return ContactService(get_database(), get_clock(), get_mail_service())
 
 
 @lru_cache(maxsize=1)
@@ -122,7 +146,8 @@ def get_people_service():
 
 
 _BUILDERS = (
-    get_logger, get_metrics, get_tracer, get_clock, get_database, get_platform_key_source,
+    get_logger, get_metrics, get_tracer, get_clock, get_database, get_platform_key_source, get_ses_client,
+    get_mail_service,
     get_authenticator, get_tenant_service, get_api_key_service, get_account_service,
     get_contact_service, get_people_service,
 )

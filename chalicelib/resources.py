@@ -65,11 +65,34 @@ class Secret:
 
 
 @dataclass(frozen=True)
+class Topic:
+    """An SNS topic whose messages go to the named queues (raw message delivery)."""
+
+    logical_id: str
+    name_env: str
+    default_name: str
+    subscribers: tuple[str, ...] = ()  # Queue.logical_id
+
+
+@dataclass(frozen=True)
+class MailFeedback:
+    """Where SES reports bounces and complaints for an identity: a topic (of `topics`)."""
+
+    identity: str
+    topic: str  # Topic.logical_id
+    notification_types: tuple[str, ...] = ("Bounce", "Complaint")
+
+
+@dataclass(frozen=True)
 class Resources:
     tables: tuple[Table, ...]
     queues: tuple[Queue, ...] = ()
     secrets: tuple[Secret, ...] = ()
     email_identities: tuple[str, ...] = field(default_factory=tuple)
+    topics: tuple[Topic, ...] = ()
+    mail_feedback: tuple[MailFeedback, ...] = ()
+    # Whether SES holds the mail templates of chalicelib/mail/templates/ (catalog.ses_templates()).
+    mail_templates: bool = False
 
 
 # Warnings (N4) are found through numeric sort keys kept with atomic ADD/SET (warn_* indexes),
@@ -83,6 +106,7 @@ MAIN_TABLE = Table(
         Index("by_status", "status_pk", range_key="list_sk"),
         Index("by_email", "email_key"),
         Index("by_person", "person_key", range_key="person_sk"),
+        Index("by_pending", "pending_pk", range_key="pending_sk"),
         Index("warn_caretaker", "warn_pk", range_key="caretaker_count", range_type="N"),
         Index("warn_on_site_admin", "warn_pk", range_key="on_site_admin_count", range_type="N"),
         Index("warn_technical", "warn_pk", range_key="has_technical", range_type="N"),
@@ -96,4 +120,41 @@ PLATFORM_KEY = Secret(
     default_name="roster/platform-key",
 )
 
-RESOURCES = Resources(tables=(MAIN_TABLE,), secrets=(PLATFORM_KEY,))
+MAIL_QUEUE = Queue(
+    logical_id="MailQueue",
+    name_env="ROSTER_MAIL_QUEUE",
+    default_name="roster-mail",
+    handler="send_mail",
+    batch_size=10,
+    consumer_timeout_seconds=60,
+)
+
+MAIL_FEEDBACK_QUEUE = Queue(
+    logical_id="MailFeedbackQueue",
+    name_env="ROSTER_MAIL_FEEDBACK_QUEUE",
+    default_name="roster-mail-feedback",
+    handler="mail_feedback",
+    batch_size=10,
+    consumer_timeout_seconds=30,
+)
+
+MAIL_FEEDBACK_TOPIC = Topic(
+    logical_id="MailFeedbackTopic",
+    name_env="ROSTER_MAIL_FEEDBACK_TOPIC",
+    default_name="roster-mail-feedback",
+    subscribers=(MAIL_FEEDBACK_QUEUE.logical_id,),
+)
+
+# The platform's sending domain. Tenants may send from their own verified address (T3);
+# otherwise mail goes out as "<tenant display name> <no-reply@MAIL_DOMAIN>".
+MAIL_DOMAIN = "mail.roster.test"
+
+RESOURCES = Resources(
+    tables=(MAIN_TABLE,),
+    queues=(MAIL_QUEUE, MAIL_FEEDBACK_QUEUE),
+    secrets=(PLATFORM_KEY,),
+    email_identities=(MAIL_DOMAIN,),
+    topics=(MAIL_FEEDBACK_TOPIC,),
+    mail_feedback=(MailFeedback(MAIL_DOMAIN, MAIL_FEEDBACK_TOPIC.logical_id),),
+    mail_templates=True,
+)

@@ -14,6 +14,9 @@ class Settings:
     platform_key_max_age_seconds: int
     tracing_enabled: bool
     max_body_bytes: int
+    mail_queue: str
+    mail_domain: str
+    public_base_url: str
 
 
 def _flag(name: str) -> bool:
@@ -29,4 +32,7 @@ def get_settings() -> Settings:
         platform_key_max_age_seconds=int(os.environ.get("ROSTER_PLATFORM_KEY_MAX_AGE", "300")),
         tracing_enabled=_flag("ROSTER_TRACING"),
         max_body_bytes=int(os.environ.get("ROSTER_MAX_BODY_BYTES", str(64 * 1024))),
+        mail_queue=os.environ.get("ROSTER_MAIL_QUEUE", "roster-mail"),
+        mail_domain=os.environ.get("ROSTER_MAIL_DOMAIN", "mail.roster.test"),
+        public_base_url=os.environ.get("ROSTER_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
     )

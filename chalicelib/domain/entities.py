@@ -1,7 +1,7 @@
 """Domain objects: plain values that services return and handlers render."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -22,6 +22,15 @@ class Tenant:
     created_at: str
     updated_at: str
     version: int
+    branding: dict = field(default_factory=dict)
+    sender: dict = field(default_factory=dict)
+    welcome_mail: dict = field(default_factory=dict)
+    staff_email: str | None = None
+
+    @property
+    def settings(self) -> dict:
+        return {"branding": self.branding, "sender": self.sender, "welcome_mail": self.welcome_mail,
+                "staff_email": self.staff_email}
 
 
 @dataclass(frozen=True)
@@ -81,6 +90,7 @@ class Person:
     created_at: str
     updated_at: str
     version: int
+    undeliverable: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,6 +106,7 @@ class Membership:
     created_at: str
     updated_at: str
     version: int
+    undeliverable: str | None = None
 
     @property
     def is_active(self) -> bool:
@@ -116,3 +127,4 @@ class ContactDetails:
     membership: Membership
     person: Person
     person_created: bool = False
+    welcome_mail_job_id: str | None = None

@@ -29,7 +29,8 @@ BASE = "/accounts/{account_id}"
 @route(bp, BASE + "/contacts", ("POST",))
 def add_contact(call, account_id):
     details = bootstrap.get_contact_service().add(call.tenant_id, account_id, call.body(ADD))
-    return json_response({**render.contact(details), "person_created": details.person_created}, 201)
+    return json_response({**render.contact(details), "person_created": details.person_created,
+                          "welcome_mail_job_id": details.welcome_mail_job_id}, 201)
 
 
 @route(bp, BASE + "/contacts")

@@ -26,14 +26,14 @@ def account(a: Account) -> dict:
 
 def person(p: Person) -> dict:
     return {"person_id": p.person_id, "email": p.email, "first_name": p.first_name, "last_name": p.last_name,
-            "phone": p.phone, "language": p.language, "created_at": p.created_at, "updated_at": p.updated_at,
-            "version": p.version}
+            "phone": p.phone, "language": p.language, "undeliverable": p.undeliverable,
+            "created_at": p.created_at, "updated_at": p.updated_at, "version": p.version}
 
 
 def membership(m: Membership) -> dict:
     return {"account_id": m.account_id, "person_id": m.person_id, "kind": m.kind, "status": m.status,
             "roles": m.roles, "permissions": m.permissions, "notifications": m.notifications,
-            "created_at": m.created_at, "updated_at": m.updated_at, "version": m.version}
+            "undeliverable": m.undeliverable, "created_at": m.created_at, "updated_at": m.updated_at, "version": m.version}
 
 
 def contact(c: ContactDetails) -> dict:
@@ -48,3 +48,12 @@ def access(a: Access) -> dict:
 
 def page(p: Page, render) -> dict:
     return {"items": [render(item) for item in p.items], "next_cursor": p.next_cursor}
+
+
+def mail_job(view, next_cursor: str | None) -> dict:
+    return {"job_id": view.job_id, "kind": view.kind, "account_id": view.account_id, "created_at": view.created_at,
+            "status": view.status,
+            "recipients": {"items": [{"recipient": r.key.removeprefix("R#"), "email": r.email, "person_id": r.person_id,
+                                      "language": r.language, "status": r.status, "detail": r.detail,
+                                      "updated_at": r.updated_at} for r in view.recipients],
+                           "next_cursor": next_cursor}}

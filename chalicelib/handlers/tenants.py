@@ -5,14 +5,24 @@ from chalicelib import bootstrap
 from chalicelib.domain.vocabulary import LANGUAGES
 from chalicelib.handlers import render
 from chalicelib.handlers.http import json_response, route
-from chalicelib.handlers.schema import VERSION, Enum, Schema, String
+from chalicelib.handlers.schema import EMAIL, VERSION, Boolean, Enum, Object, Schema, String, nullable
 
 bp = Blueprint(__name__)
 
 CREATE = Schema({"name": String(), "description": String(max_length=2000, nullable=True),
                  "default_language": Enum(LANGUAGES)}, required=("name",))
+URL = String(max_length=500, pattern=r"https?://[^\s]+", problem="must be an http(s) URL")
+COLOR = String(max_length=7, pattern=r"#[0-9a-fA-F]{6}", problem="must be a colour like #1f4e79")
+SETTINGS = {
+    "branding": Object({"brand_name": nullable(String(max_length=100)), "logo_url": nullable(URL),
+                        "brand_color": nullable(COLOR), "letterhead": nullable(String(max_length=500)),
+                        "footer": nullable(String(max_length=1000))}, nullable=True),
+    "sender": Object({"address": EMAIL, "reply_to": nullable(EMAIL)}, required=("address",), nullable=True),
+    "welcome_mail": Object({"enabled": Boolean(), "portal_url": URL}, required=("enabled",), nullable=True),
+    "staff_email": nullable(EMAIL),
+}
 UPDATE = Schema({"name": String(), "description": String(max_length=2000, nullable=True),
-                 "default_language": Enum(LANGUAGES), "version": VERSION}, non_empty=True)
+                 "default_language": Enum(LANGUAGES), "version": VERSION, **SETTINGS}, non_empty=True)
 
 
 @route(bp, "/tenants", ("POST",), auth="platform")
@@ -35,3 +45,15 @@ def update_tenant(call):
     if not body:
         return render.tenant(bootstrap.get_tenant_service().get(call.tenant_id))
     return render.tenant(bootstrap.get_tenant_service().update(call.tenant_id, body, version))
+
+
+@route(bp, "/tenant/sender")
+def get_sender(call):
+    """The sender address and its SES verification status, refreshed from SES."""
+    return bootstrap.get_tenant_service().sender_status(call.tenant_id)
+
+
+@route(bp, "/tenant/sender/verify", ("POST",))
+def verify_sender(call):
+    """Asks SES to verify the tenant's sender address (SES mails the address a link)."""
+    return json_response(bootstrap.get_tenant_service().verify_sender(call.tenant_id), 202)

@@ -8,6 +8,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from chalicelib.models import keys
 from chalicelib.models.base import RosterModel
+from chalicelib.models.mail import MAIL_MODELS
 
 
 def _index(index_name: str):
@@ -64,6 +65,10 @@ class TenantItem(RosterModel):
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     version = NumberAttribute(default=1)
+    branding = MapAttribute(null=True)      # T5: brand_name, logo_url, brand_color, letterhead, footer
+    sender = MapAttribute(null=True)        # T3: address, reply_to, verified
+    welcome_mail = MapAttribute(null=True)  # P4: enabled, portal_url
+    staff_email = UnicodeAttribute(null=True)
 
 
 class ApiKeyItem(RosterModel):
@@ -129,6 +134,7 @@ class PersonItem(RosterModel):
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     version = NumberAttribute(default=1)
+    undeliverable = UnicodeAttribute(null=True)  # bounced | complained (SES feedback)
     email_key = UnicodeAttribute()
     list_pk = UnicodeAttribute()
     list_sk = UnicodeAttribute()
@@ -157,6 +163,7 @@ class MembershipItem(RosterModel):
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     version = NumberAttribute(default=1)
+    undeliverable = UnicodeAttribute(null=True)
     person_key = UnicodeAttribute()
     person_sk = UnicodeAttribute()
     by_person = ByPerson()
@@ -170,4 +177,5 @@ class ErasureItem(RosterModel):
     started_at = UnicodeAttribute()
 
 
-ALL_MODELS = [TenantItem, ApiKeyItem, AccountItem, PersonItem, EmailClaimItem, MembershipItem, ErasureItem]
+ALL_MODELS = [TenantItem, ApiKeyItem, AccountItem, PersonItem, EmailClaimItem, MembershipItem, ErasureItem,
+              *MAIL_MODELS]

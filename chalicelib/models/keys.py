@@ -63,3 +63,26 @@ def erasure(tenant_id: str, person_id: str) -> str:
 def created(created_at: str, entity_id: str) -> str:
     """Sort key of lists: oldest first, ties broken by id."""
     return f"{created_at}#{entity_id}"
+
+
+PENDING_MAIL = "MAIL#PENDING"
+JOB_SK = "JOB"
+RECIPIENT_PREFIX = "R#"
+SES_SK = "SES"
+SUPPRESS_SK = "SUPPRESS"
+
+
+def mail_job(tenant_id: str, job_id: str) -> str:
+    return f"T#{tenant_id}#J#{job_id}"
+
+
+def recipient(index: int) -> str:
+    return f"{RECIPIENT_PREFIX}{index:05d}"
+
+
+def ses_message(message_id: str) -> str:
+    return f"SES#{message_id}"
+
+
+def suppression(email: str) -> str:
+    return f"SUPPRESS#{email}"

@@ -82,6 +82,7 @@ class Database:
             model._get_connection().connection._client = shared_client
         from chalicelib.repositories.accounts import AccountRepository
         from chalicelib.repositories.api_keys import ApiKeyRepository
+        from chalicelib.repositories.mail import MailRepository
         from chalicelib.repositories.people import PeopleRepository
         from chalicelib.repositories.tenants import TenantRepository
 
@@ -89,6 +90,7 @@ class Database:
         self.api_keys = ApiKeyRepository()
         self.accounts = AccountRepository()
         self.people = PeopleRepository()
+        self.mail = MailRepository(self)
 
     def transaction(self) -> Transaction:
         return Transaction(self.connection)

@@ -9,13 +9,13 @@ from chalicelib.repositories.database import get_item, query_page
 
 def to_person(item: PersonItem) -> Person:
     return Person(item.tenant_id, item.person_id, item.email, item.first_name, item.last_name, item.phone,
-                  item.language, item.created_at, item.updated_at, int(item.version))
+                  item.language, item.created_at, item.updated_at, int(item.version), item.undeliverable)
 
 
 def to_membership(item: MembershipItem) -> Membership:
     return Membership(item.tenant_id, item.account_id, item.person_id, item.kind, sorted(item.roles or ()),
                       sorted(item.permissions or ()), sorted(item.notifications or ()), item.status,
-                      item.created_at, item.updated_at, int(item.version))
+                      item.created_at, item.updated_at, int(item.version), item.undeliverable)
 
 
 class PeopleRepository:
@@ -131,3 +131,24 @@ class PeopleRepository:
 
     def pending_erasures(self, limit: int) -> list[tuple[str, str]]:
         return [(item.tenant_id, item.person_id) for item in ErasureItem.query(keys.ERASURE_PK, limit=limit)]
+
+    def mark_undeliverable(self, tenant_id: str, person_id: str, reason: str) -> None:
+        """SES reported a bounce or complaint: the person and each membership show it."""
+        from pynamodb.exceptions import UpdateError
+
+        try:
+            self.person_ref(tenant_id, person_id).update([PersonItem.undeliverable.set(reason)],
+                                                         condition=PersonItem.pk.exists())
+        except UpdateError:
+            return  # erased meanwhile
+        cursor = None
+        while True:
+            _, memberships, cursor = self.person_page(tenant_id, person_id, 100, cursor)
+            for m in memberships:
+                try:
+                    self.membership_ref(tenant_id, m.account_id, person_id).update(
+                        [MembershipItem.undeliverable.set(reason)], condition=MembershipItem.pk.exists())
+                except UpdateError:
+                    pass  # removed meanwhile
+            if cursor is None:
+                return

@@ -9,7 +9,12 @@ from chalicelib.repositories.database import get_item, update_item
 
 def to_tenant(item: TenantItem) -> Tenant:
     return Tenant(item.tenant_id, item.name, item.description, item.default_language,
-                  item.created_at, item.updated_at, int(item.version))
+                  item.created_at, item.updated_at, int(item.version), _plain(item.branding),
+                  _plain(item.sender), _plain(item.welcome_mail), item.staff_email)
+
+
+def _plain(value) -> dict:
+    return value.as_dict() if hasattr(value, "as_dict") else dict(value or {})
 
 
 class TenantRepository:
@@ -24,7 +29,7 @@ class TenantRepository:
         return to_tenant(item) if item else None
 
     def update(self, tenant_id: str, changes: dict, expected_version: int | None, now: str) -> Tenant:
-        actions = [getattr(TenantItem, name).set(value) if value is not None else getattr(TenantItem, name).remove()
+        actions = [getattr(TenantItem, name).set(value) if value not in (None, {}) else getattr(TenantItem, name).remove()
                    for name, value in changes.items()]
         item = update_item(TenantItem, keys.tenant(tenant_id), keys.TENANT_SK, actions, now=now,
                            what="Tenant", expected_version=expected_version)

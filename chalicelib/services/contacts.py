@@ -5,6 +5,7 @@ from __future__ import annotations
 from chalicelib.domain.entities import ContactDetails, Membership, Page, Person
 from chalicelib.domain.errors import Conflict, NotFound, Problem, RuleViolation, VersionConflict
 from chalicelib.domain.ids import new_id
+from chalicelib.domain.mail import Recipient
 from chalicelib.domain.rules import SLOTS, membership_effects, normalise_email
 from chalicelib.models.entities import AccountItem, EmailClaimItem, MembershipItem, PersonItem
 from chalicelib.repositories.database import Contention, retry_on_contention, update_item
@@ -26,9 +27,10 @@ def _set_or_remove(name: str, values) -> object:
 
 
 class ContactService:
-    def __init__(self, database, clock):
+    def __init__(self, database, clock, mail=None):
         self._db = database
         self._clock = clock
+        self._mail = mail
 
     # --- add ---------------------------------------------------------------------------
     def add(self, tenant_id: str, account_id: str, fields: dict) -> ContactDetails:
@@ -66,8 +68,24 @@ class ContactService:
         actions, condition = self._db.accounts.membership_effects(effects, person_id)
         tx.update(self._db.accounts.item_ref(tenant_id, account_id), actions, condition=condition,
                   error=lambda: self._explain_slots(tenant_id, account_id, effects["claim"]))
+        welcome = self._welcome(tx, tenant_id, account_id, person)
         tx.commit()
-        return ContactDetails(membership, person, person_created=existing_id is None)
+        if welcome is not None:
+            self._mail.dispatch(welcome)
+        return ContactDetails(membership, person, person_created=existing_id is None,
+                              welcome_mail_job_id=welcome.job_id if welcome else None)
+
+    def _welcome(self, tx, tenant_id: str, account_id: str, person: Person):
+        """P4: with the tenant's welcome mail on, the new contact's welcome mail is written in
+        the same transaction as the membership (it can't be lost or sent for a failed add)."""
+        if self._mail is None:
+            return None
+        tenant = self._db.tenants.get(tenant_id)
+        if tenant is None or not tenant.welcome_mail.get("enabled"):
+            return None
+        recipient = Recipient(person.email, person.language or "", person.person_id,
+                              {"first_name": person.first_name or "", "email": person.email})
+        return self._mail.add(tx, tenant_id, "welcome", [recipient], account_id=account_id)
 
     def _explain_slots(self, tenant_id: str, account_id: str, claimed: list[str]):
         account = self._db.accounts.get(tenant_id, account_id)

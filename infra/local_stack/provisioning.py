@@ -9,7 +9,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from chalicelib.resources import Queue, Resources, Secret, Table
+from chalicelib.resources import Queue, Resources, Secret, Table, Topic
 
 from infra.local_stack.fake_aws import REGION, aws_client
 from infra.local_stack.resource_names import dead_letter_queue_name, physical_name
@@ -46,7 +46,50 @@ def create_resources(
     for secret in resources.secrets:
         _ensure_secret(secretsmanager, secret, physical_name(secret, environ), (secret_values or {}).get(secret.logical_id), report)
     _ensure_email_identities(ses, resources.email_identities, report)
+    sns = aws_client("sns", endpoint_url, region)
+    topic_arns = {topic.logical_id: _ensure_topic(sns, sqs, topic, resources, environ, report)
+                  for topic in resources.topics}
+    for feedback in resources.mail_feedback:
+        for notification_type in feedback.notification_types:
+            ses.set_identity_notification_topic(Identity=feedback.identity, NotificationType=notification_type,
+                                                SnsTopic=topic_arns[feedback.topic])
+    if resources.mail_templates:
+        _ensure_email_templates(ses, report)
     return report
+
+
+def _ensure_topic(sns: Any, sqs: Any, topic: Topic, resources: Resources, environ: Mapping[str, str] | None,
+                  report: ProvisioningReport) -> str:
+    """The topic (CreateTopic is idempotent) and a raw-delivery subscription per subscriber queue."""
+    arn = sns.create_topic(Name=physical_name(topic, environ))["TopicArn"]
+    existing = {s["Endpoint"] for page in sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=arn)
+                for s in page["Subscriptions"]}
+    queues = {q.logical_id: q for q in resources.queues}
+    for subscriber in topic.subscribers:
+        url = sqs.get_queue_url(QueueName=physical_name(queues[subscriber], environ))["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        if queue_arn in existing:
+            report.unchanged.append(f"subscription:{topic.default_name}->{subscriber}")
+            continue
+        sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
+        report.created.append(f"subscription:{topic.default_name}->{subscriber}")
+    return arn
+
+
+def _ensure_email_templates(ses: Any, report: ProvisioningReport) -> None:
+    """Every SES template of chalicelib/mail/templates/, created or brought up to date."""
+    from chalicelib.mail.catalog import ses_templates
+
+    existing = {t["Name"] for page in ses.get_paginator("list_templates").paginate() for t in page["TemplatesMetadata"]}
+    for template in ses_templates():
+        if template.name not in existing:
+            ses.create_template(Template=template.as_ses())
+            report.created.append(f"template:{template.name}")
+        elif ses.get_template(TemplateName=template.name)["Template"] != template.as_ses():
+            ses.update_template(Template=template.as_ses())
+            report.updated.append(f"template:{template.name}")
+        else:
+            report.unchanged.append(f"template:{template.name}")
 
 
 def table_definition(table: Table, name: str) -> dict[str, Any]:

@@ -8,6 +8,7 @@ import uuid
 import pytest
 import requests
 
+from chalicelib.mail.catalog import ses_templates
 from chalicelib.resources import PLATFORM_KEY, RESOURCES
 
 from infra.local_stack.fake_aws import aws_client
@@ -56,8 +57,9 @@ def test_creating_the_resources_again_changes_nothing(local_stack):
 
     for report in (first, second):
         assert report.created == [] and report.updated == []
+        subscriptions = sum(len(topic.subscribers) for topic in RESOURCES.topics)
         assert len(report.unchanged) == (len(RESOURCES.tables) + 2 * len(RESOURCES.queues) + len(RESOURCES.secrets)
-                                         + len(RESOURCES.email_identities))
+                                         + len(RESOURCES.email_identities) + subscriptions + len(ses_templates()) * RESOURCES.mail_templates)
 
 
 def test_pynamodb_reaches_the_embedded_aws_through_aws_endpoint_url(local_stack, monkeypatch):

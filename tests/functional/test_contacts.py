@@ -40,7 +40,8 @@ def test_adding_a_contact_creates_the_person(api, account):
         "Anna", "Muster", "+41441234567", "de")
     fetched = api.get(f"{contacts_path(aid)}/{contact['person_id']}")
     assert fetched.status == 200
-    assert fetched.json == {k: v for k, v in contact.items() if k != "person_created"}
+    assert fetched.json == {k: v for k, v in contact.items() if k not in ("person_created", "welcome_mail_job_id")}
+    assert contact["welcome_mail_job_id"] is None  # the tenant has not turned welcome mail on
     account_now = api.get(f"/accounts/{aid}").json
     assert account_now["member_count"] == 1
     assert "no_caretaker" not in account_now["warnings"]

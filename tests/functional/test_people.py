@@ -34,7 +34,7 @@ def test_get_person_shows_the_details(api, account):
     reply = api.get(f"/people/{anna['person_id']}")
     assert reply.status == 200
     assert reply.json == anna["person"]
-    assert set(reply.json) == {"person_id", "email", "first_name", "last_name", "phone", "language", "created_at",
+    assert set(reply.json) == {"person_id", "email", "first_name", "last_name", "phone", "language", "undeliverable", "created_at",
                                "updated_at", "version"}
     assert_error(api.get(f"/people/{random_id('person')}"), 404, "not_found")
 

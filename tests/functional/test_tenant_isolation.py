@@ -22,7 +22,8 @@ from tests.functional.conftest import (
 )
 
 # How to fill each path parameter (and body placeholder): the kind of id it takes.
-PARAMETER_KINDS = {"account_id": "account", "person_id": "person", "other_person_id": "person", "key_id": "key"}
+PARAMETER_KINDS = {"account_id": "account", "person_id": "person", "other_person_id": "person", "key_id": "key",
+                   "job_id": "job"}
 
 # A valid body for each write route that takes path parameters, so the call reaches the lookup
 # (a body that fails validation would answer 400 before it). "{name}" is filled like a path parameter.
@@ -71,6 +72,7 @@ def test_the_route_table_is_what_the_tests_know():
 def build_tenant(platform: Api, name: str, domain: str) -> tuple[Api, dict]:
     """A tenant with a complete draft account, two members and a spare API key; returns its ids."""
     api = new_tenant(platform, name)
+    assert api.patch("/tenant", {"welcome_mail": {"enabled": True, "portal_url": f"https://portal.{domain}"}}).status == 200
     account = api.post("/accounts", COMPLETE_ACCOUNT).json
     aid = account["account_id"]
     first = add_contact(api, aid, f"anna@{domain}", roles=["caretaker", "technical"])
@@ -78,7 +80,7 @@ def build_tenant(platform: Api, name: str, domain: str) -> tuple[Api, dict]:
     key = api.post("/api-keys", {"name": "spare"})
     assert key.status == 201, key.json
     ids = {"account_id": aid, "person_id": first["person_id"], "other_person_id": second["person_id"],
-           "key_id": key.json["api_key"]["key_id"]}
+           "key_id": key.json["api_key"]["key_id"], "job_id": first["welcome_mail_job_id"]}
     return api, ids
 
 

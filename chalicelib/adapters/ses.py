@@ -1,0 +1,81 @@
+"""Sending through SES v1 templates (v2 templated/bulk sending does not work under moto)."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+TRANSIENT_CODES = {
+    "Throttling", "ThrottlingException", "TooManyRequestsException", "ServiceUnavailable",
+    "ServiceUnavailableException", "InternalFailure", "InternalServerError", "RequestTimeout",
+}
+BULK_LIMIT = 50
+
+
+class TransientMailError(Exception):
+    """SES could not take the mail now (throttled, unavailable): try again later."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    message_id: str | None = None
+    error: str | None = None
+
+
+class SesMailer:
+    def __init__(self, client):
+        self._client = client
+
+    def send(self, source: str, reply_to: list[str], template: str, default_data: dict,
+             destinations: list[tuple[str, dict]]) -> list[Outcome]:
+        """Sends one template to up to 50 recipients, each with their own replacement data;
+        a single recipient goes through SendTemplatedEmail."""
+        assert 0 < len(destinations) <= BULK_LIMIT
+        try:
+            if len(destinations) == 1:
+                email, data = destinations[0]
+                response = self._client.send_templated_email(
+                    Source=source, ReplyToAddresses=reply_to, Destination={"ToAddresses": [email]},
+                    Template=template, TemplateData=json.dumps({**default_data, **data}))
+                return [Outcome(True, response["MessageId"])]
+            response = self._client.send_bulk_templated_email(
+                Source=source, ReplyToAddresses=reply_to, Template=template,
+                DefaultTemplateData=json.dumps(default_data),
+                Destinations=[{"Destination": {"ToAddresses": [email]}, "ReplacementTemplateData": json.dumps(data)}
+                              for email, data in destinations])
+        except Exception as exc:  # botocore errors: transient ones are retried, others fail the recipients
+            raise _classify(exc) from exc
+        return [Outcome(status.get("Status") == "Success", status.get("MessageId"), status.get("Error"))
+                for status in response["Status"]]
+
+
+class PermanentMailError(Exception):
+    """SES refused the mail for a reason a retry won't change (unverified sender, bad template)."""
+
+
+def _classify(exc: Exception) -> Exception:
+    from botocore.exceptions import ClientError, ConnectionError, ReadTimeoutError
+
+    if isinstance(exc, (ConnectionError, ReadTimeoutError)):
+        return TransientMailError(str(exc))
+    if isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in TRANSIENT_CODES or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 400) >= 500:
+            return TransientMailError(code)
+        return PermanentMailError(f"{code}: {exc.response.get('Error', {}).get('Message', '')}")
+    return exc
+
+
+class SesIdentities:
+    """A tenant's own sender address must be an SES-verified identity (T3)."""
+
+    def __init__(self, client):
+        self._client = client
+
+    def request_verification(self, address: str) -> None:
+        self._client.verify_email_identity(EmailAddress=address)
+
+    def status(self, address: str) -> str:
+        """Success, Pending, Failed, TemporaryFailure or NotStarted."""
+        found = self._client.get_identity_verification_attributes(Identities=[address])["VerificationAttributes"]
+        return found.get(address, {}).get("VerificationStatus", "NotStarted")

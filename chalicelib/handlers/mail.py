@@ -1,0 +1,65 @@
+"""Mail events: the mail queue worker, SES feedback, the outbox sweeper, and GET /mail-jobs."""
+from __future__ import annotations
+
+import json
+
+from chalice import Blueprint
+
+from chalicelib import bootstrap
+from chalicelib.handlers import render
+from chalicelib.handlers.http import route
+from chalicelib.handlers.schema import PAGE, Schema
+from chalicelib.resources import MAIL_FEEDBACK_QUEUE, MAIL_QUEUE
+
+bp = Blueprint(__name__)
+
+VIEW = Schema(PAGE)
+
+
+def _partial_batch(event, handle_record) -> dict:
+    """Runs `handle_record` per SQS record with Powertools' BatchProcessor; failed records are
+    reported in batchItemFailures (infra sets ReportBatchItemFailures) and come back later."""
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+    processor = BatchProcessor(event_type=EventType.SQS)
+    return process_partial_response(event=event.to_dict(), record_handler=handle_record, processor=processor,
+                                    context=event.context)
+
+
+@bp.on_sqs_message(queue=MAIL_QUEUE.default_name, batch_size=MAIL_QUEUE.batch_size, name=MAIL_QUEUE.handler)
+def send_mail(event):
+    service = bootstrap.get_mail_service()
+
+    def handle(record) -> None:
+        job = json.loads(record.body)
+        last_attempt = int(record.attributes.approximate_receive_count) >= MAIL_QUEUE.max_receive_count
+        service.process(job["tenant_id"], job["job_id"], last_attempt=last_attempt)
+
+    return _partial_batch(event, handle)
+
+
+@bp.on_sqs_message(queue=MAIL_FEEDBACK_QUEUE.default_name, batch_size=MAIL_FEEDBACK_QUEUE.batch_size,
+                   name=MAIL_FEEDBACK_QUEUE.handler)
+def mail_feedback(event):
+    """SES bounce/complaint notifications, via SNS (raw delivery or the SNS envelope)."""
+    service = bootstrap.get_mail_service()
+
+    def handle(record) -> None:
+        body = json.loads(record.body)
+        if body.get("Type") == "Notification" and "Message" in body:
+            body = json.loads(body["Message"])
+        service.record_feedback(body)
+
+    return _partial_batch(event, handle)
+
+
+@bp.schedule("rate(1 minute)", name="mail_sweeper")
+def mail_sweeper(event):
+    return {"requeued": bootstrap.get_mail_service().sweep()}
+
+
+@route(bp, "/mail-jobs/{job_id}")
+def get_mail_job(call, job_id):
+    q = call.query(VIEW)
+    view, next_cursor = bootstrap.get_mail_service().view(call.tenant_id, job_id, q.get("limit", 100), q.get("cursor"))
+    return render.mail_job(view, next_cursor)

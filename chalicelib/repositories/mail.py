@@ -1,0 +1,152 @@
+"""Mail jobs and recipients, SES message ids, suppressed addresses."""
+from __future__ import annotations
+
+from chalicelib.domain.mail import QUEUED, SENDING, JobView, MailJob, RecipientState
+from chalicelib.models import keys
+from chalicelib.models.mail import MailJobItem, MailRecipientItem, SesMessageItem, SuppressionItem
+from chalicelib.repositories.database import MAX_TRANSACTION_ITEMS, Contention, get_item, query_page
+
+
+def to_state(item: MailRecipientItem) -> RecipientState:
+    return RecipientState(item.sk, item.email, item.language, item.person_id, _plain(item.data), item.status,
+                          item.ses_message_id, item.detail, item.updated_at)
+
+
+def _plain(data) -> dict:
+    return data.as_dict() if hasattr(data, "as_dict") else dict(data or {})
+
+
+def _chunks(items: list, size: int):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+class MailRepository:
+    def __init__(self, database):
+        self._db = database
+
+    # --- writing a job ----------------------------------------------------------------------
+    def add_job(self, tx, job: MailJob, now: str) -> None:
+        """Puts the job and one item per recipient into `tx`: the caller's transaction, so the
+        mail is written together with the change that causes it (outbox)."""
+        pk = keys.mail_job(job.tenant_id, job.job_id)
+        tx.put(MailJobItem(pk, keys.JOB_SK, tenant_id=job.tenant_id, job_id=job.job_id, kind=job.kind,
+                           data=job.data, account_id=job.account_id, created_at=now,
+                           recipient_count=len(job.recipients), pending_pk=keys.PENDING_MAIL,
+                           pending_sk=f"{now}#{job.tenant_id}#{job.job_id}"))
+        for index, recipient in enumerate(job.recipients):
+            tx.put(MailRecipientItem(pk, keys.recipient(index), email=recipient.email, person_id=recipient.person_id,
+                                     language=recipient.language, data=recipient.data, status=QUEUED, updated_at=now))
+
+    # --- reading ----------------------------------------------------------------------------
+    def job(self, tenant_id: str, job_id: str) -> MailJobItem | None:
+        return get_item(MailJobItem, keys.mail_job(tenant_id, job_id), keys.JOB_SK)
+
+    def recipients(self, tenant_id: str, job_id: str) -> list[RecipientState]:
+        return [to_state(item) for item in MailRecipientItem.query(
+            keys.mail_job(tenant_id, job_id), MailRecipientItem.sk.startswith(keys.RECIPIENT_PREFIX),
+            consistent_read=True)]
+
+    def view(self, tenant_id: str, job_id: str, limit: int, cursor: str | None) -> tuple[JobView | None, str | None]:
+        item = self.job(tenant_id, job_id)
+        if item is None:
+            return None, None
+        rows, next_cursor = query_page(MailRecipientItem.query, "pk", keys.mail_job(tenant_id, job_id), limit, cursor,
+                                       range_key_condition=MailRecipientItem.sk.startswith(keys.RECIPIENT_PREFIX))
+        return JobView(tenant_id, job_id, item.kind, item.account_id, item.created_at, _plain(item.data),
+                       [to_state(row) for row in rows]), next_cursor
+
+    def pending_jobs(self, created_before: str, limit: int) -> list[tuple[str, str]]:
+        items = MailJobItem.by_pending.query(keys.PENDING_MAIL, MailJobItem.pending_sk < created_before, limit=limit)
+        return [(item.tenant_id, item.job_id) for item in items]
+
+    def suppressed(self, emails: list[str]) -> dict[str, str]:
+        if not emails:
+            return {}
+        found = SuppressionItem.batch_get([(keys.suppression(e), keys.SUPPRESS_SK) for e in set(emails)])
+        return {item.email: item.reason for item in found}
+
+    def message(self, message_id: str) -> SesMessageItem | None:
+        return get_item(SesMessageItem, keys.ses_message(message_id), keys.SES_SK)
+
+    # --- delivery state ---------------------------------------------------------------------
+    def claim(self, tenant_id: str, job_id: str, recipient_keys: list[str], attempt: str, now: str) -> list[str]:
+        """Marks queued recipients `sending` for this attempt; returns the keys it got.
+
+        The claim comes before the send, so a redelivered message or a second worker never
+        sends to a recipient twice, even when a worker dies after SES accepted its mail.
+        """
+        pk, claimed = keys.mail_job(tenant_id, job_id), []
+        for chunk in _chunks(recipient_keys, MAX_TRANSACTION_ITEMS):
+            tx = self._db.transaction()
+            for key in chunk:
+                tx.update(MailRecipientItem(pk, key), [MailRecipientItem.status.set(SENDING),
+                          MailRecipientItem.attempt.set(attempt), MailRecipientItem.updated_at.set(now)],
+                          condition=MailRecipientItem.status == QUEUED, error=Contention())
+            try:
+                tx.commit()
+                claimed += chunk
+            except Contention:  # someone else holds some of them: claim one by one
+                claimed += [key for key in chunk if self._claim_one(pk, key, attempt, now)]
+        return claimed
+
+    def _claim_one(self, pk: str, key: str, attempt: str, now: str) -> bool:
+        from pynamodb.exceptions import UpdateError
+
+        try:
+            MailRecipientItem(pk, key).update(
+                [MailRecipientItem.status.set(SENDING), MailRecipientItem.attempt.set(attempt),
+                 MailRecipientItem.updated_at.set(now)], condition=MailRecipientItem.status == QUEUED)
+            return True
+        except UpdateError:
+            return False
+
+    def settle(self, tenant_id: str, job_id: str, outcomes: list[tuple[RecipientState, str, str | None, str | None]],
+               now: str) -> None:
+        """Records (recipient, status, ses_message_id, detail) outcomes, with the SES message
+        map for sent ones, in transactions of up to 100 items."""
+        pk, writes = keys.mail_job(tenant_id, job_id), []
+        for recipient, status, message_id, detail in outcomes:
+            actions = [MailRecipientItem.status.set(status), MailRecipientItem.updated_at.set(now)]
+            if message_id:
+                actions.append(MailRecipientItem.ses_message_id.set(message_id))
+            if detail:
+                actions.append(MailRecipientItem.detail.set(detail[:500]))
+            group = [("update", MailRecipientItem(pk, recipient.key), actions, None)]
+            if message_id:
+                group.append(("put", SesMessageItem(keys.ses_message(message_id), keys.SES_SK, tenant_id=tenant_id,
+                                                    job_id=job_id, recipient=recipient.key,
+                                                    person_id=recipient.person_id, email=recipient.email), None, None))
+            writes.append(group)
+        tx, size = self._db.transaction(), 0
+        for group in writes:
+            if size + len(group) > MAX_TRANSACTION_ITEMS:
+                tx.commit()
+                tx, size = self._db.transaction(), 0
+            for kind, item, actions, condition in group:
+                tx.update(item, actions, condition=condition) if kind == "update" else tx.put(item)
+            size += len(group)
+        tx.commit()
+
+    def release(self, tenant_id: str, job_id: str, recipient_keys: list[str], attempt: str, now: str) -> None:
+        """Gives recipients of a failed attempt back to the queue (a transient error)."""
+        pk = keys.mail_job(tenant_id, job_id)
+        for chunk in _chunks(recipient_keys, MAX_TRANSACTION_ITEMS):
+            tx = self._db.transaction()
+            for key in chunk:
+                tx.update(MailRecipientItem(pk, key), [MailRecipientItem.status.set(QUEUED),
+                          MailRecipientItem.updated_at.set(now)], condition=MailRecipientItem.attempt == attempt)
+            tx.commit()
+
+    def finish(self, tenant_id: str, job_id: str) -> None:
+        """The job has no queued recipient left: the sweeper stops looking at it."""
+        MailJobItem(keys.mail_job(tenant_id, job_id), keys.JOB_SK).update(
+            [MailJobItem.pending_pk.remove(), MailJobItem.pending_sk.remove()])
+
+    def set_status(self, tenant_id: str, job_id: str, recipient_key: str, status: str, detail: str, now: str) -> None:
+        MailRecipientItem(keys.mail_job(tenant_id, job_id), recipient_key).update(
+            [MailRecipientItem.status.set(status), MailRecipientItem.detail.set(detail[:500]),
+             MailRecipientItem.updated_at.set(now)])
+
+    def suppress(self, email: str, reason: str, now: str) -> None:
+        SuppressionItem(keys.suppression(email), keys.SUPPRESS_SK, email=email, reason=reason, since=now).save()

@@ -1,0 +1,211 @@
+"""The mail pipeline: outbox jobs written with the change that causes them, a queue worker that
+sends each recipient at most once, a sweeper for jobs that never reached the queue, and SES
+feedback (bounces, complaints) that stops mail to bad addresses."""
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from email.utils import formataddr
+from typing import Callable
+
+from chalicelib.adapters.clock import iso
+from chalicelib.adapters.ses import BULK_LIMIT, PermanentMailError, TransientMailError
+from chalicelib.domain.errors import NotFound
+from chalicelib.domain.ids import new_id
+from chalicelib.domain.mail import (
+    BOUNCED, COMPLAINED, FAILED, QUEUED, SENDING, SENT, SETTLED, SUPPRESSED, JobView, MailJob, Recipient, mask_email,
+)
+from chalicelib.mail.catalog import BRANDING_DEFAULTS, pick_language, template_name
+
+STALE_CLAIM = timedelta(minutes=15)  # longer than the worker's timeout: the claimer is gone
+SWEEP_AFTER = timedelta(minutes=2)
+
+AfterSent = Callable[[str, dict, object], None]
+
+
+class MailService:
+    def __init__(self, database, clock, mailer, job_queue, mail_domain: str, logger):
+        self._db = database
+        self._repo = database.mail
+        self._clock = clock
+        self._mailer = mailer
+        self._queue = job_queue
+        self._domain = mail_domain
+        self._log = logger
+        self._after_sent: dict[str, AfterSent] = {}
+
+    def on_sent(self, kind: str, callback: AfterSent) -> None:
+        """Registers what follows a sent mail of `kind` (e.g. an invitation becomes `invited`).
+        The callback must be idempotent: a retried job may call it again."""
+        self._after_sent[kind] = callback
+
+    # --- request side ------------------------------------------------------------------------
+    def add(self, tx, tenant_id: str, kind: str, recipients: list[Recipient], data: dict | None = None,
+            account_id: str | None = None) -> MailJob:
+        """Writes a mail job into the caller's transaction. Call `dispatch` after the commit."""
+        job = MailJob(tenant_id, new_id("job"), kind, tuple(recipients), data or {}, account_id,
+                      self._clock.now_iso())
+        self._repo.add_job(tx, job, job.created_at)
+        return job
+
+    def dispatch(self, job: MailJob) -> None:
+        """Hands a committed job to the queue. A failure here loses nothing: the sweeper
+        re-queues every job still pending after SWEEP_AFTER."""
+        try:
+            self._queue.send(job.tenant_id, job.job_id)
+        except Exception:  # the job is safe in DynamoDB; the sweeper will send it
+            self._log.warning("mail job not queued; the sweeper will", extra={"job_id": job.job_id})
+
+    def view(self, tenant_id: str, job_id: str, limit: int, cursor: str | None) -> tuple[JobView, str | None]:
+        view, next_cursor = self._repo.view(tenant_id, job_id, limit, cursor)
+        if view is None:
+            raise NotFound("Mail job")
+        return view, next_cursor
+
+    # --- worker ------------------------------------------------------------------------------
+    def process(self, tenant_id: str, job_id: str, last_attempt: bool = False) -> None:
+        """Sends the job's queued recipients: suppressed addresses are skipped, the rest are
+        claimed (so nobody gets it twice), sent in bulk per language, and settled.
+
+        A transient SES error puts the claimed recipients back and raises (SQS retries); a
+        permanent one fails them. On the queue's last attempt anything left is marked failed
+        before the error goes on to the dead-letter queue."""
+        job = self._repo.job(tenant_id, job_id)
+        if job is None:
+            self._log.warning("mail job not found", extra={"job_id": job_id})
+            return
+        now = self._clock.now_iso()
+        recipients = self._repo.recipients(tenant_id, job_id)
+        self._settle_stale_claims(tenant_id, job_id, recipients)
+        queued = [r for r in recipients if r.status == QUEUED]
+        if queued:
+            suppressed = self._repo.suppressed([r.email for r in queued])
+            if suppressed:
+                self._repo.settle(tenant_id, job_id, [(r, SUPPRESSED, None, suppressed[r.email])
+                                                      for r in queued if r.email in suppressed], now)
+            queued = [r for r in queued if r.email not in suppressed]
+        if queued:
+            try:
+                self._send(job, queued)
+            except TransientMailError:
+                if last_attempt:
+                    self._fail_open(tenant_id, job_id, "gave up after the queue's last attempt")
+                raise
+        self._finish_if_settled(tenant_id, job_id)
+
+    def _send(self, job, queued) -> None:
+        tenant = self._db.tenants.get(job.tenant_id)
+        settings = tenant.settings if tenant else {}
+        branding = {**BRANDING_DEFAULTS, **{k: v for k, v in (settings.get("branding") or {}).items() if v}}
+        if tenant and not (settings.get("branding") or {}).get("brand_name"):
+            branding["brand_name"] = tenant.name
+        source, reply_to = self._sender(settings, branding["brand_name"])
+        account = self._db.accounts.get(job.tenant_id, job.account_id) if job.account_id else None
+        context = {"account_id": job.account_id or "", "account_name": (account.name if account else "") or "",
+                   "portal_url": (settings.get("welcome_mail") or {}).get("portal_url", "")}
+        default_language = tenant.default_language if tenant else None
+        attempt, now = uuid.uuid4().hex, self._clock.now_iso()
+        claimed = set(self._repo.claim(job.tenant_id, job.job_id, [r.key for r in queued], attempt, now))
+        by_template: dict[str, list] = {}
+        for recipient in queued:
+            if recipient.key in claimed:
+                language = pick_language(recipient.language, account.language if account else None,
+                                         default_language)
+                by_template.setdefault(template_name(job.kind, language), []).append(recipient)
+        default_data = {**branding, **context,
+                        **(job.data.as_dict() if hasattr(job.data, "as_dict") else dict(job.data or {}))}
+        for template, group in by_template.items():
+            for start in range(0, len(group), BULK_LIMIT):
+                batch = group[start:start + BULK_LIMIT]
+                try:
+                    outcomes = self._mailer.send(source, reply_to, template, default_data,
+                                                 [(r.email, r.data) for r in batch])
+                except TransientMailError:
+                    self._repo.release(job.tenant_id, job.job_id, [r.key for r in group[start:]], attempt,
+                                       self._clock.now_iso())
+                    raise
+                except PermanentMailError as exc:
+                    self._repo.settle(job.tenant_id, job.job_id, [(r, FAILED, None, str(exc)) for r in batch],
+                                      self._clock.now_iso())
+                    continue
+                results = [(r, SENT if o.ok else FAILED, o.message_id, o.error) for r, o in zip(batch, outcomes)]
+                self._repo.settle(job.tenant_id, job.job_id, results, self._clock.now_iso())
+                self._run_after_sent(job, [r for r, status, _, _ in results if status == SENT])
+
+    def _sender(self, settings: dict, brand_name: str) -> tuple[str, list[str]]:
+        sender = settings.get("sender") or {}
+        if sender.get("address") and sender.get("verified"):
+            address = sender["address"]
+        else:
+            address = f"no-reply@{self._domain}"
+        reply_to = [sender["reply_to"]] if sender.get("reply_to") else []
+        return formataddr((brand_name, address), charset="utf-8"), reply_to
+
+    def _run_after_sent(self, job, sent: list) -> None:
+        callback = self._after_sent.get(job.kind)
+        if callback is None:
+            return
+        data = job.data.as_dict() if hasattr(job.data, "as_dict") else dict(job.data or {})
+        for recipient in sent:
+            callback(job.tenant_id, data, recipient)
+
+    def _settle_stale_claims(self, tenant_id: str, job_id: str, recipients) -> None:
+        """A claim older than any worker can live means the worker died between claim and
+        settle. Its mail may or may not have gone out; it is not sent again (at most once)."""
+        cutoff = iso(self._clock.now() - STALE_CLAIM)
+        stale = [r for r in recipients if r.status == SENDING and r.updated_at < cutoff]
+        if stale:
+            self._repo.settle(tenant_id, job_id, [(r, FAILED, None, "unconfirmed: the worker stopped after "
+                                                   "claiming; not re-sent to avoid a duplicate") for r in stale],
+                              self._clock.now_iso())
+
+    def _fail_open(self, tenant_id: str, job_id: str, detail: str) -> None:
+        open_ = [r for r in self._repo.recipients(tenant_id, job_id) if r.status == QUEUED]
+        self._repo.settle(tenant_id, job_id, [(r, FAILED, None, detail) for r in open_], self._clock.now_iso())
+
+    def _finish_if_settled(self, tenant_id: str, job_id: str) -> None:
+        if all(r.status in SETTLED for r in self._repo.recipients(tenant_id, job_id)):
+            self._repo.finish(tenant_id, job_id)
+
+    def fail_job(self, tenant_id: str, job_id: str, detail: str) -> None:
+        """A poison message on its last attempt: whatever is still queued is failed, visibly."""
+        self._fail_open(tenant_id, job_id, detail)
+        self._finish_if_settled(tenant_id, job_id)
+
+    # --- sweeper -----------------------------------------------------------------------------
+    def sweep(self, limit: int = 100) -> int:
+        """Re-queues jobs still pending SWEEP_AFTER after they were written (their dispatch
+        failed, or their worker died). Sending twice is harmless: recipients are claimed."""
+        cutoff = iso(self._clock.now() - SWEEP_AFTER)
+        pending = self._repo.pending_jobs(cutoff, limit)
+        for tenant_id, job_id in pending:
+            self._queue.send(tenant_id, job_id)
+        return len(pending)
+
+    # --- SES feedback ------------------------------------------------------------------------
+    def record_feedback(self, notification: dict) -> int:
+        """Marks bounced or complained recipients and suppresses the address: no further mail
+        goes to it, and the person (and their memberships) show it. Returns addresses marked."""
+        kind = notification.get("notificationType") or notification.get("eventType")
+        if kind == "Bounce":
+            bounce = notification.get("bounce", {})
+            if bounce.get("bounceType") == "Transient":
+                return 0  # a soft bounce (mailbox full): SES retries itself; nothing to stop
+            status, addresses = BOUNCED, [r.get("emailAddress") for r in bounce.get("bouncedRecipients", [])]
+        elif kind == "Complaint":
+            complaint = notification.get("complaint", {})
+            status, addresses = COMPLAINED, [r.get("emailAddress") for r in complaint.get("complainedRecipients", [])]
+        else:
+            return 0
+        now = self._clock.now_iso()
+        addresses = [a.strip().lower() for a in addresses if a]
+        for address in addresses:
+            self._repo.suppress(address, status, now)
+        message = self._repo.message((notification.get("mail") or {}).get("messageId", ""))
+        if message is not None and message.email in addresses:
+            self._repo.set_status(message.tenant_id, message.job_id, message.recipient, status,
+                                  f"SES {kind.lower()}", now)
+            if message.person_id:
+                self._db.people.mark_undeliverable(message.tenant_id, message.person_id, status)
+        self._log.info("mail feedback", extra={"kind": kind, "addresses": [mask_email(a) for a in addresses]})
+        return len(addresses)
