@@ -18,10 +18,12 @@ VIEW = Schema(PAGE)
 
 def _partial_batch(event, handle_record) -> dict:
     """Runs `handle_record` per SQS record with Powertools' BatchProcessor; failed records are
-    reported in batchItemFailures (infra sets ReportBatchItemFailures) and come back later."""
+    reported in batchItemFailures (infra sets ReportBatchItemFailures) and come back later.
+    A batch whose every record failed is reported the same way rather than raised: SQS retries
+    exactly those messages, and the function does not count as crashed."""
     from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
-    processor = BatchProcessor(event_type=EventType.SQS)
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
     return process_partial_response(event=event.to_dict(), record_handler=handle_record, processor=processor,
                                     context=event.context)
 

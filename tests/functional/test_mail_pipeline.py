@@ -165,3 +165,63 @@ def test_sample_events_drive_the_worker_and_the_feedback_handler(welcoming, acco
     bounce_event = json.loads((EVENTS / "sqs_ses_bounce_via_sns.json").read_text())
     assert chalice_client.lambda_.invoke("mail_feedback", bounce_event).payload == {"batchItemFailures": []}
     assert welcoming.get(f"/people/{contact['person_id']}").json["undeliverable"] == "bounced"
+
+
+@pytest.fixture
+def throttled_ses():
+    """SES answering Throttling (moto cannot): botocore's Stubber injects it."""
+    import boto3
+    from botocore.stub import Stubber
+
+    from chalicelib import bootstrap
+
+    client = boto3.client("ses", region_name="eu-central-1")
+    stubber = Stubber(client)
+    for _ in range(3):
+        stubber.add_client_error("send_templated_email", service_error_code="Throttling",
+                                 service_message="Maximum sending rate exceeded.", http_status_code=400)
+    stubber.activate()
+    bootstrap.override(ses_client=client)
+    yield stubber
+    bootstrap.reset()
+
+
+def test_throttling_puts_the_recipient_back_and_the_retry_sends(welcoming, account, chalice_client, throttled_ses):
+    from chalicelib import bootstrap
+
+    contact = add_contact(welcoming, account["account_id"], "anna@example.com")
+    [message] = receive(MAIL, visibility=0)
+    result = deliver(chalice_client, "send_mail", MAIL, [message], delete=False)
+    assert result == {"batchItemFailures": [{"itemIdentifier": message["MessageId"]}]}
+    rows = welcoming.get(f"/mail-jobs/{contact['welcome_mail_job_id']}").json["recipients"]["items"]
+    assert [r["status"] for r in rows] == ["queued"]
+
+    bootstrap.reset()  # SES answers again
+    deliver(chalice_client, "send_mail", MAIL, [message])
+    assert len(sent_mails()) == 1
+    rows = welcoming.get(f"/mail-jobs/{contact['welcome_mail_job_id']}").json["recipients"]["items"]
+    assert [r["status"] for r in rows] == ["sent"]
+
+
+def test_on_the_last_attempt_a_poison_job_is_marked_failed_and_goes_to_the_dlq(welcoming, account, chalice_client,
+                                                                             throttled_ses):
+    contact = add_contact(welcoming, account["account_id"], "anna@example.com")
+    [message] = receive(MAIL, visibility=0)
+    message["Attributes"]["ApproximateReceiveCount"] = "5"  # the redrive policy's maxReceiveCount
+    result = deliver(chalice_client, "send_mail", MAIL, [message], delete=False)
+    assert result == {"batchItemFailures": [{"itemIdentifier": message["MessageId"]}]}
+    job = welcoming.get(f"/mail-jobs/{contact['welcome_mail_job_id']}").json
+    assert [(r["status"], r["detail"]) for r in job["recipients"]["items"]] == [
+        ("failed", "gave up after the queue's last attempt")]
+    assert sent_mails() == []
+
+
+def test_a_permanent_ses_refusal_fails_the_recipient_without_retrying(welcoming, account, chalice_client):
+    import boto3
+
+    boto3.client("ses", region_name="eu-central-1").delete_template(TemplateName="roster-welcome-de")
+    contact = add_contact(welcoming, account["account_id"], "anna@example.com", language="de")
+    [message] = receive(MAIL, visibility=0)
+    assert deliver(chalice_client, "send_mail", MAIL, [message]) == {"batchItemFailures": []}
+    [row] = welcoming.get(f"/mail-jobs/{contact['welcome_mail_job_id']}").json["recipients"]["items"]
+    assert row["status"] == "failed" and "TemplateDoesNotExist" in row["detail"]
