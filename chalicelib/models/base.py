@@ -26,3 +26,8 @@ def bind(models: list[type[Model]], table_name: str, region: str) -> None:
         model._connection = None
         for index in model._indexes.values():
             index._connection = None
+
+
+def plain(value) -> dict:
+    """A raw MapAttribute's content as a plain dict ({} when absent)."""
+    return value.as_dict() if hasattr(value, "as_dict") else dict(value or {})

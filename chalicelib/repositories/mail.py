@@ -3,17 +3,14 @@ from __future__ import annotations
 
 from chalicelib.domain.mail import QUEUED, SENDING, JobView, MailJob, RecipientState
 from chalicelib.models import keys
+from chalicelib.models.base import plain
 from chalicelib.models.mail import MailJobItem, MailRecipientItem, SesMessageItem, SuppressionItem
 from chalicelib.repositories.database import MAX_TRANSACTION_ITEMS, Contention, get_item, query_page
 
 
 def to_state(item: MailRecipientItem) -> RecipientState:
-    return RecipientState(item.sk, item.email, item.language, item.person_id, _plain(item.data), item.status,
+    return RecipientState(item.sk, item.email, item.language, item.person_id, plain(item.data), item.status,
                           item.ses_message_id, item.detail, item.updated_at)
-
-
-def _plain(data) -> dict:
-    return data.as_dict() if hasattr(data, "as_dict") else dict(data or {})
 
 
 def _chunks(items: list, size: int):
@@ -53,7 +50,7 @@ class MailRepository:
             return None, None
         rows, next_cursor = query_page(MailRecipientItem.query, "pk", keys.mail_job(tenant_id, job_id), limit, cursor,
                                        range_key_condition=MailRecipientItem.sk.startswith(keys.RECIPIENT_PREFIX))
-        return JobView(tenant_id, job_id, item.kind, item.account_id, item.created_at, _plain(item.data),
+        return JobView(tenant_id, job_id, item.kind, item.account_id, item.created_at, plain(item.data),
                        [to_state(row) for row in rows]), next_cursor
 
     def pending_jobs(self, created_before: str, limit: int) -> list[tuple[str, str]]:

@@ -3,18 +3,15 @@ from __future__ import annotations
 
 from chalicelib.domain.entities import Tenant
 from chalicelib.models import keys
+from chalicelib.models.base import plain
 from chalicelib.models.entities import TenantItem
 from chalicelib.repositories.database import get_item, update_item
 
 
 def to_tenant(item: TenantItem) -> Tenant:
     return Tenant(item.tenant_id, item.name, item.description, item.default_language,
-                  item.created_at, item.updated_at, int(item.version), _plain(item.branding),
-                  _plain(item.sender), _plain(item.welcome_mail), item.staff_email)
-
-
-def _plain(value) -> dict:
-    return value.as_dict() if hasattr(value, "as_dict") else dict(value or {})
+                  item.created_at, item.updated_at, int(item.version), plain(item.branding),
+                  plain(item.sender), plain(item.welcome_mail), item.staff_email)
 
 
 class TenantRepository:

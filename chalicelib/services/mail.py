@@ -15,6 +15,7 @@ from chalicelib.domain.ids import new_id
 from chalicelib.domain.mail import (
     BOUNCED, COMPLAINED, FAILED, QUEUED, SENDING, SENT, SETTLED, SUPPRESSED, JobView, MailJob, Recipient, mask_email,
 )
+from chalicelib.models.base import plain
 from chalicelib.mail.catalog import BRANDING_DEFAULTS, pick_language, template_name
 
 STALE_CLAIM = timedelta(minutes=15)  # longer than the worker's timeout: the claimer is gone
@@ -113,7 +114,7 @@ class MailService:
                                          default_language)
                 by_template.setdefault(template_name(job.kind, language), []).append(recipient)
         default_data = {**branding, **context,
-                        **(job.data.as_dict() if hasattr(job.data, "as_dict") else dict(job.data or {}))}
+                        **plain(job.data)}
         for template, group in by_template.items():
             for start in range(0, len(group), BULK_LIMIT):
                 batch = group[start:start + BULK_LIMIT]
@@ -145,7 +146,7 @@ class MailService:
         callback = self._after_sent.get(job.kind)
         if callback is None:
             return
-        data = job.data.as_dict() if hasattr(job.data, "as_dict") else dict(job.data or {})
+        data = plain(job.data)
         for recipient in sent:
             callback(job.tenant_id, data, recipient)
 
