@@ -113,7 +113,8 @@ def get_mail_service():
 
     settings = get_settings()
     queue = SqsJobQueue(boto3.client("sqs", region_name=settings.region), settings.mail_queue)
-    return MailService(get_database(), get_clock(), SesMailer(get_ses_client()), queue, settings.mail_domain,
+    mailer = SesMailer(get_ses_client(), settings.ses_configuration_set or None)
+    return MailService(get_database(), get_clock(), mailer, queue, settings.mail_domain,
                        get_logger())
 
 

@@ -17,6 +17,8 @@ class Settings:
     mail_queue: str
     mail_domain: str
     public_base_url: str
+    # SES configuration set sent with every mail (bounce/complaint events → SNS); "" = none (local)
+    ses_configuration_set: str = ""
 
 
 def _flag(name: str) -> bool:
@@ -35,4 +37,5 @@ def get_settings() -> Settings:
         mail_queue=os.environ.get("ROSTER_MAIL_QUEUE", "roster-mail"),
         mail_domain=os.environ.get("ROSTER_MAIL_DOMAIN", "mail.roster.test"),
         public_base_url=os.environ.get("ROSTER_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+        ses_configuration_set=os.environ.get("ROSTER_SES_CONFIGURATION_SET", "").strip(),
     )

@@ -23,8 +23,11 @@ class Outcome:
 
 
 class SesMailer:
-    def __init__(self, client):
+    def __init__(self, client, configuration_set: str | None = None):
         self._client = client
+        # In AWS, bounces and complaints are published through this configuration set (the
+        # stack's event destination); locally there is none and moto uses identity notifications.
+        self._extra = {"ConfigurationSetName": configuration_set} if configuration_set else {}
 
     def send(self, source: str, reply_to: list[str], template: str, default_data: dict,
              destinations: list[tuple[str, dict]]) -> list[Outcome]:
@@ -36,13 +39,13 @@ class SesMailer:
                 email, data = destinations[0]
                 response = self._client.send_templated_email(
                     Source=source, ReplyToAddresses=reply_to, Destination={"ToAddresses": [email]},
-                    Template=template, TemplateData=json.dumps({**default_data, **data}))
+                    Template=template, TemplateData=json.dumps({**default_data, **data}), **self._extra)
                 return [Outcome(True, response["MessageId"])]
             response = self._client.send_bulk_templated_email(
                 Source=source, ReplyToAddresses=reply_to, Template=template,
                 DefaultTemplateData=json.dumps(default_data),
                 Destinations=[{"Destination": {"ToAddresses": [email]}, "ReplacementTemplateData": json.dumps(data)}
-                              for email, data in destinations])
+                              for email, data in destinations], **self._extra)
         except Exception as exc:  # botocore errors: transient ones are retried, others fail the recipients
             raise _classify(exc) from exc
         return [Outcome(status.get("Status") == "Success", status.get("MessageId"), status.get("Error"))

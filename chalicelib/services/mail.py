@@ -97,7 +97,9 @@ class MailService:
     def _send(self, job, queued) -> None:
         tenant = self._db.tenants.get(job.tenant_id)
         settings = tenant.settings if tenant else {}
-        branding = {**BRANDING_DEFAULTS, **{k: v for k, v in (settings.get("branding") or {}).items() if v}}
+        # The API's branding.logo_url is the templates' brand_logo_url (the other names are equal).
+        branding = {**BRANDING_DEFAULTS, **{("brand_logo_url" if k == "logo_url" else k): v
+                                            for k, v in (settings.get("branding") or {}).items() if v}}
         if tenant and not (settings.get("branding") or {}).get("brand_name"):
             branding["brand_name"] = tenant.name
         source, reply_to = self._sender(settings, branding["brand_name"])

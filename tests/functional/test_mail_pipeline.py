@@ -23,6 +23,7 @@ def realistic_ses_feedback():
 def welcoming(api):
     reply = api.patch("/tenant", {"welcome_mail": {"enabled": True, "portal_url": "https://portal.alpine.example"},
                                   "branding": {"brand_name": "Alpine Telecom", "brand_color": "#aa0000",
+                                               "logo_url": "https://cdn.alpine.example/logo.png",
                                                "footer": "Alpine Telecom AG, Bern"}})
     assert reply.status == 200, reply.json
     return api
@@ -42,6 +43,7 @@ def test_a_new_contact_gets_one_welcome_mail_in_their_language(welcoming, accoun
     data = json.loads(mail.template_data)
     assert data["first_name"] == "Anna" and data["account_name"] == "Muster AG"
     assert data["portal_url"] == "https://portal.alpine.example" and data["brand_color"] == "#aa0000"
+    assert data["brand_logo_url"] == "https://cdn.alpine.example/logo.png"
     job = api.get(f"/mail-jobs/{job_id}").json
     assert job["status"] == "sent" and job["kind"] == "welcome"
     assert [r["status"] for r in job["recipients"]["items"]] == ["sent"]
