@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# The name of the function behind the REST API, as `senders`, `mail_senders` and
+# `sender_verifiers` below write it; the others are the names of their chalice handlers.
+API_FUNCTION = "api_handler"
+
 
 @dataclass(frozen=True)
 class Index:
@@ -45,6 +49,8 @@ class Queue:
     batch_size: int = 10
     consumer_timeout_seconds: int = 60
     max_receive_count: int = 5
+    # Functions that send messages to it: only they get its name (`name_env`) and may send.
+    senders: tuple[str, ...] = ()
 
     @property
     def visibility_timeout_seconds(self) -> int:
@@ -93,6 +99,10 @@ class Resources:
     mail_feedback: tuple[MailFeedback, ...] = ()
     # Whether SES holds the mail templates of chalicelib/mail/templates/ (catalog.ses_templates()).
     mail_templates: bool = False
+    # Functions that send mail through SES (templated): they get the SES configuration set.
+    mail_senders: tuple[str, ...] = ()
+    # Functions that ask SES to verify a tenant's own sender address and read its status (T3).
+    sender_verifiers: tuple[str, ...] = ()
 
 
 # Warnings (N4) are found through numeric sort keys kept with atomic ADD/SET (warn_* indexes),
@@ -127,6 +137,9 @@ MAIL_QUEUE = Queue(
     handler="send_mail",
     batch_size=10,
     consumer_timeout_seconds=60,
+    # The API writes jobs (e.g. a contact's welcome mail) and dispatches them after the commit;
+    # the sweeper re-queues jobs whose dispatch was lost.
+    senders=(API_FUNCTION, "mail_sweeper"),
 )
 
 MAIL_FEEDBACK_QUEUE = Queue(
@@ -157,4 +170,6 @@ RESOURCES = Resources(
     topics=(MAIL_FEEDBACK_TOPIC,),
     mail_feedback=(MailFeedback(MAIL_DOMAIN, MAIL_FEEDBACK_TOPIC.logical_id),),
     mail_templates=True,
+    mail_senders=(MAIL_QUEUE.handler,),
+    sender_verifiers=(API_FUNCTION,),
 )

@@ -1,4 +1,5 @@
-"""CDK constructs for what chalicelib/resources.py declares: tables, secrets, queues, identities.
+"""CDK constructs for what chalicelib/resources.py declares: tables, secrets, queues, topics,
+SES identities, the SES configuration set for mail feedback, and the SES templates.
 
 Each maker takes one declaration from chalicelib.resources and nothing else, so the template
 follows that module (tests/infra compares the two).
@@ -6,10 +7,11 @@ follows that module (tests/infra compares the two).
 from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy, aws_cloudwatch as cloudwatch, aws_dynamodb as dynamodb
-from aws_cdk import aws_secretsmanager as secretsmanager, aws_ses as ses, aws_sqs as sqs
+from aws_cdk import aws_secretsmanager as secretsmanager, aws_ses as ses, aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as sns_subscriptions, aws_sqs as sqs
 from constructs import Construct
 
-from chalicelib.resources import Queue, Secret, Table
+from chalicelib.resources import MailFeedback, Queue, Secret, Table, Topic
 
 MIN_MAX_RECEIVE_COUNT = 5
 DLQ_RETENTION = Duration.days(14)  # the maximum: time to look at and redrive what failed
@@ -107,11 +109,69 @@ class QueueWithDeadLetters(Construct):
         )
 
 
-def make_email_identity(scope: Construct, identity: str) -> ses.EmailIdentity:
-    """An SES identity (domain or address). A domain needs its DKIM records published."""
+def make_email_identity(scope: Construct, identity: str,
+                        configuration_set: ses.ConfigurationSet | None = None) -> ses.EmailIdentity:
+    """An SES identity (domain or address). A domain needs its DKIM records published.
+
+    With a configuration set, it is the identity's default one: mail from it reports feedback
+    even if a sender left out ConfigurationSetName (SesMailer always passes it).
+    """
     logical_id = "EmailIdentity" + "".join(part.capitalize() for part in _words(identity))
     return ses.EmailIdentity(scope, logical_id, identity=ses.Identity.email(identity) if "@" in identity
-                             else ses.Identity.domain(identity))
+                             else ses.Identity.domain(identity), configuration_set=configuration_set)
+
+
+def make_topic(scope: Construct, topic: Topic, queues: dict[str, sqs.IQueue]) -> sns.Topic:
+    """An SNS topic and, per subscriber queue (by logical id), an SQS subscription with raw
+    message delivery (the queue gets the message itself, not SNS's envelope) and the queue
+    policy statement that lets this topic (only) send to the queue."""
+    cdk_topic = sns.Topic(scope, topic.logical_id, display_name=f"Roster {topic.default_name}")
+    for subscriber in topic.subscribers:
+        if subscriber not in queues:
+            raise ValueError(f"topic {topic.logical_id} names subscriber {subscriber!r}, which is not a "
+                             "queue of chalicelib/resources.py (Queue.logical_id)")
+        cdk_topic.add_subscription(sns_subscriptions.SqsSubscription(queues[subscriber], raw_message_delivery=True))
+    return cdk_topic
+
+
+def make_mail_feedback(scope: Construct, feedback: tuple[MailFeedback, ...],
+                       topics: dict[str, sns.Topic]) -> ses.ConfigurationSet:
+    """The SES configuration set that publishes bounces and complaints to the feedback topics.
+
+    CloudFormation cannot set an identity's notification topics (SetIdentityNotificationTopic,
+    what the local stack uses with moto), so in AWS feedback is *event publishing*: an event
+    destination of this configuration set, which every send names (ROSTER_SES_CONFIGURATION_SET)
+    and which is the default of the platform's identities. Its messages carry `eventType`
+    where identity notifications carry `notificationType`; the feedback handler reads both.
+    CDK adds the topic policy that lets SES (this configuration set, this account) publish.
+    """
+    configuration_set = ses.ConfigurationSet(scope, "MailConfigurationSet")
+    destinations: dict[str, set[str]] = {}
+    for entry in feedback:
+        if entry.topic not in topics:
+            raise ValueError(f"mail_feedback for {entry.identity} names topic {entry.topic!r}, which is not "
+                             "declared in chalicelib/resources.py (Topic.logical_id)")
+        destinations.setdefault(entry.topic, set()).update(entry.notification_types)
+    for topic_id, types in destinations.items():
+        ses.ConfigurationSetEventDestination(
+            scope, f"MailConfigurationSet{topic_id}",
+            configuration_set=configuration_set,
+            destination=ses.EventDestination.sns_topic(topics[topic_id]),
+            events=[getattr(ses.EmailSendingEvent, kind.upper()) for kind in sorted(types)],
+        )
+    return configuration_set
+
+
+def make_email_templates(scope: Construct, templates) -> dict[str, ses.CfnTemplate]:
+    """One SES template per `chalicelib.mail.catalog.ses_templates()` entry, under its name
+    (the app sends by that name; the local stack creates the same ones)."""
+    made = {}
+    for template in templates:
+        logical_id = "MailTemplate" + "".join(part.capitalize() for part in _words(template.name))
+        made[template.name] = ses.CfnTemplate(scope, logical_id, template=ses.CfnTemplate.TemplateProperty(
+            template_name=template.name, subject_part=template.subject, text_part=template.text,
+            html_part=template.html))
+    return made
 
 
 def _words(text: str) -> list[str]:

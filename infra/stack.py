@@ -3,7 +3,10 @@
 chalice.cdk.Chalice runs `chalice package` on the project and includes the SAM template it
 writes; this stack then fixes what chalice cannot express (see docs/deploy.md):
 - one role per function (autogen_policy off) whose only statements are written here;
-- the resources' physical names reach the functions through the env vars resources.py names;
+- the resources' physical names reach the functions through the env vars resources.py names
+  (a queue's only the functions that send to it);
+- mail: SNS topics with their SQS subscriptions, the SES configuration set that publishes
+  bounces and complaints to the feedback topic, and the SES templates of chalicelib/mail;
 - each SQS event source reads the queue made here and reports partial batch failures;
 - API Gateway's own error responses use the API's error format.
 """
@@ -24,10 +27,13 @@ from chalice.cdk import Chalice
 from chalice.utils import to_cfn_resource_name
 from constructs import Construct
 
-from chalicelib.resources import Resources
+from chalicelib.resources import API_FUNCTION, Resources
 
 from . import sam
-from .data import QueueWithDeadLetters, make_email_identity, make_secret, make_table
+from .data import (
+    QueueWithDeadLetters, make_email_identity, make_email_templates, make_mail_feedback, make_secret, make_table,
+    make_topic,
+)
 
 STAGE = "dev"
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
@@ -49,7 +55,11 @@ QUEUE_SEND_ACTIONS = ["sqs:SendMessage", "sqs:GetQueueUrl"]
 # on creation), plus ChangeMessageVisibility for a consumer that backs off a message.
 QUEUE_CONSUME_ACTIONS = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
                          "sqs:ChangeMessageVisibility"]
-SES_ACTIONS = ["ses:SendEmail", "ses:SendTemplatedEmail", "ses:SendBulkTemplatedEmail"]
+# SesMailer sends templated mail only (SES v1: SendTemplatedEmail, SendBulkTemplatedEmail).
+SES_ACTIONS = ["ses:SendTemplatedEmail", "ses:SendBulkTemplatedEmail"]
+# Tenant sender addresses (T3): the API asks SES to verify one and reads its status.
+SES_VERIFY_ACTIONS = ["ses:VerifyEmailIdentity", "ses:GetIdentityVerificationAttributes"]
+CONFIGURATION_SET_ENV = "ROSTER_SES_CONFIGURATION_SET"
 LOG_ACTIONS = ["logs:CreateLogStream", "logs:PutLogEvents"]
 XRAY_ACTIONS = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
 
@@ -67,7 +77,19 @@ class RosterStack(Stack):
         self.tables = {t.logical_id: make_table(self, t) for t in resources.tables}
         self.secrets = {s.logical_id: make_secret(self, s) for s in resources.secrets}
         self.queues = {q.default_name: QueueWithDeadLetters(self, q) for q in resources.queues}
-        self.identities = {i: make_email_identity(self, i) for i in resources.email_identities}
+        queues_by_id = {q.declaration.logical_id: q.queue for q in self.queues.values()}
+        self.topics = {t.logical_id: make_topic(self, t, queues_by_id) for t in resources.topics}
+        self.configuration_set = (make_mail_feedback(self, resources.mail_feedback, self.topics)
+                                  if resources.mail_feedback else None)
+        if self.configuration_set is not None:
+            CfnOutput(self, "MailConfigurationSetName", value=self.configuration_set.configuration_set_name)
+        self.identities = {i: make_email_identity(self, i, self.configuration_set)
+                           for i in resources.email_identities}
+        self.templates = {}
+        if resources.mail_templates:
+            from chalicelib.mail.catalog import ses_templates
+
+            self.templates = make_email_templates(self, ses_templates())
         for name, identity in self.identities.items():
             if "@" not in name:  # a domain is verified through these DKIM CNAME records
                 for n, record in enumerate(identity.dkim_records, start=1):
@@ -96,8 +118,8 @@ class RosterStack(Stack):
         for secret in self.resources.secrets:
             # The ARN: GetSecretValue takes it as SecretId, and it is unambiguous.
             env[secret.name_env] = self.secrets[secret.logical_id].secret_arn
-        for queue in self.queues.values():
-            env[queue.declaration.name_env] = queue.queue.queue_name
+        # Queue names and the configuration set go only to the functions that use them
+        # (_wire_functions), like the permissions.
         if self.tracing:
             env["ROSTER_TRACING"] = "true"
         return env
@@ -167,12 +189,35 @@ class RosterStack(Stack):
                                  "function of the app consumes it (@app.on_sqs_message)")
 
     # --- functions: environment and least-privilege roles ------------------------------------
+    def _function_ids(self, names: tuple[str, ...], what: str) -> set[str]:
+        """Logical ids of the functions named in a declaration; an unknown name fails the synth."""
+        functions = sam.functions(self.template)
+        ids = {sam.API_HANDLER if name == API_FUNCTION else to_cfn_resource_name(name) for name in names}
+        unknown = sorted(n for n in names
+                         if (sam.API_HANDLER if n == API_FUNCTION else to_cfn_resource_name(n)) not in functions)
+        if unknown:
+            raise ValueError(f"{what} names {unknown}, which the app has no function for")
+        return ids
+
     def _wire_functions(self) -> None:
         app_name = self.node.try_get_context("roster:app_name") or "roster"
+        self.sends_to = {}  # function id -> the queues it may send to
+        for queue in self.queues.values():
+            for function_id in self._function_ids(queue.declaration.senders,
+                                                  f"{queue.declaration.logical_id}.senders"):
+                self.sends_to.setdefault(function_id, []).append(queue)
+        self.mail_senders = self._function_ids(self.resources.mail_senders, "mail_senders")
+        self.sender_verifiers = self._function_ids(self.resources.sender_verifiers, "sender_verifiers")
         for function_id, function in sam.functions(self.template).items():
             cfn_function = self.chalice.get_resource(function_id)
             cfn_function.add_property_override("Environment.Variables.POWERTOOLS_SERVICE_NAME",
                                                sam.service_name(app_name, function_id))
+            for queue in self.sends_to.get(function_id, []):
+                cfn_function.add_property_override(f"Environment.Variables.{queue.declaration.name_env}",
+                                                   queue.queue.queue_name)
+            if function_id in self.mail_senders and self.configuration_set is not None:
+                cfn_function.add_property_override(f"Environment.Variables.{CONFIGURATION_SET_ENV}",
+                                                   self.configuration_set.configuration_set_name)
             role_id = sam.role_of(function)
             if role_id is None:
                 raise ValueError(f"{function_id} has no role of its own; set autogen_policy off")
@@ -193,26 +238,49 @@ class RosterStack(Stack):
             statements.append(iam.PolicyStatement(
                 sid="ReadSecrets", actions=["secretsmanager:GetSecretValue"],
                 resources=[s.secret_arn for s in self.secrets.values()]))
-        if self.queues:
+        if function_id in self.sends_to:
             statements.append(iam.PolicyStatement(
                 sid="SendToQueues", actions=QUEUE_SEND_ACTIONS,
-                resources=[q.queue.queue_arn for q in self.queues.values()]))
+                resources=[q.queue.queue_arn for q in self.sends_to[function_id]]))
         if function_id in self.consumed:
             statements.append(iam.PolicyStatement(
                 sid="ConsumeQueues", actions=QUEUE_CONSUME_ACTIONS,
                 resources=[q.queue.queue_arn for q in self.consumed[function_id]]))
-        if self.identities and function_id != sam.API_HANDLER:
-            # Mail is never sent from the request thread: only workers may send it. SES
-            # authorises sending on the identity and, for templated mail, on the template.
+        if function_id in self.mail_senders and self.identities:
+            statements.append(iam.PolicyStatement(sid="SendMail", actions=SES_ACTIONS,
+                                                  resources=self._mail_resources()))
+        if function_id in self.sender_verifiers:
+            # A tenant's sender address (T3) is any address the tenant chooses, so it is not
+            # known when the stack is made: SES's resource for these two actions is the
+            # identity, hence every identity of this account and region, and no other action.
             statements.append(iam.PolicyStatement(
-                sid="SendMail", actions=SES_ACTIONS,
-                resources=[self.format_arn(service="ses", resource="identity", resource_name=i)
-                           for i in self.identities]
-                + [self.format_arn(service="ses", resource="template", resource_name="*")]))
+                sid="VerifySenders", actions=SES_VERIFY_ACTIONS,
+                resources=[self.format_arn(service="ses", resource="identity", resource_name="*")]))
         if self.tracing:
             # X-Ray has no resource-level permissions: AWS requires "*" here.
             statements.append(iam.PolicyStatement(sid="Tracing", actions=XRAY_ACTIONS, resources=["*"]))
         return statements
+
+    def _mail_resources(self) -> list[str]:
+        """What SES authorises a templated send on: the From identity, the template and the
+        configuration set named in the call."""
+        if self.sender_verifiers:
+            # Mail goes out from a tenant's own verified address (T3) when it has one: that
+            # address is an identity of its own, unknown here. SES refuses any From that is not
+            # a verified identity of this account, so identity/* means exactly those.
+            identities = [self.format_arn(service="ses", resource="identity", resource_name="*")]
+        else:
+            identities = [self.format_arn(service="ses", resource="identity", resource_name=i)
+                          for i in self.identities]
+        if self.templates:
+            templates = [self.format_arn(service="ses", resource="template", resource_name=t.ref)
+                         for t in self.templates.values()]
+        else:  # templates made outside this stack
+            templates = [self.format_arn(service="ses", resource="template", resource_name="*")]
+        configuration_sets = [] if self.configuration_set is None else [self.format_arn(
+            service="ses", resource="configuration-set",
+            resource_name=self.configuration_set.configuration_set_name)]
+        return identities + templates + configuration_sets
 
     def _grant_logs(self, function_id: str, role_id: str) -> None:
         """The function's log group, made here, and the right to write to it (only).

@@ -9,11 +9,26 @@ from __future__ import annotations
 import json
 from typing import Any, Iterator
 
-from chalicelib.resources import Queue, Resources, Table
+from chalice.utils import to_cfn_resource_name
+
+from chalicelib.resources import API_FUNCTION, Queue, Resources, Table
 from infra import sam
 
 MIN_MAX_RECEIVE_COUNT = 5
 MAX_CONSUMER_CONCURRENCY = 50  # "bounded": well below an account's default 1000
+CONFIGURATION_SET_ENV = "ROSTER_SES_CONFIGURATION_SET"
+REGION = "eu-central-1"  # tests/infra/conftest.py synthesises there
+
+# The grants, written out again here on purpose: the test is the specification.
+TABLE_ACTIONS = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem",
+                 "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
+                 "dynamodb:ConditionCheckItem"}
+QUEUE_SEND_ACTIONS = {"sqs:SendMessage", "sqs:GetQueueUrl"}
+QUEUE_CONSUME_ACTIONS = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+                         "sqs:ChangeMessageVisibility"}
+MAIL_SEND_ACTIONS = {"ses:SendTemplatedEmail", "ses:SendBulkTemplatedEmail"}
+SENDER_VERIFY_ACTIONS = {"ses:VerifyEmailIdentity", "ses:GetIdentityVerificationAttributes"}
+XRAY_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 
 
 def resources(template: dict, type_: str) -> dict[str, dict]:
@@ -98,9 +113,17 @@ def check_secrets(template: dict, declared: Resources) -> None:
 
 
 # --- queues ------------------------------------------------------------------------------------
+def function_id(name: str) -> str:
+    """Logical id of the function a declaration names (chalice's name, API_FUNCTION for the API)."""
+    return sam.API_HANDLER if name == API_FUNCTION else to_cfn_resource_name(name)
+
+
 def queue_ids(template: dict, queue: Queue) -> tuple[str, str]:
-    """(queue, dead-letter queue) logical ids of a declared queue."""
-    logical_id = referenced_resource(template, queue.name_env, "QueueName")
+    """(queue, dead-letter queue) logical ids of a declared queue: the one its consumer reads."""
+    consumer = function_id(queue.handler)
+    reads = [props["Queue"] for f, _, props in sam.sqs_event_sources_raw(template) if f == consumer]
+    assert len(reads) == 1 and "Fn::GetAtt" in reads[0], f"{consumer} should read {queue.logical_id}: {reads}"
+    logical_id = reads[0]["Fn::GetAtt"][0]
     resource = template["Resources"][logical_id]
     assert resource["Type"] == "AWS::SQS::Queue"
     redrive = resource["Properties"]["RedrivePolicy"]
@@ -127,6 +150,21 @@ def check_queues(template: dict, declared: Resources) -> None:
         assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
         assert alarm["ComparisonOperator"] == "GreaterThanThreshold" and alarm["Threshold"] == 0
         assert alarm.get("AlarmActions"), "the alarm tells nobody"
+
+
+def check_queue_senders(template: dict, declared: Resources) -> None:
+    """A queue's name reaches exactly the functions that send to it (`Queue.senders`)."""
+    functions = sam.functions(template)
+    for queue in declared.queues:
+        logical_id = queue_ids(template, queue)[0]
+        senders = {function_id(name) for name in queue.senders}
+        assert senders <= set(functions), f"{queue.logical_id}.senders names a missing function"
+        for fid, function in functions.items():
+            value = env_of(function).get(queue.name_env)
+            if fid in senders:
+                assert value == {"Fn::GetAtt": [logical_id, "QueueName"]}, f"{fid} {queue.name_env}={value!r}"
+            else:
+                assert value is None, f"{fid} gets {queue.name_env} but does not send to {queue.logical_id}"
 
 
 def check_sqs_event_sources(template: dict, declared: Resources) -> None:
@@ -224,14 +262,9 @@ def check_least_privilege(template: dict, declared: Resources) -> None:
             assert all(arn in readable for arn in secret_arns), function_id
         else:
             assert readable == [], f"{function_id} may read secrets"
-        for queue in declared.queues:
-            queue_arn = {"Fn::GetAtt": [queue_ids(template, queue)[0], "Arn"]}
-            assert queue_arn in granted(template, function_id, "sqs:SendMessage"), function_id
-        mail = granted(template, function_id, "ses:SendTemplatedEmail")
-        if function_id == sam.API_HANDLER or not declared.email_identities:
-            assert mail == [], f"{function_id} may send mail"
-        else:
-            assert len(mail) == len(declared.email_identities) + 1, function_id  # + templates
+        if function_id == sam.API_HANDLER:  # mail is never sent from the request thread
+            assert not any(a.startswith("ses:Send") for s in statements_of(template, function_id)
+                           for a in actions(s)), "the API handler may send mail"
         logs = granted(template, function_id, "logs:PutLogEvents")
         assert len(logs) == 1 and "Fn::GetAtt" in logs[0], f"{function_id} logs: {logs}"
         group = template["Resources"][logs[0]["Fn::GetAtt"][0]]
@@ -241,6 +274,172 @@ def check_least_privilege(template: dict, declared: Resources) -> None:
         queue_arn = props["Queue"]
         for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"):
             assert queue_arn in granted(template, function_id, action), f"{function_id} {action}"
+
+
+def arn_text(value: Any) -> str:
+    """A resource of a statement as text: `${Logical.Attr}` for GetAtt, `${Name}` for Ref."""
+    if isinstance(value, str):
+        return value
+    if "Ref" in value:
+        return "${%s}" % value["Ref"]
+    if "Fn::GetAtt" in value:
+        return "${%s}" % ".".join(value["Fn::GetAtt"])
+    if "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return separator.join(arn_text(part) for part in parts)
+    raise AssertionError(f"unexpected resource expression {value!r}")
+
+
+def identity_grants(template: dict, function_id: str) -> set[tuple[str, str]]:
+    """(action, resource) of every Allow of the function's role policy (logs are checked apart)."""
+    role_id = sam.role_of(sam.functions(template)[function_id])
+    return {(action, arn_text(resource))
+            for role, policy in resources(template, "AWS::IAM::Role").items() if role == role_id
+            for p in policy["Properties"].get("Policies", [])
+            for statement in p["PolicyDocument"]["Statement"]
+            for action in actions(statement) for resource in _as_list(statement["Resource"])}
+
+
+def _product(actions_: set[str], resources_: list[str]) -> set[tuple[str, str]]:
+    return {(action, resource) for action in actions_ for resource in resources_}
+
+
+def ses_arn(resource: str) -> str:
+    return "arn:${AWS::Partition}:ses:%s:${AWS::AccountId}:%s" % (REGION, resource)
+
+
+def expected_grants(template: dict, declared: Resources, fid: str, tracing: bool) -> set[tuple[str, str]]:
+    """Everything the function may do, derived from the declaration: nothing else is granted."""
+    grants = set()
+    for table in declared.tables:
+        arn = "${%s.Arn}" % referenced_resource(template, table.name_env, None)
+        grants |= _product(TABLE_ACTIONS, [arn, arn + "/index/*"])
+    if fid == sam.API_HANDLER:
+        grants |= _product({"secretsmanager:GetSecretValue"},
+                           ["${%s}" % referenced_resource(template, s.name_env, None) for s in declared.secrets])
+    for queue in declared.queues:
+        arn = "${%s.Arn}" % queue_ids(template, queue)[0]
+        if fid in {function_id(name) for name in queue.senders}:
+            grants |= _product(QUEUE_SEND_ACTIONS, [arn])
+        if fid == function_id(queue.handler):
+            grants |= _product(QUEUE_CONSUME_ACTIONS, [arn])
+    if fid in {function_id(name) for name in declared.mail_senders} and declared.email_identities:
+        if declared.sender_verifiers:  # tenants' own verified addresses (T3) are identities too
+            identities = [ses_arn("identity/*")]
+        else:
+            identities = [ses_arn(f"identity/{i}") for i in declared.email_identities]
+        made = sorted(resources(template, "AWS::SES::Template"))
+        templates = [ses_arn("template/${%s}" % t) for t in made] or [ses_arn("template/*")]
+        sets = [ses_arn("configuration-set/${%s}" % c) for c in resources(template, "AWS::SES::ConfigurationSet")]
+        grants |= _product(MAIL_SEND_ACTIONS, identities + templates + sets)
+    if fid in {function_id(name) for name in declared.sender_verifiers}:
+        grants |= _product(SENDER_VERIFY_ACTIONS, [ses_arn("identity/*")])
+    if tracing:
+        grants |= _product(XRAY_ACTIONS, ["*"])
+    return grants
+
+
+def check_exact_grants(template: dict, declared: Resources, tracing: bool) -> None:
+    """Each function's role grants exactly what the declaration implies: no more, no less."""
+    for fid in sam.functions(template):
+        got, expected = identity_grants(template, fid), expected_grants(template, declared, fid, tracing)
+        assert got == expected, (f"{fid}: granted but not declared {sorted(got - expected)}; "
+                                 f"declared but not granted {sorted(expected - got)}")
+
+
+# --- SNS topics, SES feedback, identities and templates -----------------------------------------
+def topic_ids(template: dict, declared: Resources) -> dict[str, str]:
+    """Declared topic logical id -> template logical id, found through its subscriptions."""
+    subscriptions = resources(template, "AWS::SNS::Subscription")
+    found = {}
+    for topic in declared.topics:
+        queue_arns = {json.dumps({"Fn::GetAtt": [queue_ids(template, q)[0], "Arn"]})
+                      for q in declared.queues if q.logical_id in topic.subscribers}
+        topics = {s["Properties"]["TopicArn"]["Ref"] for s in subscriptions.values()
+                  if json.dumps(s["Properties"]["Endpoint"]) in queue_arns}
+        assert len(topics) == 1, f"{topic.logical_id}: its subscribers are subscribed to {topics}"
+        found[topic.logical_id] = topics.pop()
+    return found
+
+
+def check_topics(template: dict, declared: Resources) -> None:
+    """Every topic, each subscriber queue subscribed with raw delivery, and allowed to receive."""
+    ids = topic_ids(template, declared)
+    topics = resources(template, "AWS::SNS::Topic")
+    alarms = 1 if declared.queues else 0
+    assert len(topics) == len(declared.topics) + alarms, "a topic that resources.py does not declare"
+    subscriptions = resources(template, "AWS::SNS::Subscription")
+    assert len(subscriptions) == sum(len(t.subscribers) for t in declared.topics)
+    policies = resources(template, "AWS::SQS::QueuePolicy")
+    for topic in declared.topics:
+        topic_id = ids[topic.logical_id]
+        assert topics[topic_id]["Type"] == "AWS::SNS::Topic"
+        for subscriber in topic.subscribers:
+            queue_id = queue_ids(template, next(q for q in declared.queues if q.logical_id == subscriber))[0]
+            [subscription] = [s["Properties"] for s in subscriptions.values()
+                              if s["Properties"]["Endpoint"] == {"Fn::GetAtt": [queue_id, "Arn"]}]
+            assert subscription["Protocol"] == "sqs" and subscription["RawMessageDelivery"] is True, subscriber
+            allowed = [st for p in policies.values() if {"Ref": queue_id} in p["Properties"]["Queues"]
+                       for st in p["Properties"]["PolicyDocument"]["Statement"]
+                       if st["Effect"] == "Allow" and st["Principal"] == {"Service": "sns.amazonaws.com"}]
+            assert [(st["Action"], st["Condition"]) for st in allowed] == [
+                ("sqs:SendMessage", {"ArnEquals": {"aws:SourceArn": {"Ref": topic_id}}})], subscriber
+
+
+def check_mail_feedback(template: dict, declared: Resources) -> None:
+    """Bounces and complaints: SES event publishing through one configuration set to the topics."""
+    sets = resources(template, "AWS::SES::ConfigurationSet")
+    destinations = resources(template, "AWS::SES::ConfigurationSetEventDestination")
+    mail_senders = {function_id(name) for name in declared.mail_senders}
+    if not declared.mail_feedback:
+        assert sets == {} and destinations == {}
+        assert not any(CONFIGURATION_SET_ENV in env_of(f) for f in sam.functions(template).values())
+        return
+    [set_id] = sets
+    ids = topic_ids(template, declared)
+    wanted = {}
+    for feedback in declared.mail_feedback:
+        wanted.setdefault(ids[feedback.topic], set()).update(t.lower() for t in feedback.notification_types)
+    got = {}
+    for destination in destinations.values():
+        props = destination["Properties"]
+        assert props["ConfigurationSetName"] == {"Ref": set_id}
+        event = props["EventDestination"]
+        assert event["Enabled"] is True
+        got[event["SnsDestination"]["TopicARN"]["Ref"]] = set(event["MatchingEventTypes"])
+    assert got == wanted
+    topic_policies = resources(template, "AWS::SNS::TopicPolicy")
+    for topic_id in wanted:
+        [statement] = [st for p in topic_policies.values() if {"Ref": topic_id} in p["Properties"]["Topics"]
+                       for st in p["Properties"]["PolicyDocument"]["Statement"]]
+        assert statement["Principal"] == {"Service": "ses.amazonaws.com"} and statement["Action"] == "sns:Publish"
+        source = arn_text(statement["Condition"]["StringEquals"]["AWS:SourceArn"])
+        assert source == ses_arn("configuration-set/${%s}" % set_id)
+    for identity in resources(template, "AWS::SES::EmailIdentity").values():
+        assert identity["Properties"]["ConfigurationSetAttributes"] == {"ConfigurationSetName": {"Ref": set_id}}
+    for fid, function in sam.functions(template).items():
+        value = env_of(function).get(CONFIGURATION_SET_ENV)
+        assert value == ({"Ref": set_id} if fid in mail_senders else None), f"{fid} {CONFIGURATION_SET_ENV}"
+
+
+def check_email_identities(template: dict, declared: Resources) -> None:
+    identities = resources(template, "AWS::SES::EmailIdentity")
+    assert sorted(r["Properties"]["EmailIdentity"] for r in identities.values()) == \
+        sorted(declared.email_identities)
+
+
+def check_mail_templates(template: dict, declared: Resources, ses_templates) -> None:
+    """One AWS::SES::Template per catalog template, same name and parts (when declared)."""
+    made = {r["Properties"]["Template"]["TemplateName"]: r["Properties"]["Template"]
+            for r in resources(template, "AWS::SES::Template").values()}
+    if not declared.mail_templates:
+        assert made == {}
+        return
+    catalog = {t.name: t for t in ses_templates}
+    assert sorted(made) == sorted(catalog)
+    for name, t in catalog.items():
+        assert made[name] == {"TemplateName": name, "SubjectPart": t.subject, "TextPart": t.text,
+                              "HtmlPart": t.html}, name
 
 
 # --- API Gateway -------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """The synthesised CloudFormation template matches chalicelib/resources.py and our rules.
 
-Two stacks are synthesised once per run (see conftest.py): the real app with RESOURCES, and a
-fake app (tests/infra/fake_app: a route, an SQS consumer, a schedule) with FAKE_RESOURCES,
-which has the queue and SES identity the real app does not have yet.
+Two stacks are synthesised once per run (see conftest.py): the real app with RESOURCES (mail:
+queues, the feedback topic, the SES configuration set and templates), and a fake app
+(tests/infra/fake_app: a route, an SQS consumer, a schedule) with FAKE_RESOURCES (a queue and
+an SES identity, no topics, no feedback, no templates; tracing on).
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import subprocess
 
 import pytest
 
+from chalicelib.mail.catalog import ses_templates
 from chalicelib.resources import RESOURCES
 from infra import sam
 from tests.infra import infra_checks as checks
@@ -19,6 +21,7 @@ from tests.infra.fake_resources import FAKE_RESOURCES
 pytestmark = pytest.mark.infra
 
 DECLARED = {"real": RESOURCES, "fake": FAKE_RESOURCES}
+TRACING = {"real": False, "fake": True}
 
 # cfn-lint rules we do not apply, each with the reason it does not apply to this template.
 # (None so far: the templates pass every error and warning rule.)
@@ -58,6 +61,31 @@ def test_every_sqs_event_source_reports_batch_item_failures(stack):
     checks.check_sqs_event_sources(template, DECLARED[name])
 
 
+def test_queue_names_reach_only_the_functions_that_send_to_them(stack):
+    name, _, template = stack
+    checks.check_queue_senders(template, DECLARED[name])
+
+
+def test_every_topic_and_its_raw_delivery_subscriptions(stack):
+    name, _, template = stack
+    checks.check_topics(template, DECLARED[name])
+
+
+def test_mail_feedback_is_published_by_a_configuration_set_to_the_topic(stack):
+    name, _, template = stack
+    checks.check_mail_feedback(template, DECLARED[name])
+
+
+def test_email_identities_are_created(stack):
+    name, _, template = stack
+    checks.check_email_identities(template, DECLARED[name])
+
+
+def test_every_ses_template_of_the_catalog(stack):
+    name, _, template = stack
+    checks.check_mail_templates(template, DECLARED[name], ses_templates())
+
+
 def test_functions_get_powertools_settings(stack):
     _, _, template = stack
     checks.check_function_environment(template)
@@ -66,6 +94,27 @@ def test_functions_get_powertools_settings(stack):
 def test_roles_grant_only_the_declared_resources(stack):
     name, _, template = stack
     checks.check_least_privilege(template, DECLARED[name])
+
+
+def test_roles_grant_exactly_what_the_declaration_implies(stack):
+    name, _, template = stack
+    checks.check_exact_grants(template, DECLARED[name], TRACING[name])
+
+
+def test_real_app_mail_permissions_by_function(real_synth):
+    """The mail pipeline's grants, spelled out (the generic checks derive them from resources.py)."""
+    _, template = load_template(real_synth)
+    mail_queue = {"Fn::GetAtt": [checks.queue_ids(template, RESOURCES.queues[0])[0], "Arn"]}
+    senders = {f for f in sam.functions(template) if mail_queue in checks.granted(template, f, "sqs:SendMessage")}
+    assert senders == {sam.API_HANDLER, "MailSweeper"}
+    assert {f for f in sam.functions(template) if checks.granted(template, f, "ses:SendBulkTemplatedEmail")} \
+        == {"SendMail"}
+    assert {f for f in sam.functions(template) if checks.granted(template, f, "ses:VerifyEmailIdentity")} \
+        == {sam.API_HANDLER}
+    assert {a for s in checks.statements_of(template, "MailFeedback") for a in checks.actions(s)
+            if not a.startswith(("dynamodb:", "logs:"))} == checks.QUEUE_CONSUME_ACTIONS
+    sends = checks.granted(template, "SendMail", "ses:SendTemplatedEmail")
+    assert len(sends) == 1 + len(ses_templates()) + 1  # identities, each template, the configuration set
 
 
 def test_api_gateway_errors_use_the_api_error_format(stack):
@@ -102,13 +151,6 @@ def test_fake_app_tracing_on_adds_xray_only_then(fake_synth):
         assert function["Properties"]["Tracing"] == "Active", function_id
         assert checks.env_of(function)["ROSTER_TRACING"] == "true", function_id
         assert checks.granted(template, function_id, "xray:PutTraceSegments") == ["*"], function_id
-
-
-def test_fake_app_email_identities_are_created(fake_synth):
-    _, template = load_template(fake_synth)
-    identities = checks.resources(template, "AWS::SES::EmailIdentity")
-    assert sorted(r["Properties"]["EmailIdentity"] for r in identities.values()) == \
-        sorted(FAKE_RESOURCES.email_identities)
 
 
 def test_a_queue_the_app_reads_but_resources_does_not_declare_fails_synth(tmp_path):
