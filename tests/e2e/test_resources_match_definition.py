@@ -68,3 +68,31 @@ def test_email_identities(local_stack):
     identities = aws_client("ses", local_stack.aws_url).list_identities()["Identities"]
 
     assert not_from_tests(identities) == set(RESOURCES.email_identities)
+
+
+def test_topics_and_their_raw_delivery_subscriptions(local_stack):
+    sns, sqs = aws_client("sns", local_stack.aws_url), aws_client("sqs", local_stack.aws_url)
+    topics = {arn.rsplit(":", 1)[1]: arn for page in sns.get_paginator("list_topics").paginate()
+              for arn in (t["TopicArn"] for t in page["Topics"])}
+    queues = {q.logical_id: q for q in RESOURCES.queues}
+
+    assert not_from_tests(topics) == {physical_name(t, local_stack.environ) for t in RESOURCES.topics}
+    for topic in RESOURCES.topics:
+        subscriptions = sns.list_subscriptions_by_topic(TopicArn=topics[physical_name(topic, local_stack.environ)])
+        endpoints = {s["Endpoint"]: s["SubscriptionArn"] for s in subscriptions["Subscriptions"] if s["Protocol"] == "sqs"}
+        for subscriber in topic.subscribers:
+            url = sqs.get_queue_url(QueueName=physical_name(queues[subscriber], local_stack.environ))["QueueUrl"]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            attributes = sns.get_subscription_attributes(SubscriptionArn=endpoints[arn])["Attributes"]
+            assert attributes["RawMessageDelivery"] == "true"
+
+
+def test_email_templates(local_stack):
+    from chalicelib.mail.catalog import ses_templates
+
+    ses = aws_client("ses", local_stack.aws_url)
+    live = {t["Name"] for page in ses.get_paginator("list_templates").paginate() for t in page["TemplatesMetadata"]}
+
+    assert not_from_tests(live) == ({t.name for t in ses_templates()} if RESOURCES.mail_templates else set())
+    for template in ses_templates():
+        assert ses.get_template(TemplateName=template.name)["Template"] == template.as_ses()
