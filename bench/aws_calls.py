@@ -131,6 +131,8 @@ class Api:
             headers["authorization"] = f"Bearer {token}"
         payload = json.dumps(body).encode() if body is not None else b""
         response = self.http.request(method, path, headers=headers, body=payload)
+        if not response.headers.get("Content-Type", "application/json").startswith("application/json"):
+            return Reply(response.status_code, response.body)  # an HTML page (invitation links)
         return Reply(response.status_code, json.loads(response.body) if response.body else None)
 
     def must(self, method: str, path: str, body: Any = None, status: int = 200) -> Any:
@@ -438,6 +440,89 @@ def _get_mail_job(w: World) -> Request:
     job_id = w.api.must("POST", f"/accounts/{w.account()}/contacts", {"email": "anna@example.com"},
                         201)["welcome_mail_job_id"]
     return Request(f"/mail-jobs/{job_id}")
+
+
+def _invitation(w: World, aid: str, email: str = "zoe@example.com") -> dict:
+    return w.api.must("POST", f"/accounts/{aid}/invitations", {"email": email}, 201)
+
+
+def _invitation_token(w: World, invitation: dict) -> str:
+    """The link's token, read from the invitation mail's outbox item (setup, not counted)."""
+    from chalicelib.models import keys
+    from chalicelib.models.mail import MailRecipientItem
+
+    tenant_id = w.api.must("GET", "/tenant")["tenant_id"]
+    [recipient] = MailRecipientItem.query(keys.mail_job(tenant_id, invitation["mail_job_id"]),
+                                          MailRecipientItem.sk.startswith(keys.RECIPIENT_PREFIX))
+    return recipient.data.as_dict()["link"].rsplit("/", 1)[1]
+
+
+@scenario("POST", "/accounts/{account_id}/invitations", "write", status=201, variant="new person",
+          why="reads the account (404, languages), the person by e-mail and the tenant (language); one "
+              "transaction writes claim, person, pending membership, invitation, token and mail job")
+def _invite(w: World) -> Request:
+    return Request(f"/accounts/{w.account()}/invitations", {"email": "zoe@example.com", "permissions": ["billing"]})
+
+
+@scenario("POST", "/accounts/{account_id}/invitations/batch", "write", variant="2 invitations",
+          why="the single invitation's calls once per item, after one GetItem of the account")
+def _invite_batch(w: World) -> Request:
+    return Request(f"/accounts/{w.account()}/invitations/batch",
+                   {"invitations": [{"email": "a@example.com"}, {"email": "b@example.com"}]})
+
+
+@scenario("GET", "/accounts/{account_id}/invitations", "list",
+          why="GetItem of the account (404 for a missing one), then one Query a page")
+def _list_invitations(w: World) -> Request:
+    aid = w.account()
+    _invitation(w, aid)
+    return Request(f"/accounts/{aid}/invitations?status=pending")
+
+
+@scenario("GET", "/accounts/{account_id}/invitations/{invitation_id}", "read")
+def _get_invitation(w: World) -> Request:
+    aid = w.account()
+    return Request(f"/accounts/{aid}/invitations/{_invitation(w, aid)['invitation_id']}")
+
+
+@scenario("POST", "/accounts/{account_id}/invitations/{invitation_id}/resend", "write",
+          why="reads the invitation, person, account and tenant; one transaction: new token, old token "
+              "deleted, invitation, membership and the new mail job")
+def _resend_invitation(w: World) -> Request:
+    aid = w.account()
+    return Request(f"/accounts/{aid}/invitations/{_invitation(w, aid)['invitation_id']}/resend", {})
+
+
+@scenario("DELETE", "/accounts/{account_id}/invitations/{invitation_id}", "write", status=204,
+          why="reads the invitation (its version and token), then one transaction")
+def _revoke_invitation(w: World) -> Request:
+    aid = w.account()
+    return Request(f"/accounts/{aid}/invitations/{_invitation(w, aid)['invitation_id']}")
+
+
+@scenario("GET", "/invitations/{token}", "read", variant="the offer page",
+          why="GetItem of the token, then the invitation; the page reads tenant, account, person")
+def _invitation_page(w: World) -> Request:
+    return Request(f"/invitations/{_invitation_token(w, _invitation(w, w.account()))}", key="")
+
+
+@scenario("HEAD", "/invitations/{token}", "read", variant="a mail scanner",
+          why="as GET: the same reads, no body")
+def _invitation_page_head(w: World) -> Request:
+    return Request(f"/invitations/{_invitation_token(w, _invitation(w, w.account()))}", key="")
+
+
+@scenario("POST", "/invitations/{token}/accept", "write",
+          why="reads token and invitation (twice: the page state, then the write's), person, tenant, "
+              "account; one transaction: token used, invitation, membership active, account counters, mails")
+def _accept_invitation(w: World) -> Request:
+    return Request(f"/invitations/{_invitation_token(w, _invitation(w, w.account()))}/accept", key="")
+
+
+@scenario("POST", "/invitations/{token}/decline", "write",
+          why="as accept, without the account's counters")
+def _decline_invitation(w: World) -> Request:
+    return Request(f"/invitations/{_invitation_token(w, _invitation(w, w.account()))}/decline", key="")
 
 
 # --- coverage and running ------------------------------------------------------------------------

@@ -105,6 +105,13 @@ def get_tenant_service():
 
 @lru_cache(maxsize=1)
 def get_mail_service():
+    service = _build_mail_service()
+    # an invitation becomes `invited` once SES accepted its mail
+    service.on_sent("invitation", lambda *args: get_invitation_service().mark_invited(*args))
+    return service
+
+
+def _build_mail_service():
     import boto3
 
     from chalicelib.adapters.job_queue import SqsJobQueue
@@ -146,9 +153,18 @@ def get_people_service():
     return PeopleService(get_database(), get_clock(), get_contact_service())
 
 
+
+@lru_cache(maxsize=1)
+def get_invitation_service():
+    from chalicelib.services.invitations import InvitationService
+
+    return InvitationService(get_database(), get_clock(), get_mail_service(), get_contact_service(),
+                             get_settings().public_base_url)
+
+
 _BUILDERS = (
     get_logger, get_metrics, get_tracer, get_clock, get_database, get_platform_key_source, get_ses_client,
-    get_mail_service,
+    get_mail_service, get_invitation_service,
     get_authenticator, get_tenant_service, get_api_key_service, get_account_service,
     get_contact_service, get_people_service,
 )

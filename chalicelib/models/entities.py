@@ -8,6 +8,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from chalicelib.models import keys
 from chalicelib.models.base import RosterModel
+from chalicelib.models.invitations import INVITATION_MODELS
 from chalicelib.models.mail import MAIL_MODELS
 
 
@@ -164,6 +165,7 @@ class MembershipItem(RosterModel):
     updated_at = UnicodeAttribute()
     version = NumberAttribute(default=1)
     undeliverable = UnicodeAttribute(null=True)
+    invitation_id = UnicodeAttribute(null=True)  # the open invitation of a pending/invited membership
     person_key = UnicodeAttribute()
     person_sk = UnicodeAttribute()
     by_person = ByPerson()
@@ -178,4 +180,4 @@ class ErasureItem(RosterModel):
 
 
 ALL_MODELS = [TenantItem, ApiKeyItem, AccountItem, PersonItem, EmailClaimItem, MembershipItem, ErasureItem,
-              *MAIL_MODELS]
+              *MAIL_MODELS, *INVITATION_MODELS]

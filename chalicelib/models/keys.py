@@ -86,3 +86,28 @@ def ses_message(message_id: str) -> str:
 
 def suppression(email: str) -> str:
     return f"SUPPRESS#{email}"
+
+
+INVITATION_SK = "INVITATION"
+TOKEN_SK = "TOKEN"
+INVITATIONS_DUE = "INVITATION#DUE"  # by_pending partition of open invitations, sorted by expiry
+
+
+def invitation(tenant_id: str, invitation_id: str) -> str:
+    return f"T#{tenant_id}#I#{invitation_id}"
+
+
+def invitations_list(tenant_id: str, account_id: str) -> str:
+    return f"T#{tenant_id}#A#{account_id}#INVITATIONS"
+
+
+def invitations_by_status(tenant_id: str, account_id: str, status: str) -> str:
+    return f"T#{tenant_id}#A#{account_id}#INVITATIONS#{status}"
+
+
+def invitation_token(token_hash: str) -> str:
+    return f"INVTOKEN#{token_hash}"
+
+
+def invitation_due(expires_at: str, tenant_id: str, invitation_id: str) -> str:
+    return f"{expires_at}#{tenant_id}#{invitation_id}"

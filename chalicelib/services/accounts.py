@@ -109,14 +109,16 @@ class AccountService:
         chunk = MAX_TRANSACTION_ITEMS - 1
         while True:
             members = self._db.accounts.memberships_of(tenant_id, account_id, limit=chunk)
+            # an invitation's pending/invited/declined membership is not in member_count
+            counted = sum(1 for m in members if m.status not in ("pending", "invited", "declined"))
             tx = self._db.transaction()
             for member in members:
                 tx.delete(member)
             ref = self._db.accounts.item_ref(tenant_id, account_id)
             if len(members) < chunk:
-                tx.delete(ref, condition=(AccountItem.member_count == len(members)) & (AccountItem.status != "active"),
+                tx.delete(ref, condition=(AccountItem.member_count == counted) & (AccountItem.status != "active"),
                           error=None)
                 tx.commit()
                 return
-            tx.update(ref, [AccountItem.member_count.add(-len(members))], condition=AccountItem.pk.exists())
+            tx.update(ref, [AccountItem.member_count.add(-counted)], condition=AccountItem.pk.exists())
             tx.commit()

@@ -14,8 +14,11 @@ from chalicelib.repositories.people import to_membership
 ATTEMPTS = 5
 
 
+NOT_YET_MEMBERS = ("pending", "invited", "declined")  # an invitation's membership counts nothing
+
+
 def _state(membership: Membership | None) -> tuple[str, set[str], bool] | None:
-    if membership is None:
+    if membership is None or membership.status in NOT_YET_MEMBERS:
         return None
     return membership.kind, set(membership.roles), membership.is_active
 
@@ -68,16 +71,17 @@ class ContactService:
         actions, condition = self._db.accounts.membership_effects(effects, person_id)
         tx.update(self._db.accounts.item_ref(tenant_id, account_id), actions, condition=condition,
                   error=lambda: self._explain_slots(tenant_id, account_id, effects["claim"]))
-        welcome = self._welcome(tx, tenant_id, account_id, person)
+        welcome = self.welcome_mail(tx, tenant_id, account_id, person)
         tx.commit()
         if welcome is not None:
             self._mail.dispatch(welcome)
         return ContactDetails(membership, person, person_created=existing_id is None,
                               welcome_mail_job_id=welcome.job_id if welcome else None)
 
-    def _welcome(self, tx, tenant_id: str, account_id: str, person: Person):
+    def welcome_mail(self, tx, tenant_id: str, account_id: str, person: Person):
         """P4: with the tenant's welcome mail on, the new contact's welcome mail is written in
-        the same transaction as the membership (it can't be lost or sent for a failed add)."""
+        the same transaction as the membership (it can't be lost or sent for a failed add).
+        Also used when an invitation of kind contact is accepted."""
         if self._mail is None:
             return None
         tenant = self._db.tenants.get(tenant_id)
@@ -86,6 +90,10 @@ class ContactService:
         recipient = Recipient(person.email, person.language or "", person.person_id,
                               {"first_name": person.first_name or "", "email": person.email})
         return self._mail.add(tx, tenant_id, "welcome", [recipient], account_id=account_id)
+
+    def explain_slots(self, tenant_id: str, account_id: str, claimed: list[str]):
+        """Why the account refused a membership's slot claims (409s), once its condition failed."""
+        return self._explain_slots(tenant_id, account_id, claimed)
 
     def _explain_slots(self, tenant_id: str, account_id: str, claimed: list[str]):
         account = self._db.accounts.get(tenant_id, account_id)

@@ -23,7 +23,7 @@ from tests.functional.conftest import (
 
 # How to fill each path parameter (and body placeholder): the kind of id it takes.
 PARAMETER_KINDS = {"account_id": "account", "person_id": "person", "other_person_id": "person", "key_id": "key",
-                   "job_id": "job"}
+                   "job_id": "job", "invitation_id": "invitation", "token": "token"}
 
 # A valid body for each write route that takes path parameters, so the call reaches the lookup
 # (a body that fails validation would answer 400 before it). "{name}" is filled like a path parameter.
@@ -34,6 +34,9 @@ BODIES = {
     ("PATCH", "/accounts/{account_id}/contacts/{person_id}"): {"status": "inactive"},
     ("PUT", "/accounts/{account_id}/designated-contacts"): {"technical": "{other_person_id}"},
     ("PATCH", "/people/{person_id}"): {"first_name": "Hijacked"},
+    ("POST", "/accounts/{account_id}/invitations"): {"email": "intruder@example.com"},
+    ("POST", "/accounts/{account_id}/invitations/batch"): {"invitations": [{"email": "intruder@example.com"}]},
+    ("POST", "/accounts/{account_id}/invitations/{invitation_id}/resend"): {},
 }
 WRITE_METHODS = {"POST", "PUT", "PATCH"}
 
@@ -77,10 +80,13 @@ def build_tenant(platform: Api, name: str, domain: str) -> tuple[Api, dict]:
     aid = account["account_id"]
     first = add_contact(api, aid, f"anna@{domain}", roles=["caretaker", "technical"])
     second = add_contact(api, aid, f"bob@{domain}", roles=["on_site_admin"])
+    invitation = api.post(f"/accounts/{aid}/invitations", {"email": f"zoe@{domain}"})
+    assert invitation.status == 201, invitation.json
     key = api.post("/api-keys", {"name": "spare"})
     assert key.status == 201, key.json
     ids = {"account_id": aid, "person_id": first["person_id"], "other_person_id": second["person_id"],
-           "key_id": key.json["api_key"]["key_id"], "job_id": first["welcome_mail_job_id"]}
+           "key_id": key.json["api_key"]["key_id"], "job_id": first["welcome_mail_job_id"],
+           "invitation_id": invitation.json["invitation_id"]}
     return api, ids
 
 
@@ -261,6 +267,11 @@ def test_a_revoked_key_fails_at_once_and_other_keys_keep_working(world):
 @pytest.mark.parametrize("route", [r for r in all_routes() if r[2] == "public"], ids=route_id)
 def test_public_routes_answer_without_credentials(chalice_client, route):
     method, path, _, params = route
-    assert not params, "teach the test how to fill a public route's path parameters"
+    if params:  # the invitation link's pages: an unknown link answers the 404 page, not a 401
+        assert params == ["token"], "teach the test how to fill a public route's path parameters"
+        form = {"content-type": "application/x-www-form-urlencoded"} if method == "POST" else {}
+        response = chalice_client.http.request(method, path.replace("{token}", "A" * 43), headers=form)
+        assert response.status_code == 404 and response.headers["Content-Type"].startswith("text/html")
+        return
     reply = Api(chalice_client.http).call(method, path, body={} if method in WRITE_METHODS else None)
     assert 200 <= reply.status < 300, reply

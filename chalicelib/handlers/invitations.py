@@ -1,0 +1,187 @@
+"""Invitations (G2, G3, G5, G6, G9): the tenant's routes under /accounts/{account_id}/invitations,
+the public pages behind an invitation link, and the expiry schedule."""
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from chalicelib import bootstrap
+from chalicelib.domain.errors import DomainError, InvalidInput, Problem
+from chalicelib.domain.invitations import INVITATION_STATUSES
+from chalicelib.domain.vocabulary import LANGUAGES
+from chalicelib.handlers.contacts import GRANTS
+from chalicelib.handlers.http import error_body, json_response, route
+from chalicelib.handlers.schema import EMAIL, PAGE, Enum, Integer, ListOf, Schema, Type
+
+bp = Blueprint(__name__)
+
+INVITE = Schema({"email": EMAIL, "kind": Enum(("contact", "guest")), **GRANTS, "language": Enum(LANGUAGES),
+                 "expires_in_days": Integer(minimum=1, maximum=30)}, required=("email",))
+LIST = Schema({**PAGE, "status": Enum(INVITATION_STATUSES)})
+MAX_BATCH = 100
+
+
+@dataclass
+class Raw(Type):
+    """Any JSON value: batch items are validated one by one, so one bad item fails alone."""
+
+    def convert(self, value: Any, path: str) -> Any:
+        return value
+
+
+BATCH = Schema({"invitations": ListOf(Raw(), max_items=MAX_BATCH, unique=False)}, required=("invitations",))
+BASE = "/accounts/{account_id}/invitations"
+
+
+def render(invitation) -> dict:
+    i = invitation
+    return {"invitation_id": i.invitation_id, "account_id": i.account_id, "person_id": i.person_id,
+            "email": i.email, "kind": i.kind, "roles": i.roles, "permissions": i.permissions,
+            "notifications": i.notifications, "language": i.language, "status": i.status,
+            "membership_status": _membership_status(i.status), "expires_at": i.expires_at,
+            "invited_by": i.invited_by, "mail_job_id": i.mail_job_id, "created_at": i.created_at,
+            "updated_at": i.updated_at, "responded_at": i.responded_at, "version": i.version}
+
+
+def _membership_status(status: str) -> str | None:
+    return {"pending": "pending", "invited": "invited", "accepted": "active", "declined": "declined"}.get(status)
+
+
+def _inviter(call) -> tuple[str, str | None]:
+    person_id = getattr(call.principal, "person_id", None)
+    return (person_id or call.principal.actor), person_id
+
+
+@route(bp, BASE, ("POST",))
+def create_invitation(call, account_id):
+    body = call.body(INVITE)
+    invited_by, person_id = _inviter(call)
+    invitation = bootstrap.get_invitation_service().create(call.tenant_id, account_id, body, invited_by, person_id)
+    return json_response(render(invitation), 201)
+
+
+@route(bp, BASE + "/batch", ("POST",))
+def create_invitations(call, account_id):
+    """Up to 100 invitations; each gets its own result, the valid ones are created."""
+    items = call.body(BATCH)["invitations"]
+    if not items:
+        raise InvalidInput("Body has invalid fields.", [Problem("invitations", "must not be empty")])
+    service, (invited_by, person_id) = bootstrap.get_invitation_service(), _inviter(call)
+    service.require_account(call.tenant_id, account_id)  # a missing account fails the whole batch: 404
+    results = []
+    for index, item in enumerate(items):
+        try:
+            fields = INVITE.validate(item, f"Invitation {index} has invalid fields.")
+            invitation = service.create(call.tenant_id, account_id, fields, invited_by, person_id)
+            results.append({"status": 201, "invitation": render(invitation)})
+        except DomainError as error:
+            results.append({"status": error.status, **error_body(error.code, error.message, error.details)})
+    return json_response({"items": results}, 200)
+
+
+@route(bp, BASE)
+def list_invitations(call, account_id):
+    q = call.query(LIST)
+    page = bootstrap.get_invitation_service().list(call.tenant_id, account_id, q.get("status"), q.get("limit", 50),
+                                                   q.get("cursor"))
+    return {"items": [render(i) for i in page.items], "next_cursor": page.next_cursor}
+
+
+@route(bp, BASE + "/{invitation_id}")
+def get_invitation(call, account_id, invitation_id):
+    return render(bootstrap.get_invitation_service().get(call.tenant_id, account_id, invitation_id))
+
+
+@route(bp, BASE + "/{invitation_id}/resend", ("POST",))
+def resend_invitation(call, account_id, invitation_id):
+    return render(bootstrap.get_invitation_service().resend(call.tenant_id, account_id, invitation_id))
+
+
+@route(bp, BASE + "/{invitation_id}", ("DELETE",))
+def revoke_invitation(call, account_id, invitation_id):
+    bootstrap.get_invitation_service().revoke(call.tenant_id, account_id, invitation_id)
+    return Response(body="", status_code=204)
+
+
+# --- the public pages behind a link -----------------------------------------------------------
+PAGE_HEADERS = {
+    "Content-Type": "text/html; charset=utf-8",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+                               "frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+}
+STATUS = {"open": 200, "accepted": 200, "declined": 200, "expired": 410, "not_found": 404, "conflict": 409}
+FORM_TYPES = ["application/x-www-form-urlencoded", "multipart/form-data", "application/json", "text/plain"]
+
+
+def page_route(path: str, methods: tuple[str, ...], content_types: list[str] | None = None):
+    """A public HTML route. Not `route()`: no credential to check, and every answer (errors
+    included) is a page, never the JSON error format."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapped(**params):
+            try:
+                return view(bp.current_request, **params)
+            except Exception:  # noqa: BLE001 - a page never shows a stack trace
+                bootstrap.get_logger().exception("invitation page failed")
+                return Response(body="", status_code=500, headers=PAGE_HEADERS)
+
+        wrapped.auth = "public"  # type: ignore[attr-defined]
+        options = {"content_types": content_types} if content_types else {}
+        bp.route(path, methods=list(methods), **options)(wrapped)
+        return wrapped
+
+    return decorate
+
+
+def _language(request) -> str:
+    """For the pages that must not reveal anything about the link (404): the browser's language."""
+    for part in (request.headers.get("accept-language") or "").split(","):
+        code = part.split(";")[0].strip()[:2].lower()
+        if code in LANGUAGES:
+            return code
+    return "en"
+
+
+def _page(request, answer, token: str) -> Response:
+    from chalicelib.pages import invitation as pages
+
+    status = STATUS[answer.state]
+    if "application/json" in (request.headers.get("accept") or "") and request.method == "POST":
+        body = {"status": answer.state, "invitation_id": answer.invitation_id if status == 200 else None,
+                "account_id": answer.context.account_id if status == 200 and answer.context else None}
+        return Response(body=json.dumps(body), status_code=status,
+                        headers={**PAGE_HEADERS, "Content-Type": "application/json"})
+    html = pages.offer(answer.context, token) if answer.state == "open" else pages.message(answer.context, answer.state)
+    return Response(body="" if request.method == "HEAD" else html, status_code=status, headers=PAGE_HEADERS)
+
+
+@page_route("/invitations/{token}", ("GET", "HEAD"))
+def invitation_page(request, token):
+    """Reads only: mail scanners follow links with GET and HEAD."""
+    return _page(request, bootstrap.get_invitation_service().view(token, _language(request)), token)
+
+
+@page_route("/invitations/{token}/accept", ("POST",), FORM_TYPES)
+def accept_invitation(request, token):
+    return _page(request, bootstrap.get_invitation_service().answer(token, "accepted", _language(request)), token)
+
+
+@page_route("/invitations/{token}/decline", ("POST",), FORM_TYPES)
+def decline_invitation(request, token):
+    return _page(request, bootstrap.get_invitation_service().answer(token, "declined", _language(request)), token)
+
+
+# --- expiry ---------------------------------------------------------------------------------
+@bp.schedule("rate(5 minutes)", name="expire_invitations")
+def expire_invitations(event):
+    expired = bootstrap.get_invitation_service().expire_due()
+    bootstrap.get_logger().info("expire_invitations", extra={"expired": expired})
+    return {"expired": expired}

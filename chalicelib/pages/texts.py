@@ -1,0 +1,68 @@
+"""The invitation pages' texts in de/fr/it/en, and the names of permissions and roles."""
+from __future__ import annotations
+
+PERMISSION_LABELS = {
+    "de": {"billing": "Rechnungen", "support": "Support", "provisioning": "Bereitstellung",
+           "configuration": "Systemkonfiguration", "security": "Sicherheit"},
+    "fr": {"billing": "Facturation", "support": "Support", "provisioning": "Provisionnement",
+           "configuration": "Configuration du système", "security": "Sécurité"},
+    "it": {"billing": "Fatturazione", "support": "Supporto", "provisioning": "Provisioning",
+           "configuration": "Configurazione del sistema", "security": "Sicurezza"},
+    "en": {"billing": "Billing", "support": "Support", "provisioning": "Provisioning",
+           "configuration": "System configuration", "security": "Security"},
+}
+
+TEXTS = {
+    "de": {
+        "title": "Einladung", "invites": "{inviter} lädt Sie ein, {account} beizutreten.",
+        "account_id": "Konto-ID", "permissions": "Angebotene Berechtigungen", "none": "keine",
+        "expires": "Gültig bis", "accept": "Annehmen", "decline": "Ablehnen",
+        "accepted_title": "Einladung angenommen", "accepted": "Sie sind jetzt Mitglied von {account}.",
+        "declined_title": "Einladung abgelehnt", "declined": "Sie haben die Einladung zu {account} abgelehnt.",
+        "expired_title": "Einladung abgelaufen",
+        "expired": "Diese Einladung ist abgelaufen. Bitten Sie {inviter} um eine neue Einladung.",
+        "not_found_title": "Einladung nicht gefunden",
+        "not_found": "Dieser Link ist ungültig oder wird nicht mehr verwendet.",
+        "conflict_title": "Einladung nicht möglich",
+        "conflict": "Diese Einladung kann gerade nicht angenommen werden. Bitten Sie {inviter} um eine neue Einladung.",
+    },
+    "fr": {
+        "title": "Invitation", "invites": "{inviter} vous invite à rejoindre {account}.",
+        "account_id": "ID du compte", "permissions": "Autorisations proposées", "none": "aucune",
+        "expires": "Valable jusqu'au", "accept": "Accepter", "decline": "Refuser",
+        "accepted_title": "Invitation acceptée", "accepted": "Vous êtes maintenant membre de {account}.",
+        "declined_title": "Invitation refusée", "declined": "Vous avez refusé l'invitation à {account}.",
+        "expired_title": "Invitation expirée",
+        "expired": "Cette invitation a expiré. Demandez une nouvelle invitation à {inviter}.",
+        "not_found_title": "Invitation introuvable",
+        "not_found": "Ce lien n'est pas valable ou n'est plus utilisé.",
+        "conflict_title": "Invitation impossible",
+        "conflict": "Cette invitation ne peut pas être acceptée pour le moment. Demandez-en une nouvelle à {inviter}.",
+    },
+    "it": {
+        "title": "Invito", "invites": "{inviter} la invita a unirsi a {account}.",
+        "account_id": "ID del conto", "permissions": "Autorizzazioni offerte", "none": "nessuna",
+        "expires": "Valido fino al", "accept": "Accetta", "decline": "Rifiuta",
+        "accepted_title": "Invito accettato", "accepted": "Ora è membro di {account}.",
+        "declined_title": "Invito rifiutato", "declined": "Ha rifiutato l'invito a {account}.",
+        "expired_title": "Invito scaduto",
+        "expired": "Questo invito è scaduto. Chieda un nuovo invito a {inviter}.",
+        "not_found_title": "Invito non trovato",
+        "not_found": "Questo link non è valido o non è più in uso.",
+        "conflict_title": "Invito non possibile",
+        "conflict": "Questo invito non può essere accettato ora. Chieda un nuovo invito a {inviter}.",
+    },
+    "en": {
+        "title": "Invitation", "invites": "{inviter} invites you to join {account}.",
+        "account_id": "Account ID", "permissions": "Permissions offered", "none": "none",
+        "expires": "Valid until", "accept": "Accept", "decline": "Decline",
+        "accepted_title": "Invitation accepted", "accepted": "You are now a member of {account}.",
+        "declined_title": "Invitation declined", "declined": "You declined the invitation to {account}.",
+        "expired_title": "Invitation expired",
+        "expired": "This invitation has expired. Ask {inviter} for a new one.",
+        "not_found_title": "Invitation not found",
+        "not_found": "This link is not valid or no longer in use.",
+        "conflict_title": "Invitation not possible",
+        "conflict": "This invitation can't be accepted right now. Ask {inviter} for a new one.",
+    },
+}

@@ -1,0 +1,85 @@
+"""Invitations and their link tokens (only the SHA-256 of a token is stored, as the key)."""
+from __future__ import annotations
+
+from chalicelib.domain.entities import Page
+from chalicelib.domain.invitations import Invitation
+from chalicelib.models import keys
+from chalicelib.models.entities import MembershipItem
+from chalicelib.models.invitations import InvitationItem, InvitationTokenItem
+from chalicelib.repositories.database import get_item, query_page
+
+
+def to_invitation(item: InvitationItem) -> Invitation:
+    return Invitation(item.tenant_id, item.invitation_id, item.account_id, item.person_id, item.email, item.kind,
+                      sorted(item.roles or ()), sorted(item.permissions or ()), sorted(item.notifications or ()),
+                      item.language, item.status, int(item.expires_in_days), item.expires_at, item.invited_by,
+                      item.inviter_person_id, item.mail_job_id, item.created_at, item.updated_at,
+                      item.responded_at, int(item.version), item.token_hash)
+
+
+class InvitationRepository:
+    def key(self, tenant_id: str, invitation_id: str) -> tuple[str, str]:
+        return keys.invitation(tenant_id, invitation_id), keys.INVITATION_SK
+
+    def ref(self, tenant_id: str, invitation_id: str) -> InvitationItem:
+        return InvitationItem(*self.key(tenant_id, invitation_id))
+
+    def new_item(self, inv: Invitation) -> InvitationItem:
+        tid, iid = inv.tenant_id, inv.invitation_id
+        return InvitationItem(
+            *self.key(tid, iid), tenant_id=tid, invitation_id=iid, account_id=inv.account_id,
+            person_id=inv.person_id, email=inv.email, kind=inv.kind, roles=set(inv.roles),
+            permissions=set(inv.permissions), notifications=set(inv.notifications), language=inv.language,
+            status=inv.status, expires_in_days=inv.expires_in_days, expires_at=inv.expires_at,
+            token_hash=inv.token_hash, invited_by=inv.invited_by, inviter_person_id=inv.inviter_person_id,
+            mail_job_id=inv.mail_job_id, created_at=inv.created_at, updated_at=inv.updated_at, version=inv.version,
+            list_pk=keys.invitations_list(tid, inv.account_id), list_sk=keys.created(inv.created_at, iid),
+            status_pk=keys.invitations_by_status(tid, inv.account_id, inv.status),
+            pending_pk=keys.INVITATIONS_DUE, pending_sk=keys.invitation_due(inv.expires_at, tid, iid),
+        )
+
+    def status_actions(self, inv: Invitation, status: str, now: str) -> list:
+        """Moves an invitation to `status` (its list index follows; a closed one leaves the due index)."""
+        actions = [InvitationItem.status.set(status),
+                   InvitationItem.status_pk.set(keys.invitations_by_status(inv.tenant_id, inv.account_id, status)),
+                   InvitationItem.updated_at.set(now), InvitationItem.version.add(1)]
+        if status not in ("pending", "invited"):
+            actions += [InvitationItem.pending_pk.remove(), InvitationItem.pending_sk.remove()]
+        return actions
+
+    def get(self, tenant_id: str, invitation_id: str) -> Invitation | None:
+        item = get_item(InvitationItem, *self.key(tenant_id, invitation_id))
+        return to_invitation(item) if item else None
+
+    def page(self, tenant_id: str, account_id: str, status: str | None, limit: int, cursor: str | None
+             ) -> Page[Invitation]:
+        if status:
+            items, next_cursor = query_page(InvitationItem.by_status.query, "status_pk",
+                                            keys.invitations_by_status(tenant_id, account_id, status), limit, cursor)
+        else:
+            items, next_cursor = query_page(InvitationItem.by_list.query, "list_pk",
+                                            keys.invitations_list(tenant_id, account_id), limit, cursor)
+        return Page([to_invitation(item) for item in items], next_cursor)
+
+    def due(self, now: str, limit: int) -> list[tuple[str, str]]:
+        """Open invitations whose expiry has passed: one Query on the due index, no Scan."""
+        return [(item.tenant_id, item.invitation_id) for item in
+                InvitationItem.by_due.query(keys.INVITATIONS_DUE, InvitationItem.pending_sk < now, limit=limit)]
+
+    # --- tokens ----------------------------------------------------------------------------
+    def token_key(self, digest: str) -> tuple[str, str]:
+        return keys.invitation_token(digest), keys.TOKEN_SK
+
+    def token_ref(self, digest: str) -> InvitationTokenItem:
+        return InvitationTokenItem(*self.token_key(digest))
+
+    def new_token_item(self, digest: str, inv: Invitation) -> InvitationTokenItem:
+        return InvitationTokenItem(*self.token_key(digest), tenant_id=inv.tenant_id,
+                                   invitation_id=inv.invitation_id, email=inv.email)
+
+    def token(self, digest: str) -> InvitationTokenItem | None:
+        return get_item(InvitationTokenItem, *self.token_key(digest))
+
+    # --- the membership an invitation offers ------------------------------------------------
+    def membership_item(self, tenant_id: str, account_id: str, person_id: str) -> MembershipItem | None:
+        return get_item(MembershipItem, keys.account(tenant_id, account_id), keys.member(person_id))
