@@ -314,3 +314,26 @@ def test_accept_racing_revoke_has_exactly_one_outcome(api, account, chalice_clie
             assert state == "revoked" and member.status == 404 and outcomes[0] == ("ok", "not_found")
     count = api.get(f"/accounts/{aid}").json["member_count"]
     assert count == len(walk(api, f"/accounts/{aid}/contacts", limit=10))
+
+
+def test_an_invitation_by_a_person_tells_that_person(api, account, chalice_client):
+    """G9: when a person (not an API key) invites, `invited_by` is the person and the answer
+    goes to them, in their language."""
+    from chalicelib import bootstrap
+
+    aid = account["account_id"]
+    inviter = add_contact(api, aid, "boss@example.com", language="fr", first_name="Claire")
+    assert api.patch("/tenant", {"staff_email": "staff@acme.example"}).status == 200
+    service = bootstrap.get_invitation_service()
+    created = service.create(_tenant(api), aid, {"email": "zoe@example.com"}, inviter["person_id"],
+                             inviter["person_id"])
+    listed = api.get(f"/accounts/{aid}/invitations/{created.invitation_id}").json
+    assert listed["invited_by"] == inviter["person_id"]
+    token = token_of(listed)
+    offer = page(chalice_client, "GET", f"/invitations/{token}")
+    assert "Claire lädt Sie ein, Muster AG beizutreten." in offer.body  # the invitee's language: the account's
+    accept(chalice_client, token)
+    drain(chalice_client, "send_mail", MAIL)
+    [mail] = mails("roster-invitation-accepted-")
+    assert mail.template == "roster-invitation-accepted-fr"
+    assert "boss@example.com" in json.dumps(mail.destinations)
