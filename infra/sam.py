@@ -75,6 +75,16 @@ def sqs_event_sources(template: Template) -> list[SqsEventSource]:
             for name, event, props in sqs_event_sources_raw(template)]
 
 
+def function_id(name: str) -> str:
+    """Logical id of the function a declaration of chalicelib/resources.py names: its chalice
+    name (`send_mail` → `SendMail`), or `API_FUNCTION` for the API handler (`APIHandler`)."""
+    from chalice.utils import to_cfn_resource_name
+
+    from chalicelib.resources import API_FUNCTION
+
+    return API_HANDLER if name == API_FUNCTION else to_cfn_resource_name(name)
+
+
 def service_name(app_name: str, function_id: str) -> str:
     """POWERTOOLS_SERVICE_NAME for a function: `roster-api`, `roster-send-mail`, ..."""
     if function_id == API_HANDLER:

@@ -27,7 +27,7 @@ from chalice.cdk import Chalice
 from chalice.utils import to_cfn_resource_name
 from constructs import Construct
 
-from chalicelib.resources import API_FUNCTION, Resources
+from chalicelib.resources import Resources
 
 from . import sam
 from .data import (
@@ -192,9 +192,8 @@ class RosterStack(Stack):
     def _function_ids(self, names: tuple[str, ...], what: str) -> set[str]:
         """Logical ids of the functions named in a declaration; an unknown name fails the synth."""
         functions = sam.functions(self.template)
-        ids = {sam.API_HANDLER if name == API_FUNCTION else to_cfn_resource_name(name) for name in names}
-        unknown = sorted(n for n in names
-                         if (sam.API_HANDLER if n == API_FUNCTION else to_cfn_resource_name(n)) not in functions)
+        ids = {sam.function_id(name) for name in names}
+        unknown = sorted(name for name in names if sam.function_id(name) not in functions)
         if unknown:
             raise ValueError(f"{what} names {unknown}, which the app has no function for")
         return ids

@@ -9,9 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any, Iterator
 
-from chalice.utils import to_cfn_resource_name
-
-from chalicelib.resources import API_FUNCTION, Queue, Resources, Table
+from chalicelib.resources import Queue, Resources, Table
 from infra import sam
 
 MIN_MAX_RECEIVE_COUNT = 5
@@ -113,14 +111,9 @@ def check_secrets(template: dict, declared: Resources) -> None:
 
 
 # --- queues ------------------------------------------------------------------------------------
-def function_id(name: str) -> str:
-    """Logical id of the function a declaration names (chalice's name, API_FUNCTION for the API)."""
-    return sam.API_HANDLER if name == API_FUNCTION else to_cfn_resource_name(name)
-
-
 def queue_ids(template: dict, queue: Queue) -> tuple[str, str]:
     """(queue, dead-letter queue) logical ids of a declared queue: the one its consumer reads."""
-    consumer = function_id(queue.handler)
+    consumer = sam.function_id(queue.handler)
     reads = [props["Queue"] for f, _, props in sam.sqs_event_sources_raw(template) if f == consumer]
     assert len(reads) == 1 and "Fn::GetAtt" in reads[0], f"{consumer} should read {queue.logical_id}: {reads}"
     logical_id = reads[0]["Fn::GetAtt"][0]
@@ -157,7 +150,7 @@ def check_queue_senders(template: dict, declared: Resources) -> None:
     functions = sam.functions(template)
     for queue in declared.queues:
         logical_id = queue_ids(template, queue)[0]
-        senders = {function_id(name) for name in queue.senders}
+        senders = {sam.function_id(name) for name in queue.senders}
         assert senders <= set(functions), f"{queue.logical_id}.senders names a missing function"
         for fid, function in functions.items():
             value = env_of(function).get(queue.name_env)
@@ -319,11 +312,11 @@ def expected_grants(template: dict, declared: Resources, fid: str, tracing: bool
                            ["${%s}" % referenced_resource(template, s.name_env, None) for s in declared.secrets])
     for queue in declared.queues:
         arn = "${%s.Arn}" % queue_ids(template, queue)[0]
-        if fid in {function_id(name) for name in queue.senders}:
+        if fid in {sam.function_id(name) for name in queue.senders}:
             grants |= _product(QUEUE_SEND_ACTIONS, [arn])
-        if fid == function_id(queue.handler):
+        if fid == sam.function_id(queue.handler):
             grants |= _product(QUEUE_CONSUME_ACTIONS, [arn])
-    if fid in {function_id(name) for name in declared.mail_senders} and declared.email_identities:
+    if fid in {sam.function_id(name) for name in declared.mail_senders} and declared.email_identities:
         if declared.sender_verifiers:  # tenants' own verified addresses (T3) are identities too
             identities = [ses_arn("identity/*")]
         else:
@@ -332,7 +325,7 @@ def expected_grants(template: dict, declared: Resources, fid: str, tracing: bool
         templates = [ses_arn("template/${%s}" % t) for t in made] or [ses_arn("template/*")]
         sets = [ses_arn("configuration-set/${%s}" % c) for c in resources(template, "AWS::SES::ConfigurationSet")]
         grants |= _product(MAIL_SEND_ACTIONS, identities + templates + sets)
-    if fid in {function_id(name) for name in declared.sender_verifiers}:
+    if fid in {sam.function_id(name) for name in declared.sender_verifiers}:
         grants |= _product(SENDER_VERIFY_ACTIONS, [ses_arn("identity/*")])
     if tracing:
         grants |= _product(XRAY_ACTIONS, ["*"])
@@ -390,7 +383,7 @@ def check_mail_feedback(template: dict, declared: Resources) -> None:
     """Bounces and complaints: SES event publishing through one configuration set to the topics."""
     sets = resources(template, "AWS::SES::ConfigurationSet")
     destinations = resources(template, "AWS::SES::ConfigurationSetEventDestination")
-    mail_senders = {function_id(name) for name in declared.mail_senders}
+    mail_senders = {sam.function_id(name) for name in declared.mail_senders}
     if not declared.mail_feedback:
         assert sets == {} and destinations == {}
         assert not any(CONFIGURATION_SET_ENV in env_of(f) for f in sam.functions(template).values())

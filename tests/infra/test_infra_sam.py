@@ -72,3 +72,11 @@ def test_gateway_responses_render_the_api_error_format():
     assert default == {"error": {"code": "invalid_request", "message": 'Say "no"', "details": []}}
     for response in responses.values():
         assert response["responseParameters"]["gatewayresponse.header.Content-Type"] == "'application/json'"
+
+
+def test_function_ids_of_declared_function_names():
+    from chalicelib.resources import API_FUNCTION
+
+    assert sam.function_id(API_FUNCTION) == sam.API_HANDLER == "APIHandler"
+    assert sam.function_id("send_mail") == "SendMail"
+    assert sam.function_id("mail_sweeper") == "MailSweeper"
