@@ -159,6 +159,11 @@ class World:
         self.platform = Api(http, PLATFORM_KEY)
         reply = self.platform.must("POST", "/tenants", {"name": "Acme Telecom", "default_language": "de"}, 201)
         self.api = Api(http, reply["api_key"])
+        self.tenant_id = reply["tenant"]["tenant_id"]
+
+    def person_token(self, email: str) -> str:
+        """An ID token of the bench's local issuer for `email` in this tenant."""
+        return _issuer().issue(self.tenant_id, email)
 
     def account(self, **fields: Any) -> str:
         return self.api.must("POST", "/accounts", {**COMPLETE_ACCOUNT, **fields}, 201)["account_id"]
@@ -284,7 +289,9 @@ def _get_account(w: World) -> Request:
     return Request(f"/accounts/{w.account()}")
 
 
-@scenario("PATCH", "/accounts/{account_id}", "write")
+@scenario("PATCH", "/accounts/{account_id}", "write",
+          why="the audit entry is written in the same TransactWriteItems as the change; a transaction "
+              "returns no values, so the item is read back (GetItem) for the answer")
 def _update_account(w: World) -> Request:
     return Request(f"/accounts/{w.account()}", {"name": "Muster Holding AG", "version": 1})
 
@@ -298,7 +305,9 @@ def _delete_account(w: World) -> Request:
     return Request(f"/accounts/{aid}")
 
 
-@scenario("POST", "/accounts/{account_id}/onboarding/complete", "write")
+@scenario("POST", "/accounts/{account_id}/onboarding/complete", "write",
+          why="the audit entry is written in the same TransactWriteItems as the change; a transaction "
+              "returns no values, so the item is read back (GetItem) for the answer")
 def _complete_onboarding(w: World) -> Request:
     return Request(f"/accounts/{w.ready_account()}/onboarding/complete")
 
@@ -376,6 +385,46 @@ def _set_designated(w: World) -> Request:
     return Request(f"/accounts/{aid}/designated-contacts", {"technical": new})
 
 
+@scenario("GET", "/accounts/{account_id}/audit", "list")
+def _account_audit(w: World) -> Request:
+    aid = w.account()
+    w.contact(aid, "a@example.com")
+    return Request(f"/accounts/{aid}/audit?limit=10")
+
+
+@scenario("GET", "/accounts/{account_id}", "read", variant="person token (member)",
+          why="a person's route first reads their membership of the account (GetItem): the permission check")
+def _get_account_as_person(w: World) -> Request:
+    aid = w.account()
+    w.contact(aid, "anna@example.com")
+    return Request(f"/accounts/{aid}", key=w.person_token("anna@example.com"))
+
+
+@scenario("GET", "/me", "read", variant="2 memberships",
+          why="the person (GetItem), their memberships (one Query of by_person a 100) and the accounts' "
+              "names (one BatchGetItem a 100)")
+def _get_me(w: World) -> Request:
+    first, second = w.account(), w.account(name="Beispiel GmbH")
+    w.contact(first, "anna@example.com", kind="customer"), w.contact(second, "anna@example.com")
+    return Request("/me", key=w.person_token("anna@example.com"))
+
+
+@scenario("PATCH", "/me", "write")
+def _update_me(w: World) -> Request:
+    w.contact(w.account(), "anna@example.com")
+    return Request("/me", {"first_name": "Anna", "language": "de"}, key=w.person_token("anna@example.com"))
+
+
+@scenario("PATCH", "/me/memberships/{account_id}", "write",
+          why="the membership check (GetItem), then the change and its audit entry in one TransactWriteItems "
+              "and a read back (a transaction returns no values)")
+def _update_my_membership(w: World) -> Request:
+    aid = w.account()
+    w.contact(aid, "anna@example.com")
+    return Request(f"/me/memberships/{aid}", {"notifications": ["outage", "maintenance"]},
+                   key=w.person_token("anna@example.com"))
+
+
 @scenario("GET", "/people", "list")
 def _list_people(w: World) -> Request:
     aid = w.account()
@@ -440,6 +489,26 @@ def _get_mail_job(w: World) -> Request:
     job_id = w.api.must("POST", f"/accounts/{w.account()}/contacts", {"email": "anna@example.com"},
                         201)["welcome_mail_job_id"]
     return Request(f"/mail-jobs/{job_id}")
+
+
+# --- person tokens: a local issuer trusted through the composition root (no network) ------------
+_ISSUERS: list = []
+
+
+def _issuer():
+    if not _ISSUERS:
+        from infra.local_stack.token_issuer import TokenIssuer
+
+        _ISSUERS.append(TokenIssuer(issuer="https://issuer.bench.test", audience="roster-bench"))
+    return _ISSUERS[0]
+
+
+def _trust_issuer() -> None:
+    from chalicelib import bootstrap
+
+    os.environ.update(_issuer().environment("https://issuer.bench.test/.well-known/jwks.json"))
+    bootstrap.reset()
+    bootstrap.override(jwks_fetch=lambda url: _issuer().jwks())
 
 
 def _invitation(w: World, aid: str, email: str = "zoe@example.com") -> dict:
@@ -513,8 +582,8 @@ def _invitation_page_head(w: World) -> Request:
 
 
 @scenario("POST", "/invitations/{token}/accept", "write",
-          why="reads token and invitation (twice: the page state, then the write's), person, tenant, "
-              "account; one transaction: token used, invitation, membership active, account counters, mails")
+          why="reads token and invitation, tenant, account and person for the page, then the person and tenant "
+              "for the mails; one transaction: token used, invitation, membership active, account counters, mails")
 def _accept_invitation(w: World) -> Request:
     return Request(f"/invitations/{_invitation_token(w, _invitation(w, w.account()))}/accept", key="")
 
@@ -573,14 +642,14 @@ def run(scenarios: list[Scenario] = SCENARIOS) -> list[Result]:
     results = []
     with counter.installed(), mock_aws():
         create_resources(RESOURCES, endpoint_url=None, secret_values={"PlatformKey": PLATFORM_KEY})
-        bootstrap.reset()
+        _trust_issuer()
         try:
             with authentication_marked(counter), Client(app.app, stage_name="dev") as client:
                 for item in scenarios:
                     world = World(client.http)
                     request = item.prepare(world)
                     if item.fresh_container:
-                        bootstrap.reset()
+                        _trust_issuer()
                     with counter.recording() as calls:
                         reply = world.api.call(item.method, request.path, request.body, request.key)
                     if reply.status != item.status:

@@ -83,7 +83,30 @@ def get_platform_key_source():
 def get_authenticator():
     from chalicelib.services.auth import Authenticator
 
-    return Authenticator(get_platform_key_source(), get_database().api_keys)
+    return Authenticator(get_platform_key_source(), get_database().api_keys, get_person_tokens)
+
+
+@lru_cache(maxsize=1)
+def get_jwks():
+    """The issuer's signing keys. Tests override `jwks_fetch` (url -> JWKS dict): the adapter
+    stays the real one, only its fetch function is swapped."""
+    from chalicelib.adapters.jwks import JwksCache, http_fetch
+
+    settings = get_settings()
+    return JwksCache(settings.oidc_jwks_url, _overrides.get("jwks_fetch", http_fetch))
+
+
+@lru_cache(maxsize=1)
+def get_person_tokens():
+    """Person (OIDC) sign-in; None while no issuer is configured. Built on the first JWT only."""
+    settings = get_settings()
+    if not settings.oidc_issuer or not settings.oidc_jwks_url:
+        return None
+    from chalicelib.services.auth import OidcConfig, PersonTokens
+
+    config = OidcConfig(settings.oidc_issuer, settings.oidc_audience, settings.oidc_tenant_claim,
+                        settings.oidc_tenant_id, settings.oidc_leeway_seconds)
+    return PersonTokens(config, get_jwks(), get_database().people)
 
 
 @lru_cache(maxsize=1)
@@ -153,6 +176,20 @@ def get_people_service():
     return PeopleService(get_database(), get_clock(), get_contact_service())
 
 
+@lru_cache(maxsize=1)
+def get_portal_service():
+    from chalicelib.services.portal import PortalService
+
+    return PortalService(get_database(), get_clock(), get_people_service(), get_contact_service())
+
+
+@lru_cache(maxsize=1)
+def get_audit_service():
+    from chalicelib.services.audit import AuditService
+
+    return AuditService(get_database())
+
+
 
 @lru_cache(maxsize=1)
 def get_invitation_service():
@@ -165,6 +202,6 @@ def get_invitation_service():
 _BUILDERS = (
     get_logger, get_metrics, get_tracer, get_clock, get_database, get_platform_key_source, get_ses_client,
     get_mail_service, get_invitation_service,
-    get_authenticator, get_tenant_service, get_api_key_service, get_account_service,
-    get_contact_service, get_people_service,
+    get_authenticator, get_jwks, get_person_tokens, get_tenant_service, get_api_key_service, get_account_service,
+    get_contact_service, get_people_service, get_portal_service, get_audit_service,
 )

@@ -19,6 +19,13 @@ class Settings:
     public_base_url: str
     # SES configuration set sent with every mail (bounce/complaint events → SNS); "" = none (local)
     ses_configuration_set: str = ""
+    # person tokens (OIDC): empty issuer = people cannot sign in
+    oidc_issuer: str = ""
+    oidc_audience: str = ""
+    oidc_jwks_url: str = ""
+    oidc_tenant_claim: str = "custom:tenant_id"
+    oidc_tenant_id: str = ""  # a fixed tenant (single-tenant portal); wins over the claim
+    oidc_leeway_seconds: int = 60
 
 
 def _flag(name: str) -> bool:
@@ -38,4 +45,10 @@ def get_settings() -> Settings:
         mail_domain=os.environ.get("ROSTER_MAIL_DOMAIN", "mail.roster.test"),
         public_base_url=os.environ.get("ROSTER_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
         ses_configuration_set=os.environ.get("ROSTER_SES_CONFIGURATION_SET", "").strip(),
+        oidc_issuer=os.environ.get("ROSTER_OIDC_ISSUER", "").strip(),
+        oidc_audience=os.environ.get("ROSTER_OIDC_AUDIENCE", "").strip(),
+        oidc_jwks_url=os.environ.get("ROSTER_OIDC_JWKS_URL", "").strip(),
+        oidc_tenant_claim=os.environ.get("ROSTER_OIDC_TENANT_CLAIM", "").strip() or "custom:tenant_id",
+        oidc_tenant_id=os.environ.get("ROSTER_OIDC_TENANT_ID", "").strip(),
+        oidc_leeway_seconds=int(os.environ.get("ROSTER_OIDC_LEEWAY", "60")),
     )

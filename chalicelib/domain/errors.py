@@ -67,3 +67,8 @@ class UnsupportedMediaType(DomainError):
             f"Content-Type {content_type!r} is not supported; send application/json.",
             [Problem("Content-Type", "unsupported")], "unsupported_media_type", 415,
         )
+
+
+class Unavailable(DomainError):
+    def __init__(self, message: str, code: str = "unavailable"):
+        super().__init__(message, [], code, 503)

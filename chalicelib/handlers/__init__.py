@@ -6,9 +6,9 @@ from chalice import Chalice
 
 def register(app: Chalice) -> None:
     from chalicelib.handlers import (
-        accounts, api_keys, contacts, health, housekeeping, invitations, mail, middleware, people, tenants,
+        accounts, api_keys, contacts, health, housekeeping, invitations, mail, me, middleware, people, tenants,
     )
 
     app.register_middleware(middleware.observe_and_normalise, "http")
-    for module in (health, tenants, api_keys, accounts, contacts, people, housekeeping, mail, invitations):
+    for module in (health, tenants, api_keys, accounts, contacts, people, me, housekeeping, mail, invitations):
         app.register_blueprint(module.bp)

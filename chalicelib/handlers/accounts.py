@@ -22,6 +22,10 @@ FIELDS = {
 CREATE = Schema(FIELDS)
 UPDATE = Schema({**FIELDS, "status": Enum(("active", "inactive")), "version": VERSION}, non_empty=True)
 LIST = Schema({**PAGE, "status": Enum(ACCOUNT_STATUSES), "warning": Enum(WARNINGS)})
+AUDIT = Schema(PAGE)
+# C6: the provider owns the account's name, business type, e-mail domains and status; the
+# customer and the account's admins may keep its address and language up to date.
+PEOPLE_MAY_SET = ("address", "language")
 
 
 def _lower_domains(body: dict) -> dict:
@@ -32,7 +36,7 @@ def _lower_domains(body: dict) -> dict:
 
 @route(bp, "/accounts", ("POST",))
 def create_account(call):
-    account = bootstrap.get_account_service().create(call.tenant_id, _lower_domains(call.body(CREATE)))
+    account = bootstrap.get_account_service().create(call.tenant_id, _lower_domains(call.body(CREATE)), call.actor)
     return json_response(render.account(account), 201)
 
 
@@ -44,27 +48,35 @@ def list_accounts(call):
     return render.page(page, render.account)
 
 
-@route(bp, "/accounts/{account_id}")
+@route(bp, "/accounts/{account_id}", people="member")
 def get_account(call, account_id):
     return render.account(bootstrap.get_account_service().get(call.tenant_id, account_id))
 
 
-@route(bp, "/accounts/{account_id}", ("PATCH",))
+@route(bp, "/accounts/{account_id}", ("PATCH",), people="manage", people_fields=PEOPLE_MAY_SET)
 def update_account(call, account_id):
     body = _lower_domains(call.body(UPDATE))
     version = body.pop("version", None) or call.if_match()
     service = bootstrap.get_account_service()
     if not body:
         return render.account(service.get(call.tenant_id, account_id))
-    return render.account(service.update(call.tenant_id, account_id, body, version))
+    return render.account(service.update(call.tenant_id, account_id, body, version, call.actor))
 
 
 @route(bp, "/accounts/{account_id}", ("DELETE",))
 def delete_account(call, account_id):
-    bootstrap.get_account_service().delete(call.tenant_id, account_id)
+    bootstrap.get_account_service().delete(call.tenant_id, account_id, call.actor)
     return Response(body="", status_code=204)
 
 
 @route(bp, "/accounts/{account_id}/onboarding/complete", ("POST",))
 def complete_onboarding(call, account_id):
-    return render.account(bootstrap.get_account_service().complete_onboarding(call.tenant_id, account_id))
+    return render.account(bootstrap.get_account_service().complete_onboarding(call.tenant_id, account_id, call.actor))
+
+
+@route(bp, "/accounts/{account_id}/audit", people="manage")
+def account_audit(call, account_id):
+    """Who changed what in the account, newest first."""
+    q = call.query(AUDIT)
+    page = bootstrap.get_audit_service().page(call.tenant_id, account_id, q.get("limit", 50), q.get("cursor"))
+    return render.page(page, render.audit_entry)

@@ -26,14 +26,14 @@ DESIGNATE = Schema({"technical": nullable(ID), "administrative": nullable(ID)}, 
 BASE = "/accounts/{account_id}"
 
 
-@route(bp, BASE + "/contacts", ("POST",))
+@route(bp, BASE + "/contacts", ("POST",), people="manage")
 def add_contact(call, account_id):
-    details = bootstrap.get_contact_service().add(call.tenant_id, account_id, call.body(ADD))
+    details = bootstrap.get_contact_service().add(call.tenant_id, account_id, call.body(ADD), call.actor)
     return json_response({**render.contact(details), "person_created": details.person_created,
                           "welcome_mail_job_id": details.welcome_mail_job_id}, 201)
 
 
-@route(bp, BASE + "/contacts")
+@route(bp, BASE + "/contacts", people="member")
 def list_contacts(call, account_id):
     q = call.query(LIST)
     filters = {name: q[name] for name in ("status", "role", "kind") if name in q}
@@ -41,32 +41,32 @@ def list_contacts(call, account_id):
     return render.page(page, render.membership)
 
 
-@route(bp, BASE + "/contacts/{person_id}")
+@route(bp, BASE + "/contacts/{person_id}", people="member")
 def get_contact(call, account_id, person_id):
     return render.contact(bootstrap.get_contact_service().get(call.tenant_id, account_id, person_id))
 
 
-@route(bp, BASE + "/contacts/{person_id}", ("PATCH",))
+@route(bp, BASE + "/contacts/{person_id}", ("PATCH",), people="manage")
 def update_contact(call, account_id, person_id):
     body = call.body(UPDATE)
     version = body.pop("version", None) or call.if_match()
     service = bootstrap.get_contact_service()
     if not body:
         return render.contact(service.get(call.tenant_id, account_id, person_id))
-    return render.membership(service.update(call.tenant_id, account_id, person_id, body, version))
+    return render.membership(service.update(call.tenant_id, account_id, person_id, body, version, call.actor))
 
 
-@route(bp, BASE + "/contacts/{person_id}", ("DELETE",))
+@route(bp, BASE + "/contacts/{person_id}", ("DELETE",), people="manage")
 def remove_contact(call, account_id, person_id):
-    bootstrap.get_contact_service().remove(call.tenant_id, account_id, person_id)
+    bootstrap.get_contact_service().remove(call.tenant_id, account_id, person_id, call.actor)
     return Response(body="", status_code=204)
 
 
-@route(bp, BASE + "/designated-contacts")
+@route(bp, BASE + "/designated-contacts", people="member")
 def get_designated_contacts(call, account_id):
     return bootstrap.get_contact_service().designated(call.tenant_id, account_id)
 
 
-@route(bp, BASE + "/designated-contacts", ("PUT",))
+@route(bp, BASE + "/designated-contacts", ("PUT",), people="manage")
 def set_designated_contacts(call, account_id):
-    return bootstrap.get_contact_service().set_designated(call.tenant_id, account_id, call.body(DESIGNATE))
+    return bootstrap.get_contact_service().set_designated(call.tenant_id, account_id, call.body(DESIGNATE), call.actor)

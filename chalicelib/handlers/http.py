@@ -10,12 +10,13 @@ from typing import Any, Callable, Literal
 from chalice import Blueprint, Response
 
 from chalicelib.domain.errors import (
-    DomainError, InvalidInput, NotFound, PayloadTooLarge, Problem, UnsupportedMediaType,
+    DomainError, Forbidden, InvalidInput, NotFound, PayloadTooLarge, Problem, UnsupportedMediaType,
 )
 from chalicelib.domain.principal import ANONYMOUS, Principal
 from chalicelib.handlers.schema import Schema
 
-Auth = Literal["public", "platform", "tenant"]
+Auth = Literal["public", "platform", "tenant", "person"]
+People = Literal["member", "manage"] | None
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 
@@ -40,6 +41,8 @@ class Call:
     principal: Principal
     request: Any
     max_body_bytes: int
+    membership: Any = None  # a person's active membership in the route's account, once authorised
+    people_fields: tuple[str, ...] | None = None  # the body fields a person may send (C6)
 
     @property
     def tenant_id(self) -> str:
@@ -59,7 +62,20 @@ class Call:
             raise InvalidInput("Body is not valid JSON.", [Problem("body", "malformed_json")], "malformed_json")
         if not isinstance(data, dict):
             raise InvalidInput("Body must be a JSON object.", [Problem("body", "not_an_object")])
-        return schema.validate(data, "Body has invalid fields.")
+        data = schema.validate(data, "Body has invalid fields.")
+        if self.principal.kind == "person" and self.people_fields is not None:
+            owned = sorted(name for name in data if name not in self.people_fields and name != "version")
+            if owned:
+                from chalicelib.domain.permissions import PROVIDER_MANAGED
+
+                raise Forbidden("These fields are managed by your provider.",
+                                [Problem(name, PROVIDER_MANAGED) for name in owned])
+        return data
+
+    @property
+    def actor(self) -> dict:
+        """Who acts, for the audit trail: {type: api_key|person, id}."""
+        return self.principal.actor_ref
 
     def query(self, schema: Schema) -> dict[str, Any]:
         return schema.validate(dict(self.request.query_params or {}), "Query has invalid parameters.")
@@ -85,11 +101,41 @@ def _check_ids(path_params: dict[str, str]) -> None:
             raise NotFound(name.removesuffix("_id").replace("_", " ").capitalize())
 
 
-def route(bp: Blueprint, path: str, methods: tuple[str, ...] = ("GET",), auth: Auth = "tenant") -> Callable[[View], View]:
+def _authorise_person(principal: Principal, auth: Auth, people: People, path_params: dict[str, str]):
+    """A person's access to the route: the active membership of the path's account, or an error.
+
+    No active membership in the account answers 404, like a missing account (nothing tells
+    a stranger that the account exists); a member without the route's right gets 403.
+    """
+    from chalicelib import bootstrap
+    from chalicelib.domain.permissions import allows
+
+    if auth == "person" and "account_id" not in path_params:
+        return None  # the person's own routes (/me)
+    membership = None
+    if "account_id" in path_params:
+        membership = bootstrap.get_portal_service().active_membership(
+            principal.tenant_id, path_params["account_id"], principal.person_id)
+        if membership is None:
+            raise NotFound("Account")
+    if people is None:
+        raise Forbidden("This call is for your provider's staff (a tenant API key).")
+    if membership is None or not allows(people, membership):
+        raise Forbidden("This call needs the customer or an admin of the account.")
+    return membership
+
+
+def route(bp: Blueprint, path: str, methods: tuple[str, ...] = ("GET",), auth: Auth = "tenant",
+          people: People = None, people_fields: tuple[str, ...] | None = None) -> Callable[[View], View]:
     """Registers a view that gets a `Call` first, then the path parameters.
 
     Authentication happens here, before the view runs, so no route can forget it; domain
     errors become JSON error responses.
+
+    `people` is the route's permission policy for a person's token (docs/permissions.md):
+    None (the default: tenant API key only, so a new route opens to nobody by accident),
+    "member" (any active member of the path's account) or "manage" (the customer or an admin).
+    `people_fields` lists the body fields a person may send; any other answers 403 naming it (C6).
     """
     from chalicelib import bootstrap  # the composition root, resolved per call
 
@@ -101,12 +147,15 @@ def route(bp: Blueprint, path: str, methods: tuple[str, ...] = ("GET",), auth: A
                 principal = ANONYMOUS if auth == "public" else bootstrap.get_authenticator().authenticate(
                     request.headers.get("authorization"), auth)
                 _check_ids(path_params)
-                call = Call(principal, request, bootstrap.get_settings().max_body_bytes)
+                membership = _authorise_person(principal, auth, people, path_params) if principal.kind == "person" else None
+                call = Call(principal, request, bootstrap.get_settings().max_body_bytes, membership, people_fields)
                 return view(call, **path_params)
             except DomainError as error:
                 return error_response(error)
 
         wrapped.auth = auth  # type: ignore[attr-defined]
+        wrapped.people = people  # type: ignore[attr-defined]
+        wrapped.people_fields = people_fields  # type: ignore[attr-defined]
         bp.route(path, methods=list(methods))(wrapped)
         return wrapped
 

@@ -57,3 +57,19 @@ def mail_job(view, next_cursor: str | None) -> dict:
                                       "language": r.language, "status": r.status, "detail": r.detail,
                                       "updated_at": r.updated_at} for r in view.recipients],
                            "next_cursor": next_cursor}}
+
+
+def audit_entry(e) -> dict:
+    return {"action": e.action, "actor": {"type": e.actor_type, "id": e.actor_id}, "at": e.at, "target": e.target,
+            "changed": e.changed}
+
+
+def me(m) -> dict:
+    """GET /me: the person and every membership, for the account picker (G6)."""
+    return {"person": person(m.person), "memberships": [
+        {"account_id": row.membership.account_id, "company_name": row.account.name if row.account else None,
+         "account_status": row.account.status if row.account else None, "kind": row.membership.kind,
+         "status": row.membership.status, "roles": row.membership.roles, "permissions": row.membership.permissions,
+         "notifications": row.membership.notifications, "can_manage": row.can_manage,
+         "version": row.membership.version}
+        for row in m.memberships]}

@@ -10,6 +10,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.errors import Conflict, DomainError
 from chalicelib.models.base import bind
+from chalicelib.models.audit import AUDIT_MODELS
 from chalicelib.models.entities import ALL_MODELS
 
 MAX_TRANSACTION_ITEMS = 100
@@ -73,12 +74,13 @@ class Transaction:
 
 class Database:
     def __init__(self, table_name: str, region: str):
-        bind(ALL_MODELS, table_name, region)
+        models = [*ALL_MODELS, *AUDIT_MODELS]
+        bind(models, table_name, region)
         self.connection = Connection(region=region)
         # PynamoDB gives each model its own botocore session and client; building each costs
         # ~70 ms of cold start, so every model (one table) shares the transactions' client.
         shared_client = self.connection.client
-        for model in ALL_MODELS:
+        for model in models:
             model._get_connection().connection._client = shared_client
         from chalicelib.repositories.accounts import AccountRepository
         from chalicelib.repositories.api_keys import ApiKeyRepository
@@ -94,6 +96,21 @@ class Database:
 
     def transaction(self) -> Transaction:
         return Transaction(self.connection)
+
+    def audit(self, tx: Transaction, tenant_id: str, account_id: str, actor: dict | None, action: str, now: str,
+              target: str | None = None, changed=()) -> None:
+        """Puts an audit entry into `tx` (nothing without an actor: internal calls)."""
+        item = self.audit_item(tenant_id, account_id, actor, action, now, target, changed)
+        if item is not None:
+            tx.put(item)
+
+    def audit_item(self, tenant_id: str, account_id: str, actor: dict | None, action: str, now: str,
+                   target: str | None = None, changed=()):
+        if actor is None:
+            return None
+        from chalicelib.repositories.audit import entry_item
+
+        return entry_item(tenant_id, account_id, actor, action, now, target or account_id, changed)
 
     def write(self, build: Callable[[Transaction], Any]) -> Any:
         tx = self.transaction()
@@ -176,3 +193,43 @@ def _key_types(query: Callable[..., Any]) -> dict[str, str] | None:
         index_keys = [a for a in owner.Meta.attributes.values() if a.is_hash_key or a.is_range_key]
     attributes = [model._hash_key_attribute(), model._range_key_attribute(), *index_keys]
     return {a.attr_name: a.attr_type for a in attributes if a is not None}
+
+
+class _ConditionFailed(Contention):
+    """The changed item's condition failed inside an audited transaction (explained after a read)."""
+
+
+def update_item_audited(database: "Database", model_cls, hash_key: str, range_key: str, actions: list, *,
+                        audit_item, now: str, what: str, expected_version: int | None = None, condition=None,
+                        explain: Callable[[Any], DomainError] | None = None):
+    """`update_item`'s contract, with the audit entry in the same TransactWriteItems.
+
+    A transaction returns no values, so the item is read back afterwards (strongly consistent):
+    two requests where the plain UpdateItem (ReturnValues=ALL_NEW) was one.
+    """
+    from chalicelib.domain.errors import NotFound, VersionConflict
+
+    full = model_cls.pk.exists()
+    if expected_version is not None:
+        full &= model_cls.version == expected_version
+    if condition is not None:
+        full &= condition
+    tx = database.transaction()
+    tx.update(model_cls(hash_key, range_key), actions + [model_cls.version.add(1), model_cls.updated_at.set(now)],
+              condition=full, error=_ConditionFailed())
+    tx.put(audit_item)
+    try:
+        tx.commit()
+    except _ConditionFailed:
+        current = get_item(model_cls, hash_key, range_key)
+        if current is None:
+            raise NotFound(what)
+        if expected_version is not None and current.version != expected_version:
+            raise VersionConflict(what)
+        if explain is not None:
+            raise explain(current)
+        raise Contention()
+    item = get_item(model_cls, hash_key, range_key)
+    if item is None:  # deleted between the write and the read
+        raise NotFound(what)
+    return item

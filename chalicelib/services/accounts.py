@@ -8,7 +8,7 @@ from chalicelib.domain.rules import onboarding_gaps
 from chalicelib.models import keys
 from chalicelib.models.entities import AccountItem
 from chalicelib.repositories.accounts import address_attribute, to_account
-from chalicelib.repositories.database import MAX_TRANSACTION_ITEMS, update_item
+from chalicelib.repositories.database import MAX_TRANSACTION_ITEMS, update_item, update_item_audited
 
 ADDRESS_PARTS = ("street", "postal_code", "city", "country")
 
@@ -18,7 +18,7 @@ class AccountService:
         self._db = database
         self._clock = clock
 
-    def create(self, tenant_id: str, fields: dict) -> Account:
+    def create(self, tenant_id: str, fields: dict, actor: dict | None = None) -> Account:
         """Creates a draft; it may be incomplete until onboarding is completed."""
         now = self._clock.now_iso()
         address = fields.get("address") or {}
@@ -30,7 +30,13 @@ class AccountService:
             version=1, customer_person_id=None, technical_contact_id=None, administrative_contact_id=None,
             caretaker_count=0, on_site_admin_count=0, member_count=0,
         )
-        self._db.accounts.create(account)
+        if actor is None:
+            self._db.accounts.create(account)
+            return account
+        tx = self._db.transaction()  # the account and its audit entry: one TransactWriteItems
+        tx.put(self._db.accounts.new_item(account), condition=AccountItem.pk.does_not_exist())
+        self._db.audit(tx, tenant_id, account.account_id, actor, "account.created", now, changed=fields.keys())
+        tx.commit()
         return account
 
     def get(self, tenant_id: str, account_id: str) -> Account:
@@ -42,7 +48,8 @@ class AccountService:
     def list(self, tenant_id: str, status: str | None, warning: str | None, limit: int, cursor: str | None) -> Page[Account]:
         return self._db.accounts.list(tenant_id, status, warning, limit, cursor)
 
-    def update(self, tenant_id: str, account_id: str, changes: dict, expected_version: int | None) -> Account:
+    def update(self, tenant_id: str, account_id: str, changes: dict, expected_version: int | None,
+               actor: dict | None = None) -> Account:
         """Changes the account's own fields in one conditional write.
 
         An active or inactive account must stay complete (name, full address, business type);
@@ -72,12 +79,19 @@ class AccountService:
                                      [Problem("status", "cannot be set on a draft")], "account_is_draft")
             return RuleViolation("The account is onboarded: these fields must stay filled.", must_be_draft, "incomplete_account")
 
-        item = update_item(AccountItem, *self._db.accounts.key(tenant_id, account_id), actions,
-                           now=self._clock.now_iso(), what="Account", expected_version=expected_version,
-                           condition=condition, explain=explain)
-        return to_account(item)
+        return to_account(self._write(tenant_id, account_id, actions, actor, "account.updated", changes.keys(),
+                                      expected_version=expected_version, condition=condition, explain=explain))
 
-    def complete_onboarding(self, tenant_id: str, account_id: str) -> Account:
+    def _write(self, tenant_id, account_id, actions, actor, action, changed, **options) -> AccountItem:
+        """One conditional UpdateItem; with an actor, a transaction with the audit entry (+ a read back)."""
+        now, key = self._clock.now_iso(), self._db.accounts.key(tenant_id, account_id)
+        audit = self._db.audit_item(tenant_id, account_id, actor, action, now, changed=changed)
+        if audit is None:
+            return update_item(AccountItem, *key, actions, now=now, what="Account", **options)
+        return update_item_audited(self._db, AccountItem, *key, actions, audit_item=audit, now=now, what="Account",
+                                   **options)
+
+    def complete_onboarding(self, tenant_id: str, account_id: str, actor: dict | None = None) -> Account:
         """draft → active, only with name, full address, business type, ≥ 1 caretaker and ≥ 1 on-site admin (C4)."""
         condition = (AccountItem.status == "draft") & AccountItem.name.exists() & AccountItem.business_type.exists()
         for part in ADDRESS_PARTS:
@@ -92,11 +106,10 @@ class AccountService:
 
         actions = [AccountItem.status.set("active"),
                    AccountItem.status_pk.set(keys.accounts_by_status(tenant_id, "active"))]
-        item = update_item(AccountItem, *self._db.accounts.key(tenant_id, account_id), actions,
-                           now=self._clock.now_iso(), what="Account", condition=condition, explain=explain)
-        return to_account(item)
+        return to_account(self._write(tenant_id, account_id, actions, actor, "account.onboarded", ["status"],
+                                      condition=condition, explain=explain))
 
-    def delete(self, tenant_id: str, account_id: str) -> None:
+    def delete(self, tenant_id: str, account_id: str, actor: dict | None = None) -> None:
         """Deletes a draft (discarding it, C5) or an inactive account, with all its memberships.
 
         Memberships go in transactions of up to 99, each also lowering the account's member
@@ -118,6 +131,7 @@ class AccountService:
             if len(members) < chunk:
                 tx.delete(ref, condition=(AccountItem.member_count == counted) & (AccountItem.status != "active"),
                           error=None)
+                self._db.audit(tx, tenant_id, account_id, actor, "account.deleted", self._clock.now_iso())
                 tx.commit()
                 return
             tx.update(ref, [AccountItem.member_count.add(-counted)], condition=AccountItem.pk.exists())

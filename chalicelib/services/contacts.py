@@ -8,7 +8,7 @@ from chalicelib.domain.ids import new_id
 from chalicelib.domain.mail import Recipient
 from chalicelib.domain.rules import SLOTS, membership_effects, normalise_email
 from chalicelib.models.entities import AccountItem, EmailClaimItem, MembershipItem, PersonItem
-from chalicelib.repositories.database import Contention, retry_on_contention, update_item
+from chalicelib.repositories.database import Contention, retry_on_contention, update_item, update_item_audited
 from chalicelib.repositories.people import to_membership
 
 ATTEMPTS = 5
@@ -36,15 +36,15 @@ class ContactService:
         self._mail = mail
 
     # --- add ---------------------------------------------------------------------------
-    def add(self, tenant_id: str, account_id: str, fields: dict) -> ContactDetails:
+    def add(self, tenant_id: str, account_id: str, fields: dict, actor: dict | None = None) -> ContactDetails:
         """Adds a person to the account by details (G2): creates the person if the e-mail is
         new to the tenant, reuses them otherwise. One Query (the person by e-mail), one transaction.
 
         The index is eventually consistent, so the transaction checks the e-mail claim: if the
         index was behind, the claim's condition fails and the step runs again."""
-        return retry_on_contention(ATTEMPTS, lambda: self._add(tenant_id, account_id, fields))
+        return retry_on_contention(ATTEMPTS, lambda: self._add(tenant_id, account_id, fields, actor))
 
-    def _add(self, tenant_id: str, account_id: str, fields: dict) -> ContactDetails:
+    def _add(self, tenant_id: str, account_id: str, fields: dict, actor: dict | None = None) -> ContactDetails:
         people, now = self._db.people, self._clock.now_iso()
         email = normalise_email(fields["email"])
         person = people.find_by_email(tenant_id, email)
@@ -72,6 +72,8 @@ class ContactService:
         tx.update(self._db.accounts.item_ref(tenant_id, account_id), actions, condition=condition,
                   error=lambda: self._explain_slots(tenant_id, account_id, effects["claim"]))
         welcome = self.welcome_mail(tx, tenant_id, account_id, person)
+        self._db.audit(tx, tenant_id, account_id, actor, "contact.added", now, person_id,
+                       [name for name in fields if name != "email"] + ["membership"])
         tx.commit()
         if welcome is not None:
             self._mail.dispatch(welcome)
@@ -128,18 +130,27 @@ class ContactService:
 
     # --- change ------------------------------------------------------------------------
     def update(self, tenant_id: str, account_id: str, person_id: str, changes: dict,
-               expected_version: int | None) -> Membership:
+               expected_version: int | None, actor: dict | None = None) -> Membership:
         """Changes roles, permissions, notifications or status; the account's counters and
         designated slots follow in the same transaction."""
-        return retry_on_contention(ATTEMPTS, lambda: self._update(tenant_id, account_id, person_id, changes, expected_version))
+        return retry_on_contention(ATTEMPTS, lambda: self._update(tenant_id, account_id, person_id, changes,
+                                                                  expected_version, actor))
 
-    def _update(self, tenant_id, account_id, person_id, changes, expected_version) -> Membership:
+    def _update(self, tenant_id, account_id, person_id, changes, expected_version, actor=None) -> Membership:
         people = self._db.people
         if not {"roles", "status"} & changes.keys():
-            # Permissions and notification choices touch nothing else: one conditional write.
-            item = update_item(MembershipItem, *people.membership_key(tenant_id, account_id, person_id),
-                               [_set_or_remove(name, changes[name]) for name in changes],
-                               now=self._clock.now_iso(), what="Contact", expected_version=expected_version)
+            # Permissions and notification choices touch nothing else: one conditional write (with
+            # an actor, a transaction with its audit entry, and a read back).
+            now = self._clock.now_iso()
+            key = people.membership_key(tenant_id, account_id, person_id)
+            actions = [_set_or_remove(name, changes[name]) for name in changes]
+            audit = self._db.audit_item(tenant_id, account_id, actor, "contact.updated", now, person_id, changes.keys())
+            if audit is None:
+                item = update_item(MembershipItem, *key, actions, now=now, what="Contact",
+                                   expected_version=expected_version)
+            else:
+                item = update_item_audited(self._db, MembershipItem, *key, actions, audit_item=audit, now=now,
+                                           what="Contact", expected_version=expected_version)
             return to_membership(item)
         before = people.membership(tenant_id, account_id, person_id)
         if before is None:
@@ -170,19 +181,21 @@ class ContactService:
                 account_actions = [AccountItem.member_count.add(0)]
             tx.update(self._db.accounts.item_ref(tenant_id, account_id), account_actions, condition=condition,
                       error=lambda: self._explain_slots(tenant_id, account_id, effects["claim"]))
+        self._db.audit(tx, tenant_id, account_id, actor, "contact.updated", after.updated_at, person_id, changes.keys())
         tx.commit()
         return after
 
-    def remove(self, tenant_id: str, account_id: str, person_id: str) -> None:
+    def remove(self, tenant_id: str, account_id: str, person_id: str, actor: dict | None = None) -> None:
         """Removes the membership; the person stays in the tenant."""
-        retry_on_contention(ATTEMPTS, lambda: self._remove(tenant_id, account_id, person_id))
+        retry_on_contention(ATTEMPTS, lambda: self._remove(tenant_id, account_id, person_id, actor))
 
-    def _remove(self, tenant_id: str, account_id: str, person_id: str) -> None:
+    def _remove(self, tenant_id: str, account_id: str, person_id: str, actor: dict | None = None) -> None:
         before = self._db.people.membership(tenant_id, account_id, person_id)
         if before is None:
             raise NotFound("Contact")
         tx = self._db.transaction()
         self.add_removal(tx, before)
+        self._db.audit(tx, tenant_id, account_id, actor, "contact.removed", self._clock.now_iso(), person_id)
         tx.commit()
 
     def add_removal(self, tx, membership: Membership) -> None:
@@ -200,13 +213,14 @@ class ContactService:
             raise NotFound("Account")
         return {slot: getattr(account, f"{slot}_contact_id") for slot in SLOTS}
 
-    def set_designated(self, tenant_id: str, account_id: str, wanted: dict[str, str | None]) -> dict[str, str | None]:
+    def set_designated(self, tenant_id: str, account_id: str, wanted: dict[str, str | None],
+                       actor: dict | None = None) -> dict[str, str | None]:
         """Hands each named slot over atomically: the old holder loses the role and the new one
         gains it in one transaction, conditional on the holder read, so concurrent handovers
         never leave two holders or none; a loser re-reads and retries."""
-        return retry_on_contention(ATTEMPTS, lambda: self._set_designated(tenant_id, account_id, wanted))
+        return retry_on_contention(ATTEMPTS, lambda: self._set_designated(tenant_id, account_id, wanted, actor))
 
-    def _set_designated(self, tenant_id, account_id, wanted) -> dict[str, str | None]:
+    def _set_designated(self, tenant_id, account_id, wanted, actor=None) -> dict[str, str | None]:
         people = self._db.people
         account = self._db.accounts.get(tenant_id, account_id)
         if account is None:
@@ -258,5 +272,8 @@ class ContactService:
             tx.update(people.membership_ref(tenant_id, account_id, person_id),
                       actions + [MembershipItem.version.add(1), MembershipItem.updated_at.set(self._clock.now_iso())],
                       condition=member_condition, error=error)
+        changed = [slot for slot in wanted if wanted[slot] != current[slot]]
+        self._db.audit(tx, tenant_id, account_id, actor, "designated_contacts.changed", self._clock.now_iso(),
+                       changed=changed)
         tx.commit()
         return {**current, **wanted}

@@ -173,9 +173,13 @@ def _dynamodb_client(region: str):
     return boto3.session.Session(region_name=region).client("dynamodb")
 
 
-def items_mentioning(text: str) -> list[dict]:
-    """Items any of whose attribute values (keys, index keys, data) contain `text`."""
-    return [item for item in table_items() if text in json.dumps(item)]
+def items_mentioning(text: str, audit: bool = False) -> list[dict]:
+    """Items any of whose attribute values (keys, index keys, data) contain `text`.
+
+    The audit trail (partitions ending in #AUDIT) is left out unless `audit`: it keeps the ids
+    of who acted and of what changed (never names, e-mails or values) after the objects are gone."""
+    return [item for item in table_items()
+            if text in json.dumps(item) and (audit or not item["pk"]["S"].endswith("#AUDIT"))]
 
 
 def walk(api: Api, path: str, limit: int = 1, **query) -> list[dict]:

@@ -296,6 +296,8 @@ def test_deleting_a_draft_discards_it_and_its_memberships(api):
     assert_error(api.get(f"/accounts/{aid}/contacts"), 404)
     assert not [i for i in table_items() if i["pk"]["S"] == f"T#{tenant_id}#A#{aid}"]
     assert not items_mentioning(aid), "an item still names the deleted account"
+    # only its audit trail stays (who deleted it is part of it): see docs/design.md
+    assert api.get(f"/accounts/{aid}/audit?limit=1").json["items"][0]["action"] == "account.deleted"
     assert aid not in ids(walk(api, "/accounts", limit=10))
     # the people stay; their access lists no longer show the account
     for person in (anna, bob):

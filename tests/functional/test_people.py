@@ -196,6 +196,9 @@ def _assert_erased(api, scene) -> None:
     # no item names Anna any more: not by id, not by e-mail, not by name or phone
     for trace in (anna, "anna@example.com", "Muster", "+41791234567"):
         assert not items_mentioning(trace), (trace, items_mentioning(trace))
+    # the audit trail keeps only her random id, never her e-mail, name or phone
+    for trace in ("anna@example.com", "Muster", "+41791234567"):
+        assert not items_mentioning(trace, audit=True), trace
     assert anna not in person_ids(api.get("/people").json["items"])
 
 

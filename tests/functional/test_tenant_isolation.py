@@ -57,7 +57,7 @@ PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
 def test_the_route_table_is_what_the_tests_know():
     routes = all_routes()
-    assert {auth for _, _, auth, _ in routes} <= {"public", "platform", "tenant"}, "a route has an unknown auth"
+    assert {auth for _, _, auth, _ in routes} <= {"public", "platform", "tenant", "person"}, "a route has an unknown auth"
     unknown = sorted({(route_id(r), p) for r in routes for p in r[3] if p not in PARAMETER_KINDS})
     assert not unknown, f"teach test_tenant_isolation how to fill these path parameters: {unknown}"
     missing_bodies = sorted(route_id(r) for r in TENANT_ROUTES_WITH_IDS
@@ -124,6 +124,7 @@ def call(api: Api, method: str, path: str, values: dict, key: str | None = None)
 
 def randoms(slots) -> dict:
     return {slot: random_id(PARAMETER_KINDS[slot]) for slot in slots}
+
 
 
 # --- isolation ------------------------------------------------------------------------------

@@ -43,7 +43,7 @@ def test_the_counter_counts_moto_calls_per_service_and_operation_only_while_reco
 
 
 def test_the_api_key_lookup_is_counted_as_auth_and_the_read_as_the_route():
-    chosen = [s for s in aws_calls.SCENARIOS if s.key == ("GET", "/accounts/{account_id}")]
+    chosen = [s for s in aws_calls.SCENARIOS if s.key == ("GET", "/accounts/{account_id}") and not s.variant]
     [result] = aws_calls.run(chosen)
     assert [str(c) for c in result.auth] == ["GetItem"]
     assert [str(c) for c in result.own] == ["GetItem"]

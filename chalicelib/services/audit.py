@@ -1,0 +1,18 @@
+"""Reading an account's audit trail (entries are written by the services, inside each change's transaction)."""
+from __future__ import annotations
+
+from chalicelib.domain.entities import Page
+from chalicelib.domain.errors import NotFound
+
+
+class AuditService:
+    def __init__(self, database):
+        self._db = database
+
+    def page(self, tenant_id: str, account_id: str, limit: int, cursor: str | None) -> Page:
+        from chalicelib.repositories import audit
+
+        result = audit.page(tenant_id, account_id, limit, cursor)
+        if cursor is None and not result.items and self._db.accounts.get(tenant_id, account_id) is None:
+            raise NotFound("Account")
+        return result

@@ -1,0 +1,68 @@
+"""The portal's person: who they are, the accounts they belong to (G6, G7) and what they may
+change about themselves (name, phone, language; notification choices per account)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chalicelib.domain.entities import Account, Membership, Person
+from chalicelib.domain.permissions import can_manage, grants_access
+
+MAX_MEMBERSHIPS_PAGE = 100
+
+
+@dataclass(frozen=True)
+class PortalMembership:
+    membership: Membership
+    account: Account | None
+
+    @property
+    def can_manage(self) -> bool:
+        return can_manage(self.membership)
+
+
+@dataclass(frozen=True)
+class Me:
+    person: Person
+    memberships: list[PortalMembership]
+
+
+class PortalService:
+    def __init__(self, database, clock, people, contacts):
+        self._db = database
+        self._clock = clock
+        self._people = people
+        self._contacts = contacts
+
+    def active_membership(self, tenant_id: str, account_id: str, person_id: str) -> Membership | None:
+        """The person's membership in the account if it grants access (active), else None: one GetItem."""
+        membership = self._db.people.membership(tenant_id, account_id, person_id)
+        return membership if grants_access(membership) else None
+
+    def me(self, tenant_id: str, person_id: str) -> Me:
+        """The person and every membership with its account (the account picker's data):
+        one GetItem, one Query per 100 memberships, one BatchGetItem per 100 accounts."""
+        person = self._people.get(tenant_id, person_id)
+        memberships: list[Membership] = []
+        cursor = None
+        while True:
+            _, page, cursor = self._db.people.person_page(tenant_id, person_id, MAX_MEMBERSHIPS_PAGE, cursor)
+            memberships.extend(page)
+            if cursor is None:
+                break
+        accounts: dict[str, Account] = {}
+        ids = [m.account_id for m in memberships]
+        for start in range(0, len(ids), MAX_MEMBERSHIPS_PAGE):
+            accounts.update(self._db.accounts.get_many(tenant_id, ids[start:start + MAX_MEMBERSHIPS_PAGE]))
+        rows = [PortalMembership(m, accounts.get(m.account_id)) for m in memberships]
+        rows.sort(key=lambda r: (not r.membership.is_active, (r.account.name or "") if r.account else "",
+                                 r.membership.account_id))
+        return Me(person, rows)
+
+    def update_me(self, tenant_id: str, person_id: str, changes: dict, expected_version: int | None) -> Person:
+        return self._people.update(tenant_id, person_id, changes, expected_version)
+
+    def update_my_membership(self, tenant_id: str, account_id: str, person_id: str, changes: dict,
+                             expected_version: int | None, actor: dict) -> Membership:
+        """A member's own notification choices (N2) for one account; audited like a contact change.
+        The route has already checked the active membership (people="member")."""
+        return self._contacts.update(tenant_id, account_id, person_id, changes, expected_version, actor)

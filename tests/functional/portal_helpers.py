@@ -1,0 +1,45 @@
+"""Person tokens in functional tests: a local issuer whose JWKS reaches the app through the
+composition root's `jwks_fetch` override (no network), with the same verification code as in AWS."""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+
+from tests.functional.conftest import Api
+
+ISSUER = "https://issuer.roster.test"
+AUDIENCE = "roster-portal-test"
+
+
+@contextmanager
+def trusted_issuer(**settings: str):
+    """Configures the app to trust a fresh local issuer; yields it. `settings` adds env vars."""
+    from chalicelib import bootstrap
+    from infra.local_stack.token_issuer import TokenIssuer
+
+    issuer = TokenIssuer(issuer=ISSUER, audience=AUDIENCE)
+    env = {**issuer.environment("https://issuer.roster.test/.well-known/jwks.json"), **settings}
+    saved = {name: os.environ.get(name) for name in env}
+    fetched: list[str] = []
+
+    def fetch(url: str) -> dict:
+        fetched.append(url)
+        return issuer.jwks()
+
+    os.environ.update(env)
+    bootstrap.reset()
+    bootstrap.override(jwks_fetch=fetch)
+    issuer.fetched = fetched
+    try:
+        yield issuer
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        bootstrap.reset()
+
+
+def person_api(api: Api, issuer, tenant_id: str | None, email: str, **claims) -> Api:
+    return Api(api.http, issuer.issue(tenant_id, email, **claims))
