@@ -99,7 +99,8 @@ def _print_banner(stack: LocalStack, urls: StackUrls, platform_key: str) -> None
     print(f"""
 Roster local stack is running (127.0.0.1 only).
   API          {urls.api}
-  Dev console  {urls.console}   (/health /outbox /dlq /schedules, POST /schedules/<name>/fire)
+  Dev console  {urls.console}   (/health /outbox /dlq /schedules, POST /schedules/<name>/fire,
+               POST /token {{"tenant_id", "email"}} for a person token, GET /.well-known/jwks.json)
   AWS (moto)   {urls.aws}   region {REGION}, fake credentials
   Platform key {platform_key}
   SQS handlers {queues}

@@ -1,7 +1,11 @@
 """The dev console (never deployed): health, the SES outbox, DLQ contents, schedule triggers.
 
 GET /health · GET /outbox · DELETE /outbox · GET /dlq · GET /schedules ·
-POST /schedules/{function_name}/fire
+POST /schedules/{function_name}/fire · POST /token · GET /.well-known/jwks.json
+
+`POST /token {"tenant_id", "email"}` → `{"token": "<ID token>"}`: a person's sign-in token, signed
+with the stack's local RSA key (made at start); the app verifies it against the JWKS served here,
+fetched over HTTP — the same code path as with Cognito in AWS.
 """
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ _FIRE = re.compile(r"/schedules/([^/]+)/fire")
 class _ConsoleServer(ThreadingHTTPServer):
     daemon_threads = True
     scheduler: Scheduler | None = None
+    token_issuer: Any = None  # infra.local_stack.token_issuer.TokenIssuer
 
 
 class _ConsoleHandler(BaseHTTPRequestHandler):
@@ -37,6 +42,8 @@ class _ConsoleHandler(BaseHTTPRequestHandler):
             "/dlq": dead_letter_messages,
             "/schedules": lambda: self.server.scheduler.jobs() if self.server.scheduler else [],
         }
+        if self.server.token_issuer is not None:
+            routes["/.well-known/jwks.json"] = self.server.token_issuer.jwks
         view = routes.get(self._path())
         if view is None:
             self._send(HTTPStatus.NOT_FOUND, {"error": f"no such endpoint: GET {self._path()}"})
@@ -57,6 +64,9 @@ class _ConsoleHandler(BaseHTTPRequestHandler):
         self._send(HTTPStatus.OK, {"cleared": True})
 
     def do_POST(self) -> None:
+        if self._path() == "/token" and self.server.token_issuer is not None:
+            self._issue_token()
+            return
         self._discard_body()
         match = _FIRE.fullmatch(self._path())
         if match is None or self.server.scheduler is None:
@@ -70,6 +80,19 @@ class _ConsoleHandler(BaseHTTPRequestHandler):
         status = HTTPStatus.OK if fired.error is None else HTTPStatus.INTERNAL_SERVER_ERROR
         self._send(status, {"function": fired.function_name, "time": fired.time.isoformat(),
                             "result": fired.result, "error": fired.error})
+
+    def _issue_token(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            body = json.loads(self.rfile.read(length) or b"{}") if length <= 65536 else None
+        except ValueError:
+            body = None
+        if not isinstance(body, dict) or not all(isinstance(body.get(k), str) and body.get(k) for k in ("tenant_id", "email")):
+            self._send(HTTPStatus.BAD_REQUEST, {"error": 'send {"tenant_id": "ten_…", "email": "…"}'})
+            return
+        extra = body.get("claims") if isinstance(body.get("claims"), dict) else {}
+        token = self.server.token_issuer.issue(body["tenant_id"], body["email"], **extra)
+        self._send(HTTPStatus.OK, {"token": token, "token_type": "Bearer"})
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 — the stdlib's signature
         log.debug("console: " + format, *args)
@@ -91,8 +114,10 @@ class _ConsoleHandler(BaseHTTPRequestHandler):
         self.wfile.write(payload)
 
 
-def create_console_server(host: str, port: int, scheduler: Scheduler | None) -> ThreadingHTTPServer:
+def create_console_server(host: str, port: int, scheduler: Scheduler | None,
+                          token_issuer: Any = None) -> ThreadingHTTPServer:
     """The console's threaded HTTP server, bound to host:port (port 0 picks a free one)."""
     server = _ConsoleServer((host, port), _ConsoleHandler)
     server.scheduler = scheduler
+    server.token_issuer = token_issuer
     return server

@@ -19,6 +19,7 @@ from infra.local_stack.provisioning import ProvisioningReport, create_resources
 from infra.local_stack.queue_runner import QueueRunner, discover_subscriptions
 from infra.local_stack.scheduler import Scheduler
 from infra.local_stack.server_thread import ServerThread
+from infra.local_stack.token_issuer import LOCAL_AUDIENCE, TokenIssuer
 
 log = logging.getLogger("roster.local_stack")
 
@@ -88,6 +89,13 @@ class LocalStack:
 
         config = load_config(settings.project_dir, settings.stage)
         os.environ.update(config.environment_variables)  # names below must be the ones the app will use
+        # The console is bound now (its port may be 0) so the app's OIDC settings can name it: the
+        # issuer, and the JWKS URL the app fetches over HTTP, as it fetches Cognito's in AWS.
+        console_server = create_console_server(settings.host, settings.console_port, None)
+        self._stoppers.append(("console socket", console_server.server_close))
+        console_url = f"http://{settings.host}:{console_server.server_address[1]}"
+        console_server.token_issuer = TokenIssuer(issuer=console_url, audience=LOCAL_AUDIENCE)
+        os.environ.update(console_server.token_issuer.environment(console_url + "/.well-known/jwks.json"))
         self.provisioning = self._provision(aws_url)
         app = load_app(config)
         warn_about_function_environments(config, app, settings.stage)
@@ -101,7 +109,8 @@ class LocalStack:
         self._stoppers.append(("scheduler", self.scheduler.stop))
 
         api = self._serve("api", create_api_server(app, config, settings.host, settings.api_port))
-        console = self._serve("console", create_console_server(settings.host, settings.console_port, self.scheduler))
+        console_server.scheduler = self.scheduler
+        console = self._serve("console", console_server)
         urls = StackUrls(api=f"http://{settings.host}:{api.port}", console=f"http://{settings.host}:{console.port}",
                          aws=aws_url)
         for url in (urls.api + "/health", urls.console + "/health"):
