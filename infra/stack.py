@@ -30,6 +30,7 @@ from constructs import Construct
 from chalicelib.resources import Resources
 
 from . import sam
+from .identity import make_portal_identity
 from .data import (
     QueueWithDeadLetters, make_email_identity, make_email_templates, make_mail_feedback, make_secret, make_table,
     make_topic,
@@ -102,6 +103,7 @@ class RosterStack(Stack):
             CfnOutput(self, "AlarmTopicArn", value=self.alarm_topic.topic_arn,
                       description="Subscribe to be told about dead letters.")
 
+        self.identity = make_portal_identity(self)  # people's sign-in: Cognito, or an issuer from context
         self.chalice = self._package(source_dir)
         self.template = self._sam_template()
         self._wire_sqs_event_sources()
@@ -120,6 +122,7 @@ class RosterStack(Stack):
             env[secret.name_env] = self.secrets[secret.logical_id].secret_arn
         # Queue names and the configuration set go only to the functions that use them
         # (_wire_functions), like the permissions.
+        env.update(self.identity.environment)  # ROSTER_OIDC_*: issuer, audience, JWKS URL, tenant claim
         if self.tracing:
             env["ROSTER_TRACING"] = "true"
         return env
