@@ -35,6 +35,7 @@ class Raw(Type):
 
 BATCH = Schema({"invitations": ListOf(Raw(), max_items=MAX_BATCH, unique=False)}, required=("invitations",))
 BASE = "/accounts/{account_id}/invitations"
+# The customer and the account's admins invite, list, resend and revoke (C2, G9); see docs/permissions.md.
 
 
 def render(invitation) -> dict:
@@ -56,7 +57,7 @@ def _inviter(call) -> tuple[str, str | None]:
     return (person_id or call.principal.actor), person_id
 
 
-@route(bp, BASE, ("POST",))
+@route(bp, BASE, ("POST",), people="manage")
 def create_invitation(call, account_id):
     body = call.body(INVITE)
     invited_by, person_id = _inviter(call)
@@ -64,7 +65,7 @@ def create_invitation(call, account_id):
     return json_response(render(invitation), 201)
 
 
-@route(bp, BASE + "/batch", ("POST",))
+@route(bp, BASE + "/batch", ("POST",), people="manage")
 def create_invitations(call, account_id):
     """Up to 100 invitations; each gets its own result, the valid ones are created."""
     items = call.body(BATCH)["invitations"]
@@ -83,7 +84,7 @@ def create_invitations(call, account_id):
     return json_response({"items": results}, 200)
 
 
-@route(bp, BASE)
+@route(bp, BASE, people="manage")
 def list_invitations(call, account_id):
     q = call.query(LIST)
     page = bootstrap.get_invitation_service().list(call.tenant_id, account_id, q.get("status"), q.get("limit", 50),
@@ -91,17 +92,17 @@ def list_invitations(call, account_id):
     return {"items": [render(i) for i in page.items], "next_cursor": page.next_cursor}
 
 
-@route(bp, BASE + "/{invitation_id}")
+@route(bp, BASE + "/{invitation_id}", people="manage")
 def get_invitation(call, account_id, invitation_id):
     return render(bootstrap.get_invitation_service().get(call.tenant_id, account_id, invitation_id))
 
 
-@route(bp, BASE + "/{invitation_id}/resend", ("POST",))
+@route(bp, BASE + "/{invitation_id}/resend", ("POST",), people="manage")
 def resend_invitation(call, account_id, invitation_id):
     return render(bootstrap.get_invitation_service().resend(call.tenant_id, account_id, invitation_id))
 
 
-@route(bp, BASE + "/{invitation_id}", ("DELETE",))
+@route(bp, BASE + "/{invitation_id}", ("DELETE",), people="manage")
 def revoke_invitation(call, account_id, invitation_id):
     bootstrap.get_invitation_service().revoke(call.tenant_id, account_id, invitation_id)
     return Response(body="", status_code=204)

@@ -88,8 +88,10 @@ BODIES = {
     ("PATCH", "/accounts/{account_id}/contacts/{person_id}"): {"permissions": ["billing"]},
     ("PUT", "/accounts/{account_id}/designated-contacts"): {"technical": "{person_id}"},
     ("PATCH", "/me/memberships/{account_id}"): {"notifications": ["outage"]},
+    ("POST", "/accounts/{account_id}/invitations"): {"email": "invitee2@x.example"},
+    ("POST", "/accounts/{account_id}/invitations/batch"): {"invitations": [{"email": "invitee3@x.example"}]},
 }
-PARAMETERS = {"account_id", "person_id"}
+PARAMETERS = {"account_id", "person_id", "invitation_id"}
 
 
 def scene(api: Api) -> dict:
@@ -103,6 +105,9 @@ def scene(api: Api) -> dict:
     ids["inactive"] = add_contact(api, aid, "in@x.example", roles=["admin"])["person_id"]
     assert api.patch(f"/accounts/{aid}/contacts/{ids['inactive']}", {"status": "inactive"}).status == 200
     add_contact(api, other, "out@x.example", kind="customer")
+    invitation = api.post(f"/accounts/{aid}/invitations", {"email": "invitee@x.example"})
+    assert invitation.status == 201, invitation.json
+    ids["invitation_id"] = invitation.json["invitation_id"]
     return ids
 
 

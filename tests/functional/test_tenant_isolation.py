@@ -276,3 +276,36 @@ def test_public_routes_answer_without_credentials(chalice_client, route):
         return
     reply = Api(chalice_client.http).call(method, path, body={} if method in WRITE_METHODS else None)
     assert 200 <= reply.status < 300, reply
+
+
+# --- person tokens ----------------------------------------------------------------------------------
+
+ACCOUNT_ROUTES = [r for r in all_routes() if r[2] in ("tenant", "person") and "account_id" in r[3]]
+
+
+@pytest.mark.parametrize("route", ACCOUNT_ROUTES, ids=route_id)
+def test_person_tokens_of_another_tenant_or_account_get_404_on_an_accounts_routes(world, platform, route):
+    """The customer of tenant B's account, and the customer of another account of tenant A,
+    answer 404 on every route of tenant A's account, and change nothing."""
+    from tests.functional.portal_helpers import person_api, trusted_issuer
+
+    method, path, _, params = route
+    tenant_a, ids_a, tenant_b, ids_b = world
+    other_account = tenant_a.post("/accounts", {"name": "Other A"}).json["account_id"]
+    add_contact(tenant_a, other_account, "carol@a.example", kind="customer")
+    add_contact(tenant_b, ids_b["account_id"], "boss@b.example", kind="customer")
+    # the same e-mail as a member of A's account, but a person of tenant B
+    add_contact(tenant_b, ids_b["account_id"], "anna@a.example", roles=["admin"])
+    values = {s: ids_a.get(s) or random_id(PARAMETER_KINDS.get(s, "account")) for s in slots_of(method, path, params)}
+    with trusted_issuer() as issuer:
+        tenant_id = {api.key: api.get("/tenant").json["tenant_id"] for api in (tenant_a, tenant_b)}
+        intruders = {"customer of tenant B": person_api(tenant_b, issuer, tenant_id[tenant_b.key], "boss@b.example"),
+                     "B's anna@a.example": person_api(tenant_b, issuer, tenant_id[tenant_b.key], "anna@a.example"),
+                     "customer of another A account": person_api(tenant_a, issuer, tenant_id[tenant_a.key],
+                                                                 "carol@a.example")}
+        before = table_items()
+        for who, intruder in intruders.items():
+            reply = call(intruder, method, path, values)
+            assert reply.status == 404, (who, reply.status, reply.json)
+            assert_error(reply, 404, "not_found")
+        assert table_items() == before
