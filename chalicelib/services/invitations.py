@@ -252,42 +252,45 @@ class InvitationService:
     # --- the invitee's answer ----------------------------------------------------------------
     def view(self, token: str, fallback_language: str) -> Answer:
         """What GET shows for a link. Reads only."""
+        return self._look(token, fallback_language)[0]
+
+    def _look(self, token: str, fallback_language: str):
         found = self._find(token)
         if found is None:
-            return Answer("not_found", self._neutral(fallback_language))
+            return Answer("not_found", self._neutral(fallback_language)), None
         token_item, inv = found
         if token_item.outcome:
-            return Answer(token_item.outcome, self._context(inv), inv.invitation_id)
+            return Answer(token_item.outcome, self._context(inv), inv.invitation_id), found
         if inv.status == "expired" or (inv.is_open and inv.expires_at <= self._clock.now_iso()):
-            return Answer("expired", self._context(inv), inv.invitation_id)
+            return Answer("expired", self._context(inv), inv.invitation_id), found
         if not inv.is_open:
-            return Answer("not_found", self._neutral(fallback_language))
-        return Answer("open", self._context(inv), inv.invitation_id)
+            return Answer("not_found", self._neutral(fallback_language)), None
+        return Answer("open", self._context(inv), inv.invitation_id), found
 
     def answer(self, token: str, outcome: str, fallback_language: str) -> Answer:
         """accepted | declined. The same answer again gives the same outcome; the other one, 404."""
         for attempt in range(ATTEMPTS):
-            state = self.view(token, fallback_language)
+            state, found = self._look(token, fallback_language)
             if state.state == outcome:
                 return state
+            if state.state in ("accepted", "declined"):
+                return Answer("not_found", self._neutral(fallback_language))
             if state.state != "open":
-                return Answer("not_found", self._neutral(fallback_language)) if state.state in (
-                    "accepted", "declined") else state
+                return state
             try:
-                return self._answer(token, outcome)
+                self._answer(found[1], outcome)
+                return Answer(outcome, state.context, state.invitation_id)
             except Gone:
                 return Answer("not_found", self._neutral(fallback_language))
             except Contention:
-                continue
+                continue  # revoked, replaced or answered meanwhile: read again
             except Conflict:
                 return Answer("conflict", state.context, state.invitation_id)
         return Answer("conflict", None)
 
-    def _answer(self, token: str, outcome: str) -> Answer:
-        found = self._find(token)
-        if found is None:
-            raise Contention()
-        _, inv = found
+    def _answer(self, inv: Invitation, outcome: str) -> None:
+        """One transaction: token used, invitation answered, membership active/declined (with the
+        account's counters and slots on accept), the inviter's and the welcome mail."""
         tid, aid, pid, now = inv.tenant_id, inv.account_id, inv.person_id, self._clock.now_iso()
         tx = self._db.transaction()
         tx.update(self._repo.token_ref(inv.token_hash), [InvitationTokenItem.outcome.set(outcome)],
@@ -318,7 +321,6 @@ class InvitationService:
         for job in jobs:
             if job is not None:
                 self._mail.dispatch(job)
-        return Answer(outcome, self._context(inv), inv.invitation_id)
 
     def _inviter_mail(self, tx, inv: Invitation, outcome: str, person: Person | None):
         tenant = self._db.tenants.get(inv.tenant_id)
