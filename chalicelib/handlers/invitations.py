@@ -99,12 +99,13 @@ def get_invitation(call, account_id, invitation_id):
 
 @route(bp, BASE + "/{invitation_id}/resend", ("POST",), people="manage")
 def resend_invitation(call, account_id, invitation_id):
-    return render(bootstrap.get_invitation_service().resend(call.tenant_id, account_id, invitation_id))
+    return render(bootstrap.get_invitation_service().resend(call.tenant_id, account_id, invitation_id,
+                                                                call.actor))
 
 
 @route(bp, BASE + "/{invitation_id}", ("DELETE",), people="manage")
 def revoke_invitation(call, account_id, invitation_id):
-    bootstrap.get_invitation_service().revoke(call.tenant_id, account_id, invitation_id)
+    bootstrap.get_invitation_service().revoke(call.tenant_id, account_id, invitation_id, call.actor)
     return Response(body="", status_code=204)
 
 

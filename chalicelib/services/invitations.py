@@ -97,6 +97,8 @@ class InvitationService:
                  error=NotFound("Account"))
         invitation, job = self._issue(tx, invitation, person, account, tenant)
         tx.put(self._repo.new_item(invitation), condition=InvitationItem.pk.does_not_exist())
+        self._db.audit(tx, tenant_id, account_id, {"type": "person" if inviter_person_id else "api_key", "id": invited_by},
+                       "invitation.created", now, invitation.invitation_id, [f for f in fields if f != "email"])
         tx.commit()
         self._mail.dispatch(job)
         return invitation
@@ -147,10 +149,10 @@ class InvitationService:
         return self._repo.page(tenant_id, account_id, status, limit, cursor)
 
     # --- resend, revoke ----------------------------------------------------------------------
-    def resend(self, tenant_id: str, account_id: str, invitation_id: str) -> Invitation:
-        return retry_on_contention(ATTEMPTS, lambda: self._resend(tenant_id, account_id, invitation_id))
+    def resend(self, tenant_id: str, account_id: str, invitation_id: str, actor: dict | None = None) -> Invitation:
+        return retry_on_contention(ATTEMPTS, lambda: self._resend(tenant_id, account_id, invitation_id, actor))
 
-    def _resend(self, tenant_id, account_id, invitation_id) -> Invitation:
+    def _resend(self, tenant_id, account_id, invitation_id, actor=None) -> Invitation:
         before = self.get(tenant_id, account_id, invitation_id)
         if not before.is_open:
             raise _closed(before)
@@ -172,16 +174,17 @@ class InvitationService:
                   [MembershipItem.status.set("pending"), MembershipItem.updated_at.set(now),
                    MembershipItem.version.add(1)],
                   condition=MembershipItem.invitation_id == invitation_id, error=Contention())
+        self._db.audit(tx, tenant_id, account_id, actor, "invitation.resent", now, invitation_id)
         tx.commit()
         self._mail.dispatch(job)
         from dataclasses import replace
 
         return replace(after, status="pending", updated_at=now, version=before.version + 1)
 
-    def revoke(self, tenant_id: str, account_id: str, invitation_id: str) -> None:
-        retry_on_contention(ATTEMPTS, lambda: self._revoke(tenant_id, account_id, invitation_id))
+    def revoke(self, tenant_id: str, account_id: str, invitation_id: str, actor: dict | None = None) -> None:
+        retry_on_contention(ATTEMPTS, lambda: self._revoke(tenant_id, account_id, invitation_id, actor))
 
-    def _revoke(self, tenant_id, account_id, invitation_id) -> None:
+    def _revoke(self, tenant_id, account_id, invitation_id, actor=None) -> None:
         before = self.get(tenant_id, account_id, invitation_id)
         if before.status == "revoked":
             return
@@ -190,6 +193,7 @@ class InvitationService:
         tx = self._db.transaction()
         self._close(tx, before, "revoked")
         tx.delete(self._repo.token_ref(before.token_hash))
+        self._db.audit(tx, tenant_id, account_id, actor, "invitation.revoked", self._clock.now_iso(), invitation_id)
         tx.commit()
 
     def _close(self, tx, inv: Invitation, status: str) -> None:
@@ -317,6 +321,8 @@ class InvitationService:
             if inv.kind == "contact" and person is not None:
                 jobs.append(self._contacts.welcome_mail(tx, tid, aid, person))
         jobs.append(self._inviter_mail(tx, inv, outcome, person))
+        # the invitee answered through the link: they are the actor (account-scoped, audited)
+        self._db.audit(tx, tid, aid, {"type": "person", "id": pid}, f"invitation.{outcome}", now, inv.invitation_id)
         tx.commit()
         for job in jobs:
             if job is not None:
