@@ -108,7 +108,14 @@ class LocalStack:
         self.scheduler.start()
         self._stoppers.append(("scheduler", self.scheduler.stop))
 
-        api = self._serve("api", create_api_server(app, config, settings.host, settings.api_port))
+        api_server = create_api_server(app, config, settings.host, settings.api_port)
+        # Invitation links name the API as bound (its port may be 0), unless configured otherwise;
+        # the app reads its settings lazily, so nothing has cached the default yet.
+        if "ROSTER_PUBLIC_BASE_URL" not in os.environ:
+            os.environ["ROSTER_PUBLIC_BASE_URL"] = f"http://{settings.host}:{api_server.server_address[1]}"
+            from chalicelib import bootstrap
+            bootstrap.reset()
+        api = self._serve("api", api_server)
         console_server.scheduler = self.scheduler
         console = self._serve("console", console_server)
         urls = StackUrls(api=f"http://{settings.host}:{api.port}", console=f"http://{settings.host}:{console.port}",
