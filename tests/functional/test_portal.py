@@ -343,3 +343,39 @@ def test_a_refused_or_failed_change_writes_no_audit_entry(api, account):
     add_contact(api, aid, "t@x.example", roles=["technical"])
     assert_error(api.post(f"/accounts/{aid}/contacts", {"email": "u@x.example", "roles": ["technical"]}), 409)
     assert len(api.get(f"/accounts/{aid}/audit").json["items"]) == count + 1  # only the successful add
+
+
+def test_invitations_are_audited_with_who_acted(api, issuer, account):
+    aid = account["account_id"]
+    boss_id = add_contact(api, aid, "boss@x.example", kind="customer")["person_id"]
+    boss = person_api(api, issuer, tenant_id_of(api), "boss@x.example")
+    by_key = api.post(f"/accounts/{aid}/invitations", {"email": "one@x.example", "roles": ["caretaker"]})
+    assert by_key.status == 201, by_key.json
+    by_boss = boss.post(f"/accounts/{aid}/invitations", {"email": "two@x.example"})
+    assert by_boss.status == 201, by_boss.json
+    assert boss.post(f"/accounts/{aid}/invitations/{by_key.json['invitation_id']}/resend").status == 200
+    assert api.delete(f"/accounts/{aid}/invitations/{by_boss.json['invitation_id']}").status == 204
+    entries = api.get(f"/accounts/{aid}/audit?limit=4").json["items"]
+    key_ref = {"type": "api_key", "id": "key_" + api.key.split("_")[1]}
+    boss_ref = {"type": "person", "id": boss_id}
+    assert [(e["action"], e["actor"], e["target"]) for e in entries] == [
+        ("invitation.revoked", key_ref, by_boss.json["invitation_id"]),
+        ("invitation.resent", boss_ref, by_key.json["invitation_id"]),
+        ("invitation.created", boss_ref, by_boss.json["invitation_id"]),
+        ("invitation.created", key_ref, by_key.json["invitation_id"]),
+    ]
+    assert entries[3]["changed"] == ["roles"]
+
+
+def test_the_invitees_answer_is_audited_as_their_own_act(api, chalice_client, account):
+    from tests.functional.invitation_helpers import accept, decline, invite, token_of
+
+    aid = account["account_id"]
+    yes, no = invite(api, aid, "yes@x.example"), invite(api, aid, "no@x.example")
+    assert accept(chalice_client, token_of(yes)).status == 200
+    assert decline(chalice_client, token_of(no)).status == 200
+    entries = api.get(f"/accounts/{aid}/audit?limit=2").json["items"]
+    assert [(e["action"], e["actor"], e["target"]) for e in entries] == [
+        ("invitation.declined", {"type": "person", "id": no["person_id"]}, no["invitation_id"]),
+        ("invitation.accepted", {"type": "person", "id": yes["person_id"]}, yes["invitation_id"]),
+    ]
