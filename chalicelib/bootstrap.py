@@ -180,7 +180,9 @@ def get_people_service():
 def get_portal_service():
     from chalicelib.services.portal import PortalService
 
-    return PortalService(get_database(), get_clock(), get_people_service(), get_contact_service())
+    # the people and contact services are built on use: the membership check that every person
+    # request makes needs neither (the contact service builds the mail queue's SQS client)
+    return PortalService(get_database(), get_clock(), get_people_service, get_contact_service)
 
 
 @lru_cache(maxsize=1)

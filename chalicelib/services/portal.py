@@ -30,8 +30,8 @@ class PortalService:
     def __init__(self, database, clock, people, contacts):
         self._db = database
         self._clock = clock
-        self._people = people
-        self._contacts = contacts
+        self._people = people  # () -> PeopleService, built on first use
+        self._contacts = contacts  # () -> ContactService, built on first use
 
     def active_membership(self, tenant_id: str, account_id: str, person_id: str) -> Membership | None:
         """The person's membership in the account if it grants access (active), else None: one GetItem."""
@@ -41,7 +41,7 @@ class PortalService:
     def me(self, tenant_id: str, person_id: str) -> Me:
         """The person and every membership with its account (the account picker's data):
         one GetItem, one Query per 100 memberships, one BatchGetItem per 100 accounts."""
-        person = self._people.get(tenant_id, person_id)
+        person = self._people().get(tenant_id, person_id)
         memberships: list[Membership] = []
         cursor = None
         while True:
@@ -59,10 +59,10 @@ class PortalService:
         return Me(person, rows)
 
     def update_me(self, tenant_id: str, person_id: str, changes: dict, expected_version: int | None) -> Person:
-        return self._people.update(tenant_id, person_id, changes, expected_version)
+        return self._people().update(tenant_id, person_id, changes, expected_version)
 
     def update_my_membership(self, tenant_id: str, account_id: str, person_id: str, changes: dict,
                              expected_version: int | None, actor: dict) -> Membership:
         """A member's own notification choices (N2) for one account; audited like a contact change.
         The route has already checked the active membership (people="member")."""
-        return self._contacts.update(tenant_id, account_id, person_id, changes, expected_version, actor)
+        return self._contacts().update(tenant_id, account_id, person_id, changes, expected_version, actor)
