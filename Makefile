@@ -26,6 +26,7 @@ bench: setup
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/aws_calls.py
 	$(BIN)/python bench/package_size.py
+	$(BIN)/python bench/mail_pipeline.py
 
 # CDK + cfn-lint in their own environment (jsii pins typeguard; cfn-lint brings
 # aws-sam-translator, which must stay out of the app's). See docs/deploy.md.

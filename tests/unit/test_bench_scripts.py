@@ -6,7 +6,7 @@ import zipfile
 
 import pytest
 
-from bench import aws_calls, cold_start, common, package_size
+from bench import aws_calls, cold_start, common, mail_pipeline, package_size
 
 
 def test_every_route_has_an_aws_calls_scenario():
@@ -120,3 +120,20 @@ def test_the_package_copy_leaves_out_deployment_caches(tmp_path):
     assert (copy / ".chalice" / "config.json").exists()
     assert not (copy / ".chalice" / "deployments").exists()
     assert not list(copy.rglob("__pycache__"))
+
+
+def test_mail_pipeline_counts_calls_per_service_and_per_invitation():
+    calls = [aws_calls.AwsCall("route", "DynamoDB", "GetItem"), aws_calls.AwsCall("route", "DynamoDB", "Query"),
+             aws_calls.AwsCall("route", "SQS", "SendMessage"), aws_calls.AwsCall("auth", "SecretsManager", "GetSecretValue")]
+    assert mail_pipeline.per_service(calls) == {"DynamoDB": 2, "SQS": 1, "SES": 0, "SecretsManager": 1}
+    assert mail_pipeline.per_invitation(calls, 2) == {"DynamoDB": 1.0, "SQS": 0.5, "SES": 0.0, "SecretsManager": 0.5}
+    assert mail_pipeline.per_operation(calls)["DynamoDB.GetItem"] == 1
+    assert [len(c) for c in mail_pipeline.chunks(list(range(250)), 100)] == [100, 100, 50]
+
+
+def test_mail_pipeline_reads_the_ready_line_and_counts_the_runs_mails():
+    log = 'starting\nROSTER_LOCAL_READY {"api": "http://127.0.0.1:1", "console": "http://127.0.0.1:2"}\n'
+    assert mail_pipeline.parse_ready("starting\n") is None
+    assert mail_pipeline.parse_ready(log)["console"] == "http://127.0.0.1:2"
+    mails = [{"to": ["a@run1.bench.example"]}, {"to": ["b@run2.bench.example"]}, {"to": ["c@x.run1.bench.example"]}]
+    assert mail_pipeline.count_outbox(mails, "run1.bench.example") == 1
