@@ -93,14 +93,16 @@ def count_requests(n: int) -> dict[str, Any]:
                     with counter.recording() as request_calls:
                         invite(world.api, aid, n)
                     request_calls = list(request_calls)
-                    worker_calls, handled = [], 0
+                    worker_calls, handled, worker_seconds = [], 0, 0.0
                     while True:
                         messages = receive(MAIL_QUEUE, max_messages=min(10, QUEUE.batch_size))
                         if not messages:
                             break
                         event = sqs_event(messages, arn, REGION)  # Lambda's part: not counted
+                        began = time.perf_counter()
                         with counter.recording() as calls:
                             reply = client.lambda_.invoke("send_mail", event).payload
+                        worker_seconds += time.perf_counter() - began
                         worker_calls.extend(calls)
                         if (reply or {}).get("batchItemFailures"):
                             raise RuntimeError(f"send_mail failed records: {reply}")
@@ -110,6 +112,8 @@ def count_requests(n: int) -> dict[str, Any]:
                     result[label] = {
                         "requests": n if label == "single" else len(chunks(list(range(n)), BATCH_LIMIT)),
                         "messages_handled": handled, "invited_after_drain": invited,
+                        "worker_seconds": round(worker_seconds, 2),
+                        "worker_mails_per_second": round(handled / worker_seconds, 1) if worker_seconds else None,
                         "request_path": {"total": per_service(request_calls), "operations": per_operation(request_calls),
                                          "per_invitation": per_invitation(request_calls, n)},
                         "worker_path": {"total": per_service(worker_calls), "operations": per_operation(worker_calls),
@@ -294,7 +298,10 @@ def render(counts: dict[str, Any] | None, throughput: dict[str, Any] | None) -> 
         out += [f"### AWS requests per invitation ({counts['invitations']} invitations, moto in-process; "
                 f"worker batches of {counts['worker_batch_size']})", "",
                 markdown_table(["invited by", "path", "DynamoDB", "SQS", "SES", f"all calls for {counts['invitations']}"],
-                               rows), ""]
+                               rows), "",
+                "send_mail alone, in-process on moto (one thread, no HTTP): " + ", ".join(
+                    f"{counts[label]['messages_handled']} mails in {counts[label]['worker_seconds']} s = "
+                    f"{counts[label]['worker_mails_per_second']} mails/s" for label in ("single", "batch")), ""]
     if throughput:
         t = throughput
         out += ["### Mail worker throughput (local stack, queue runner)", "",
