@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 
 class EmbeddedAws:
@@ -20,6 +21,8 @@ class EmbeddedAws:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one log line per AWS call is noise
         self._server = ThreadedMotoServer(ip_address=self._host, port=self._port, verbose=False)
         self._server.start()
+        wsgi = self._server._server
+        wsgi.app = one_request_at_a_time(wsgi.app)
         host, port = self._server.get_host_and_port()
         self.url = f"http://{host}:{port}"
         return self.url
@@ -29,3 +32,20 @@ class EmbeddedAws:
         if self._server is not None:
             self._server.stop()
             self._server = None
+
+
+def one_request_at_a_time(app):
+    """DynamoDB applies each request atomically; moto does not: a TransactWriteItems deep-copies
+    the whole table, and a concurrent write makes it fail ("dictionary changed size during
+    iteration") or lose a write. The API, the queue runner and the scheduler call moto from
+    several threads, so moto serves one DynamoDB request at a time, like the tests'
+    `atomic_moto`. Other services are left concurrent (SQS long polls must not hold a lock)."""
+    lock = threading.Lock()
+
+    def serve(environ, start_response):
+        if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB"):
+            return app(environ, start_response)
+        with lock:
+            return list(app(environ, start_response))
+
+    return serve
