@@ -138,29 +138,39 @@ def update_item(model_cls, hash_key: str, range_key: str, actions: list, *, now:
     """
     from pynamodb.exceptions import UpdateError
 
-    from chalicelib.domain.errors import NotFound, VersionConflict
-
     item = model_cls(hash_key, range_key)
+    try:
+        item.update(actions + [model_cls.version.add(1), model_cls.updated_at.set(now)],
+                    condition=_versioned_condition(model_cls, expected_version, condition), add_version_condition=False)
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        raise _why_it_failed(model_cls, hash_key, range_key, what, expected_version, explain)
+    return item
+
+
+def _versioned_condition(model_cls, expected_version: int | None, condition):
     full = model_cls.pk.exists()
     if expected_version is not None:
         full &= model_cls.version == expected_version
     if condition is not None:
         full &= condition
-    try:
-        item.update(actions + [model_cls.version.add(1), model_cls.updated_at.set(now)],
-                    condition=full, add_version_condition=False)
-    except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
-        current = get_item(model_cls, hash_key, range_key)
-        if current is None:
-            raise NotFound(what)
-        if expected_version is not None and current.version != expected_version:
-            raise VersionConflict(what)
-        if explain is not None:
-            raise explain(current)
-        raise Contention()
-    return item
+    return full
+
+
+def _why_it_failed(model_cls, hash_key: str, range_key: str, what: str, expected_version: int | None,
+                   explain: Callable[[Any], DomainError] | None) -> Exception:
+    """Reads the item a conditional write could not change, to tell 404 from 409 from a rule."""
+    from chalicelib.domain.errors import NotFound, VersionConflict
+
+    current = get_item(model_cls, hash_key, range_key)
+    if current is None:
+        return NotFound(what)
+    if expected_version is not None and current.version != expected_version:
+        return VersionConflict(what)
+    if explain is not None:
+        return explain(current)
+    return Contention()
 
 
 def get_item(model_cls, hash_key: str, range_key: str):
@@ -207,13 +217,9 @@ def update_item_audited(database: "Database", model_cls, hash_key: str, range_ke
     A transaction returns no values, so the item is read back afterwards (strongly consistent):
     two requests where the plain UpdateItem (ReturnValues=ALL_NEW) was one.
     """
-    from chalicelib.domain.errors import NotFound, VersionConflict
+    from chalicelib.domain.errors import NotFound
 
-    full = model_cls.pk.exists()
-    if expected_version is not None:
-        full &= model_cls.version == expected_version
-    if condition is not None:
-        full &= condition
+    full = _versioned_condition(model_cls, expected_version, condition)
     tx = database.transaction()
     tx.update(model_cls(hash_key, range_key), actions + [model_cls.version.add(1), model_cls.updated_at.set(now)],
               condition=full, error=_ConditionFailed())
@@ -221,14 +227,7 @@ def update_item_audited(database: "Database", model_cls, hash_key: str, range_ke
     try:
         tx.commit()
     except _ConditionFailed:
-        current = get_item(model_cls, hash_key, range_key)
-        if current is None:
-            raise NotFound(what)
-        if expected_version is not None and current.version != expected_version:
-            raise VersionConflict(what)
-        if explain is not None:
-            raise explain(current)
-        raise Contention()
+        raise _why_it_failed(model_cls, hash_key, range_key, what, expected_version, explain)
     item = get_item(model_cls, hash_key, range_key)
     if item is None:  # deleted between the write and the read
         raise NotFound(what)
