@@ -62,7 +62,7 @@ class InvitationRepository:
         return Page([to_invitation(item) for item in items], next_cursor)
 
     def due(self, now: str, limit: int) -> list[tuple[str, str]]:
-        """Open invitations whose expiry has passed: one Query on the due index, no Scan."""
+        """Open invitations whose expiry has passed: one Query on the due index."""
         return [(item.tenant_id, item.invitation_id) for item in
                 InvitationItem.by_due.query(keys.INVITATIONS_DUE, InvitationItem.pending_sk < now, limit=limit)]
 

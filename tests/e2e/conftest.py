@@ -89,3 +89,18 @@ def _kill(process: subprocess.Popen) -> None:
 
 def _tail(log_path: Path, lines: int = 60) -> str:
     return "\n".join(log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def eventually(probe, what: str, seconds: float = 20):
+    """Polls `probe` until it returns something truthy; fails after `seconds` with `what`.
+
+    20 s by default: the queue runner long-polls for 1 s, and a mail and its feedback take well
+    under 5 s, so the limit only bounds a broken pipeline."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"after {seconds}s still no {what} (last: {value!r})")
+        time.sleep(0.2)

@@ -7,16 +7,16 @@ Every wait is polled with a bounded timeout; nothing waits for the scheduler."""
 from __future__ import annotations
 
 import re
-import time
 import uuid
 from urllib.parse import urljoin
 
 import pytest
 import requests
 
+from tests.e2e.conftest import eventually
+
 pytestmark = pytest.mark.e2e
 TIMEOUT = 10
-WAIT_SECONDS = 20
 
 
 def _session(key: str | None = None) -> requests.Session:
@@ -31,17 +31,6 @@ def _call(session: requests.Session, method: str, url: str, body: dict | None = 
     response = session.request(method, url, json=body, timeout=TIMEOUT)
     assert response.status_code == expect, f"{method} {url}: {response.status_code} {response.text}"
     return response.json() if response.content else {}
-
-
-def eventually(probe, what: str, seconds: float = WAIT_SECONDS):
-    deadline = time.monotonic() + seconds
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"after {seconds}s still no {what} (last: {value!r})")
-        time.sleep(0.2)
 
 
 def test_invite_mail_link_accept_then_sign_in_and_see_the_account(local_stack):

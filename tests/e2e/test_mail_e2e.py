@@ -9,15 +9,15 @@ shared by the whole session.
 """
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
 import requests
 
+from tests.e2e.conftest import eventually
+
 pytestmark = pytest.mark.e2e
 TIMEOUT = 10
-WAIT_SECONDS = 20  # the runner long-polls for 1 s; a mail and its feedback take well under 5 s
 PORTAL = "https://portal.alpine.example/login"
 LOGO = "https://cdn.alpine.example/logo.png"
 
@@ -33,18 +33,6 @@ class Api:
         if expect is not None:
             assert response.status_code == expect, f"{method} {path}: {response.status_code} {response.text}"
         return response.json() if response.content else {}
-
-
-def eventually(probe, what: str, seconds: float = WAIT_SECONDS):
-    """Polls `probe` until it returns something truthy; fails after `seconds` with `what`."""
-    deadline = time.monotonic() + seconds
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"after {seconds}s still no {what} (last: {value!r})")
-        time.sleep(0.2)
 
 
 def outbox(local_stack, address: str) -> list[dict]:
