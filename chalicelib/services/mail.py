@@ -170,11 +170,6 @@ class MailService:
         if all(r.status in SETTLED for r in self._repo.recipients(tenant_id, job_id)):
             self._repo.finish(tenant_id, job_id)
 
-    def fail_job(self, tenant_id: str, job_id: str, detail: str) -> None:
-        """A poison message on its last attempt: whatever is still queued is failed, visibly."""
-        self._fail_open(tenant_id, job_id, detail)
-        self._finish_if_settled(tenant_id, job_id)
-
     # --- sweeper -----------------------------------------------------------------------------
     def sweep(self, limit: int = 100) -> int:
         """Re-queues jobs still pending SWEEP_AFTER after they were written (their dispatch
