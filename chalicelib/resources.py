@@ -130,6 +130,18 @@ PLATFORM_KEY = Secret(
     default_name="roster/platform-key",
 )
 
+# Publishing a notice (or a schedule step) writes an event and hands it here; the fan-out reads
+# the audience page by page and plans batches of ≤ 50 recipients, which go to the mail queue.
+NOTICE_FANOUT_QUEUE = Queue(
+    logical_id="NoticeFanoutQueue",
+    name_env="ROSTER_NOTICE_FANOUT_QUEUE",
+    default_name="roster-notice-fanout",
+    handler="notice_fanout",
+    batch_size=1,
+    consumer_timeout_seconds=300,
+    senders=(API_FUNCTION, "notice_schedule"),
+)
+
 MAIL_QUEUE = Queue(
     logical_id="MailQueue",
     name_env="ROSTER_MAIL_QUEUE",
@@ -139,7 +151,7 @@ MAIL_QUEUE = Queue(
     consumer_timeout_seconds=60,
     # The API writes jobs (e.g. a contact's welcome mail) and dispatches them after the commit;
     # the sweeper re-queues jobs whose dispatch was lost.
-    senders=(API_FUNCTION, "mail_sweeper"),
+    senders=(API_FUNCTION, "mail_sweeper", NOTICE_FANOUT_QUEUE.handler, "notice_schedule"),
 )
 
 MAIL_FEEDBACK_QUEUE = Queue(
@@ -164,7 +176,7 @@ MAIL_DOMAIN = "mail.roster.test"
 
 RESOURCES = Resources(
     tables=(MAIN_TABLE,),
-    queues=(MAIL_QUEUE, MAIL_FEEDBACK_QUEUE),
+    queues=(MAIL_QUEUE, NOTICE_FANOUT_QUEUE, MAIL_FEEDBACK_QUEUE),
     secrets=(PLATFORM_KEY,),
     email_identities=(MAIL_DOMAIN,),
     topics=(MAIL_FEEDBACK_TOPIC,),

@@ -10,6 +10,7 @@ from chalicelib.models import keys
 from chalicelib.models.base import RosterModel
 from chalicelib.models.invitations import INVITATION_MODELS
 from chalicelib.models.mail import MAIL_MODELS
+from chalicelib.models.notices import NOTICE_MODELS
 
 
 def _index(index_name: str):
@@ -168,7 +169,11 @@ class MembershipItem(RosterModel):
     invitation_id = UnicodeAttribute(null=True)  # the open invitation of a pending/invited membership
     person_key = UnicodeAttribute()
     person_sk = UnicodeAttribute()
+    # every membership of the tenant, by account: a notice to all accounts reads its audience here
+    list_pk = UnicodeAttribute(null=True)
+    list_sk = UnicodeAttribute(null=True)
     by_person = ByPerson()
+    by_list = ByList()
 
 
 class ErasureItem(RosterModel):
@@ -180,4 +185,4 @@ class ErasureItem(RosterModel):
 
 
 ALL_MODELS = [TenantItem, ApiKeyItem, AccountItem, PersonItem, EmailClaimItem, MembershipItem, ErasureItem,
-              *MAIL_MODELS, *INVITATION_MODELS]
+              *MAIL_MODELS, *INVITATION_MODELS, *NOTICE_MODELS]

@@ -111,3 +111,53 @@ def invitation_token(token_hash: str) -> str:
 
 def invitation_due(expires_at: str, tenant_id: str, invitation_id: str) -> str:
     return f"{expires_at}#{tenant_id}#{invitation_id}"
+
+
+NOTICE_SK = "NOTICE"
+EVENT_PREFIX = "E#"
+NOTICES_DUE = "NOTICE#DUE"          # by_pending partition of maintenance notices with a step ahead
+NOTICE_EVENTS_FANNING = "NOTICE#FANOUT"  # by_pending partition of events whose fan-out is not done
+NOTICE_BATCHES_OPEN = "NOTICE#BATCH"     # by_pending partition of batches not yet settled
+SES_MESSAGE_PREFIX = "SESMSG#"       # by_email key of a notice delivery: its SES message id
+
+
+def members_list(tenant_id: str) -> str:
+    """by_list partition of every membership of a tenant (a notice's audience for all accounts)."""
+    return f"T#{tenant_id}#MEMBERS"
+
+
+def notice(tenant_id: str, notice_id: str) -> str:
+    return f"T#{tenant_id}#N#{notice_id}"
+
+
+def notices_list(tenant_id: str) -> str:
+    return f"T#{tenant_id}#NOTICES"
+
+
+def notices_by_status(tenant_id: str, status: str) -> str:
+    return f"T#{tenant_id}#NOTICES#{status}"
+
+
+def notice_event(event_key: str) -> str:
+    return f"{EVENT_PREFIX}{event_key}"
+
+
+def notice_batches(tenant_id: str, notice_id: str) -> str:
+    return f"T#{tenant_id}#N#{notice_id}#B"
+
+
+def notice_batch(event_key: str, seq: int) -> str:
+    return f"{event_key}#{seq:05d}"
+
+
+def notice_deliveries(tenant_id: str, notice_id: str) -> str:
+    return f"T#{tenant_id}#N#{notice_id}#D"
+
+
+def notice_delivery(event_key: str, person_id: str) -> str:
+    return f"{event_key}#{person_id}"
+
+
+def due(at: str, tenant_id: str, entity_id: str, suffix: str = "") -> str:
+    """by_pending sort key: the moment first, so a key condition `<= now` finds what is due."""
+    return f"{at}#{tenant_id}#{entity_id}{suffix}"

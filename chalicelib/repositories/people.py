@@ -69,6 +69,7 @@ class PeopleRepository:
             permissions=set(m.permissions), notifications=set(m.notifications), status=m.status,
             created_at=m.created_at, updated_at=m.updated_at, version=1,
             person_key=keys.person(m.tenant_id, m.person_id), person_sk=m.account_id,
+            list_pk=keys.members_list(m.tenant_id), list_sk=f"{m.account_id}#{m.person_id}",
         )
 
     def membership_ref(self, tenant_id: str, account_id: str, person_id: str) -> MembershipItem:
