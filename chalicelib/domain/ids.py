@@ -4,7 +4,7 @@ from __future__ import annotations
 import base64
 import secrets
 
-PREFIXES = {"tenant": "ten", "account": "acc", "person": "per", "key": "key", "job": "job", "invitation": "inv"}
+PREFIXES = {"tenant": "ten", "account": "acc", "person": "per", "key": "key", "job": "job", "invitation": "inv", "notice": "ntc"}
 
 
 def new_id(kind: str) -> str:

@@ -88,6 +88,7 @@ class NoticeEvent:
     ends_at: str | None
     created_at: str
     detail: dict = field(default_factory=dict)
+    seq: int = 0
     fanout: str = "planning"
     fanout_detail: str | None = None
     recipients: int = 0

@@ -197,3 +197,24 @@ PAGE = {"limit": Integer(minimum=1, maximum=100, from_text=True), "cursor": Stri
 def nullable(kind: Type) -> Type:
     """The same type, also accepting null (which clears the field)."""
     return replace(kind, nullable=True)
+
+
+@dataclass
+class Moment(Type):
+    """An ISO 8601 date-time with a zone (`2026-12-01T22:00:00Z`), stored as UTC milliseconds."""
+
+    nullable: bool = False
+
+    def convert(self, value: Any, path: str) -> str:
+        from datetime import datetime, timezone
+
+        problem = Invalid([Problem(path, "must be an ISO 8601 date-time with a time zone, e.g. 2026-12-01T22:00:00Z")])
+        if not isinstance(value, str) or len(value) > 40:
+            raise problem
+        try:
+            moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise problem
+        if moment.tzinfo is None:
+            raise problem
+        return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")

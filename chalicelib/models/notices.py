@@ -88,6 +88,7 @@ class NoticeEventItem(RosterModel):
     tenant_id = UnicodeAttribute()
     notice_id = UnicodeAttribute()
     event_key = UnicodeAttribute()
+    seq = NumberAttribute(default=0)   # the notice's n-th event: the order events happened in
     kind = UnicodeAttribute()      # published | update | reminder | started | completed | resolved | ...
     notice_type = UnicodeAttribute()
     severity = UnicodeAttribute()

@@ -1,0 +1,202 @@
+"""Notices (N1–N5): the tenant's routes under /notices, a person's /me/notices, and the schedule
+that moves maintenance notices (reminders, start, end) and sweeps the delivery pipeline."""
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from chalicelib import bootstrap
+from chalicelib.domain.errors import InvalidInput, Problem
+from chalicelib.domain.notices import NOTICE_STATUSES, NOTICE_TYPES, SEVERITIES
+from chalicelib.domain.vocabulary import LANGUAGES
+from chalicelib.handlers.http import json_response, route
+from chalicelib.handlers.schema import (
+    ID, PAGE, VERSION, Boolean, Enum, Integer, ListOf, Moment, Object, Schema, String,
+)
+
+bp = Blueprint(__name__)
+
+MAX_ACCOUNTS = 1000
+
+
+def _texts(max_length: int) -> Object:
+    return Object({language: String(max_length=max_length) for language in LANGUAGES})
+
+
+TITLE, BODY = _texts(200), _texts(10_000)
+AFFECTED = Object({"all": Boolean(), "account_ids": ListOf(ID, max_items=MAX_ACCOUNTS)})
+REMINDERS = ListOf(Integer(minimum=1, maximum=30 * 1440), max_items=10)
+FIELDS = {"type": Enum(NOTICE_TYPES), "severity": Enum(SEVERITIES), "title": TITLE, "body": BODY,
+          "affected": AFFECTED, "starts_at": Moment(), "ends_at": Moment(), "reminders": REMINDERS}
+CREATE = Schema(FIELDS, required=("type", "title", "body", "affected"))
+EDIT = Schema({**FIELDS, "version": VERSION}, non_empty=True)
+UPDATE = Schema({"body": BODY, "status": Enum(("resolved", "in_progress", "completed", "cancelled"))},
+                required=("body",))
+CLOSE = Schema({"body": BODY})
+LIST = Schema({**PAGE, "type": Enum(NOTICE_TYPES), "status": Enum(NOTICE_STATUSES), "from": Moment(), "to": Moment()})
+PUBLISH = Schema({"dry_run": Boolean(from_text=True)})
+DELIVERIES = Schema({**PAGE, "event": String(max_length=60, pattern=r"[a-z0-9-]+"),
+                     "status": Enum(("queued", "sent", "suppressed", "bounced", "complained", "failed"))})
+ME = Schema(PAGE)
+
+
+def _affected(body: dict) -> None:
+    """Exactly one of {"all": true} and {"account_ids": [...]} (at least one id)."""
+    affected = body.get("affected")
+    if affected is None:
+        return
+    if affected.get("all") is True and "account_ids" not in affected:
+        body["affected"] = {"all": True}
+    elif "all" not in affected and affected.get("account_ids"):
+        body["affected"] = {"account_ids": affected["account_ids"]}
+    else:
+        raise InvalidInput("Body has invalid fields.", [Problem(
+            "affected", 'must be {"all": true} or {"account_ids": [...]} with at least one id')])
+
+
+def render_notice(n, figures: dict | None = None, events=None) -> dict:
+    body = {"notice_id": n.notice_id, "type": n.type, "severity": n.severity, "status": n.status, "title": n.title,
+            "body": n.body, "affected": n.affected, "starts_at": n.starts_at, "ends_at": n.ends_at,
+            "reminders": n.reminders, "created_at": n.created_at, "updated_at": n.updated_at,
+            "published_at": n.published_at, "created_by": n.created_by, "coverage": n.coverage,
+            "version": n.version}
+    if n.type == "maintenance" and n.steps:
+        body["schedule"] = sorted(({"step": key, "at": step["at"], "state": step["state"]}
+                                   for key, step in n.steps.items()), key=lambda s: (s["at"], s["step"]))
+    if figures is not None:
+        body["deliveries"] = figures
+    if events is not None:
+        body["events"] = [render_event(e) for e in events]
+    return body
+
+
+def render_event(e) -> dict:
+    return {"event_key": e.event_key, "kind": e.kind, "notice_status": e.notice_status, "created_at": e.created_at,
+            "body": e.body if e.kind in ("update", "resolved", "cancelled") else None,
+            "detail": {k: v for k, v in e.detail.items() if k != "by"} or None, "by": e.detail.get("by"),
+            "fanout": e.fanout, "recipients": e.recipients, "batches": e.batches,
+            "deliveries": {"queued": e.queued, "sent": e.sent, "failed": e.failed, "suppressed": e.suppressed,
+                           "bounced": e.bounced, "complained": e.complained}}
+
+
+def render_view(view) -> dict:
+    return render_notice(view.notice, view.figures, view.events)
+
+
+def render_coverage(report) -> dict:
+    return {**report.coverage.as_dict(),
+            "unreached": {"items": report.unreached, "next_cursor": report.next_cursor}}
+
+
+def _actor(call) -> str:
+    return call.principal.actor
+
+
+@route(bp, "/notices", ("POST",))
+def create_notice(call):
+    body = call.body(CREATE)
+    _affected(body)
+    notice = bootstrap.get_notice_service().create(call.tenant_id, body, _actor(call))
+    return json_response(render_notice(notice), 201)
+
+
+@route(bp, "/notices")
+def list_notices(call):
+    q = call.query(LIST)
+    page = bootstrap.get_notice_service().list(call.tenant_id, q.get("type"), q.get("status"), q.get("from"),
+                                               q.get("to"), q.get("limit", 50), q.get("cursor"))
+    return {"items": [render_notice(n) for n in page.items], "next_cursor": page.next_cursor}
+
+
+@route(bp, "/notices/{notice_id}")
+def get_notice(call, notice_id):
+    return render_view(bootstrap.get_notice_service().view(call.tenant_id, notice_id))
+
+
+@route(bp, "/notices/{notice_id}", ("PATCH",))
+def edit_notice(call, notice_id):
+    body = call.body(EDIT)
+    version = body.pop("version", None) or call.if_match()
+    _affected(body)
+    view = bootstrap.get_notice_service().update(call.tenant_id, notice_id, body, version, _actor(call))
+    return render_view(view)
+
+
+@route(bp, "/notices/{notice_id}", ("DELETE",))
+def delete_notice(call, notice_id):
+    bootstrap.get_notice_service().delete(call.tenant_id, notice_id, call.if_match())
+    return json_response(None, 204)
+
+
+@route(bp, "/notices/{notice_id}/publish", ("POST",))
+def publish_notice(call, notice_id):
+    dry_run = call.query(PUBLISH).get("dry_run", False)
+    publication = bootstrap.get_notice_service().publish(call.tenant_id, notice_id, dry_run, call.if_match(),
+                                                         _actor(call))
+    answer = {"dry_run": dry_run, "notice": render_view(publication.view),
+              "coverage": render_coverage(publication.report)}
+    return json_response(answer, 200 if dry_run else 202)
+
+
+@route(bp, "/notices/{notice_id}/updates", ("POST",))
+def add_update(call, notice_id):
+    body = call.body(UPDATE)
+    view = bootstrap.get_notice_service().add_update(call.tenant_id, notice_id, body["body"], body.get("status"),
+                                                     _actor(call))
+    return json_response(render_view(view), 202)
+
+
+@route(bp, "/notices/{notice_id}/resolve", ("POST",))
+def resolve_notice(call, notice_id):
+    body = call.body(CLOSE)
+    view = bootstrap.get_notice_service().resolve(call.tenant_id, notice_id, body.get("body"), _actor(call))
+    return json_response(render_view(view), 202)
+
+
+@route(bp, "/notices/{notice_id}/cancel", ("POST",))
+def cancel_notice(call, notice_id):
+    body = call.body(CLOSE)
+    view = bootstrap.get_notice_service().cancel(call.tenant_id, notice_id, body.get("body"), _actor(call))
+    return json_response(render_view(view), 202)
+
+
+@route(bp, "/notices/{notice_id}/coverage")
+def notice_coverage(call, notice_id):
+    q = call.query(Schema(PAGE))
+    report = bootstrap.get_notice_service().coverage(call.tenant_id, notice_id, q.get("limit", 100), q.get("cursor"))
+    return render_coverage(report)
+
+
+@route(bp, "/notices/{notice_id}/deliveries")
+def notice_deliveries(call, notice_id):
+    q = call.query(DELIVERIES)
+    rows, next_cursor = bootstrap.get_notice_service().deliveries(
+        call.tenant_id, notice_id, q.get("event"), q.get("status"), q.get("limit", 100), q.get("cursor"))
+    return {"items": rows, "next_cursor": next_cursor}
+
+
+@route(bp, "/me/notices", auth="person")
+def my_notices(call):
+    q = call.query(ME)
+    principal = call.principal
+    page = bootstrap.get_notice_service().for_person(principal.tenant_id, principal.person_id, q.get("limit", 20),
+                                                     q.get("cursor"))
+    return {"items": [_for_person(n, accounts) for n, accounts in page.items], "next_cursor": page.next_cursor}
+
+
+def _for_person(n, account_ids: list[str]) -> dict:
+    """What a member sees: the notice and which of their accounts it concerns; never the other
+    accounts it names, nor the provider's audience and delivery figures."""
+    return {"notice_id": n.notice_id, "type": n.type, "severity": n.severity, "status": n.status,
+            "title": n.title, "body": n.body, "starts_at": n.starts_at, "ends_at": n.ends_at,
+            "published_at": n.published_at, "updated_at": n.updated_at,
+            "account_ids": account_ids}
+
+
+@bp.schedule("rate(1 minute)", name="notice_schedule")
+def notice_schedule(event):
+    """Every minute: maintenance steps that are due, then the delivery sweep (lost hand-offs)."""
+    moved = bootstrap.get_notice_service().run_schedule()
+    swept = bootstrap.get_notice_delivery().sweep()
+    bootstrap.get_logger().info("notice schedule", extra={"moved": moved, "swept": swept})
+    return {"moved": moved, "swept": swept}
+

@@ -1,0 +1,169 @@
+"""Notices and their events (the API's and the schedule's side; delivery has its own repository)."""
+from __future__ import annotations
+
+from chalicelib.domain.entities import Page
+from chalicelib.domain.notices import DRAFT, Notice, NoticeEvent
+from chalicelib.models import keys
+from chalicelib.models.base import plain
+from chalicelib.models.notices import NoticeBatchItem, NoticeDeliveryItem, NoticeEventItem, NoticeItem
+from chalicelib.repositories import cursor as cursors
+from chalicelib.repositories.database import get_item, query_page
+
+
+def to_notice(item: NoticeItem) -> Notice:
+    return Notice(item.tenant_id, item.notice_id, item.type, item.severity, item.status, plain(item.title),
+                  plain(item.body), _affected(item.affected), item.starts_at, item.ends_at,
+                  [int(m) for m in item.reminders or ()], _steps(item.steps), item.created_at, item.updated_at,
+                  item.published_at, item.created_by, int(item.version), int(item.event_count or 0),
+                  int(item.update_count or 0), plain(item.coverage) if item.coverage else None)
+
+
+def to_event(item: NoticeEventItem) -> NoticeEvent:
+    return NoticeEvent(item.tenant_id, item.notice_id, item.event_key, item.kind, item.notice_type, item.severity,
+                       item.notice_status, plain(item.title), plain(item.body), _affected(item.affected),
+                       item.starts_at, item.ends_at, item.created_at, plain(item.detail) if item.detail else {},
+                       int(item.seq or 0), item.fanout, item.fanout_detail, *(int(getattr(item, name) or 0) for name in (
+                           "recipients", "batches", "affected_accounts", "unreached_accounts", "sent", "failed",
+                           "suppressed", "bounced", "complained")))
+
+
+def _affected(value) -> dict:
+    affected = plain(value)
+    if "account_ids" in affected:
+        affected["account_ids"] = list(affected["account_ids"])
+    return affected
+
+
+def _steps(value) -> dict:
+    return {key: {k: (int(v) if k == "minutes" else v) for k, v in plain(step).items()}
+            for key, step in plain(value).items()}
+
+
+def list_sort_key(notice: Notice) -> str:
+    """Lists run by the notice's time: its start, else when it was created."""
+    return keys.created(notice.starts_at or notice.created_at, notice.notice_id)
+
+
+class NoticeRepository:
+    def key(self, tenant_id: str, notice_id: str) -> tuple[str, str]:
+        return keys.notice(tenant_id, notice_id), keys.NOTICE_SK
+
+    def ref(self, tenant_id: str, notice_id: str) -> NoticeItem:
+        return NoticeItem(*self.key(tenant_id, notice_id))
+
+    def new_item(self, n: Notice) -> NoticeItem:
+        return NoticeItem(
+            *self.key(n.tenant_id, n.notice_id), tenant_id=n.tenant_id, notice_id=n.notice_id, type=n.type,
+            severity=n.severity, status=n.status, title=n.title, body=n.body, affected=n.affected,
+            starts_at=n.starts_at, ends_at=n.ends_at, reminders=list(n.reminders), steps=n.steps,
+            created_at=n.created_at, updated_at=n.updated_at, published_at=n.published_at, created_by=n.created_by,
+            version=n.version, list_pk=keys.notices_list(n.tenant_id), list_sk=list_sort_key(n),
+            status_pk=keys.notices_by_status(n.tenant_id, n.status))
+
+    def write_actions(self, notice: Notice, changes: dict) -> list:
+        """SET actions for changed fields; the list and status indexes follow."""
+        actions = []
+        for name, value in changes.items():
+            attribute = getattr(NoticeItem, name)
+            actions.append(attribute.remove() if value is None else attribute.set(value))
+        if "status" in changes:
+            actions.append(NoticeItem.status_pk.set(keys.notices_by_status(notice.tenant_id, changes["status"])))
+        if "starts_at" in changes:
+            actions.append(NoticeItem.list_sk.set(list_sort_key(notice)))
+        return actions
+
+    def due_actions(self, tenant_id: str, notice_id: str, due_at: str | None) -> list:
+        """Enters the notice in the schedule's due index at `due_at` (or takes it out)."""
+        if due_at is None:
+            return [NoticeItem.pending_pk.remove(), NoticeItem.pending_sk.remove()]
+        return [NoticeItem.pending_pk.set(keys.NOTICES_DUE),
+                NoticeItem.pending_sk.set(keys.due(due_at, tenant_id, notice_id))]
+
+    def get(self, tenant_id: str, notice_id: str) -> Notice | None:
+        item = get_item(NoticeItem, *self.key(tenant_id, notice_id))
+        return to_notice(item) if item else None
+
+    def with_events(self, tenant_id: str, notice_id: str) -> tuple[Notice | None, list[NoticeEvent]]:
+        """The notice and every event of it: one Query of its partition."""
+        notice, events, start = None, [], None
+        connection = NoticeItem._get_connection()  # raw items: the partition holds two models
+        while True:
+            response = connection.query(keys.notice(tenant_id, notice_id), consistent_read=True,
+                                        exclusive_start_key=start)
+            for raw in response.get("Items", []):
+                sort_key = raw["sk"]["S"]
+                if sort_key == keys.NOTICE_SK:
+                    notice = to_notice(NoticeItem.from_raw_data(raw))
+                elif sort_key.startswith(keys.EVENT_PREFIX):
+                    events.append(to_event(NoticeEventItem.from_raw_data(raw)))
+            start = response.get("LastEvaluatedKey")
+            if not start:
+                break
+        events.sort(key=lambda e: (e.seq, e.created_at))
+        return notice, events
+
+    def page(self, tenant_id: str, notice_type: str | None, status: str | None, since: str | None,
+             until: str | None, limit: int, cursor: str | None) -> Page[Notice]:
+        condition = _time_range(NoticeItem.list_sk, since, until)
+        type_filter = (NoticeItem.type == notice_type) if notice_type else None
+        if status:
+            items, next_cursor = query_page(NoticeItem.by_status.query, "status_pk",
+                                            keys.notices_by_status(tenant_id, status), limit, cursor,
+                                            range_key_condition=condition, filter_condition=type_filter,
+                                            scan_index_forward=False)
+        else:
+            items, next_cursor = query_page(NoticeItem.by_list.query, "list_pk", keys.notices_list(tenant_id), limit,
+                                            cursor, range_key_condition=condition, filter_condition=type_filter,
+                                            scan_index_forward=False)
+        return Page([to_notice(item) for item in items], next_cursor)
+
+    def published_pages(self, tenant_id: str, cursor: str | None, page_size: int):
+        """The tenant's notices, newest first, drafts left out; yields (notice, cursor after it)."""
+        start = cursors.decode(cursor, "list_pk", keys.notices_list(tenant_id),
+                               {"pk": "S", "sk": "S", "list_pk": "S", "list_sk": "S"})
+        result = NoticeItem.by_list.query(keys.notices_list(tenant_id), scan_index_forward=False,
+                                          filter_condition=NoticeItem.status != DRAFT, last_evaluated_key=start,
+                                          page_size=page_size)
+        for item in result:
+            yield to_notice(item), cursors.encode({"pk": {"S": item.pk}, "sk": {"S": item.sk},
+                                                   "list_pk": {"S": item.list_pk}, "list_sk": {"S": item.list_sk}})
+
+    def due(self, now: str, limit: int) -> list[tuple[str, str]]:
+        """Maintenance notices with a step due: one Query on the due index (`<moment>#…` ≤ now)."""
+        return [(item.tenant_id, item.notice_id) for item in
+                NoticeItem.by_due.query(keys.NOTICES_DUE, NoticeItem.pending_sk < f"{now}$", limit=limit)]
+
+    # --- events ------------------------------------------------------------------------------
+    def new_event_item(self, e: NoticeEvent) -> NoticeEventItem:
+        return NoticeEventItem(
+            keys.notice(e.tenant_id, e.notice_id), keys.notice_event(e.event_key), tenant_id=e.tenant_id,
+            notice_id=e.notice_id, event_key=e.event_key, seq=e.seq, kind=e.kind, notice_type=e.notice_type,
+            severity=e.severity, notice_status=e.notice_status, title=e.title, body=e.body, affected=e.affected,
+            starts_at=e.starts_at, ends_at=e.ends_at, detail=e.detail or None, created_at=e.created_at,
+            fanout=e.fanout, pending_pk=keys.NOTICE_EVENTS_FANNING,
+            pending_sk=keys.due(e.created_at, e.tenant_id, e.notice_id, f"#{e.event_key}"))
+
+    # --- deliveries --------------------------------------------------------------------------
+    def open_batches(self, tenant_id: str, notice_id: str, event_key: str | None, limit: int, cursor: str | None):
+        """Batches not yet settled (their recipients are `queued`), a page of whole batches."""
+        condition = NoticeBatchItem.sk.startswith(f"{event_key}#") if event_key else None
+        return query_page(NoticeBatchItem.query, "pk", keys.notice_batches(tenant_id, notice_id), limit, cursor,
+                          range_key_condition=condition,
+                          filter_condition=NoticeBatchItem.status.is_in("queued", "sending"))
+
+    def deliveries(self, tenant_id: str, notice_id: str, event_key: str | None, status: str | None, limit: int,
+                   cursor: str | None):
+        condition = NoticeDeliveryItem.sk.startswith(f"{event_key}#") if event_key else None
+        return query_page(NoticeDeliveryItem.query, "pk", keys.notice_deliveries(tenant_id, notice_id), limit,
+                          cursor, range_key_condition=condition,
+                          filter_condition=(NoticeDeliveryItem.status == status) if status else None)
+
+
+def _time_range(attribute, since: str | None, until: str | None):
+    if since and until:
+        return attribute.between(since, f"{until}$")
+    if since:
+        return attribute >= since
+    if until:
+        return attribute < f"{until}$"
+    return None

@@ -1,0 +1,448 @@
+"""Notices (N1–N5): drafts, publishing with a coverage report, incident updates, resolve and
+cancel, the maintenance lifecycle the schedule drives, and what a person sees.
+
+Every mailed moment is an event item written in the same transaction as the notice's change
+(outbox); after the commit its id goes to the fan-out queue, and the delivery sweep re-sends any
+whose hand-off was lost. Nothing is mailed from a request.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from chalicelib.domain.entities import Page
+from chalicelib.domain.errors import Conflict, InvalidInput, NotFound, Problem, RuleViolation, VersionConflict
+from chalicelib.domain.ids import new_id
+from chalicelib.domain.notices import (
+    CANCELLED, COMPLETED, DEFAULT_REMINDERS, DONE, DRAFT, IN_PROGRESS, LIVE, OPEN, PLANNED, PUBLISHED, REMINDER,
+    RESCHEDULED, RESOLVED, SCHEDULED, SKIPPED, STARTED, UPDATE, UPDATE_MOVES, Coverage, Notice, NoticeEvent, figures,
+    next_due, plan, published_status, tick,
+)
+from chalicelib.adapters.clock import iso
+from chalicelib.repositories.database import Contention, retry_on_contention
+from chalicelib.repositories.notices import NoticeRepository
+from chalicelib.models.base import plain
+from chalicelib.models.notices import NoticeItem
+
+ATTEMPTS = 5
+MAX_UNREACHED_PAGE = 100
+DEFAULT_SEVERITY = {"outage": "major", "security": "major", "maintenance": "info", "general": "info"}
+EDITABLE_WHEN_LIVE = ("title", "body", "severity", "starts_at", "ends_at", "reminders")
+
+
+@dataclass(frozen=True)
+class NoticeView:
+    notice: Notice
+    events: list[NoticeEvent]
+
+    @property
+    def figures(self) -> dict:
+        return figures(self.events)
+
+
+@dataclass(frozen=True)
+class CoverageReport:
+    coverage: Coverage
+    unreached: list[str]         # one page of the unreached accounts
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class Publication:
+    view: NoticeView
+    report: CoverageReport
+    dry_run: bool
+
+
+class NoticeService:
+    def __init__(self, database, clock, fanout_queue, audience, logger):
+        self._db = database
+        self._repo = NoticeRepository()
+        self._clock = clock
+        self._fanout = fanout_queue
+        self._audience = audience  # () -> Audience, built on first use
+        self._log = logger
+
+    # --- drafts ------------------------------------------------------------------------------
+    def create(self, tenant_id: str, fields: dict, actor: str) -> Notice:
+        """A draft: nothing is mailed until it is published."""
+        if "reminders" in fields and fields["type"] != "maintenance":
+            raise RuleViolation("Only a maintenance has reminders.", [Problem("reminders", "only for type maintenance")])
+        now = self._clock.now_iso()
+        notice = Notice(tenant_id, new_id("notice"), fields["type"], fields.get("severity") or
+                        DEFAULT_SEVERITY[fields["type"]], DRAFT, fields["title"], fields["body"], fields["affected"],
+                        fields.get("starts_at"), fields.get("ends_at"),
+                        list(fields.get("reminders", DEFAULT_REMINDERS)) if fields["type"] == "maintenance" else [],
+                        {}, now, now, None, actor, 1)
+        self._check(notice)
+        self._repo.new_item(notice).save(condition=NoticeItem.pk.does_not_exist())
+        return notice
+
+    def update(self, tenant_id: str, notice_id: str, changes: dict, expected_version: int | None,
+               actor: str) -> NoticeView:
+        """Edits a draft freely. A published notice keeps its type and audience; moving a scheduled
+        maintenance (starts_at, ends_at) re-plans its reminders and mails a `rescheduled` notice."""
+        def attempt() -> NoticeView:
+            notice = self._current(tenant_id, notice_id, expected_version)
+            edited = replace(notice, **changes)
+            if notice.status != DRAFT:
+                self._check_live_edit(notice, changes)
+            self._check(edited)
+            moved = notice.status in (SCHEDULED, IN_PROGRESS) and (
+                edited.starts_at != notice.starts_at or edited.ends_at != notice.ends_at
+                or edited.reminders != notice.reminders)
+            now = self._clock.now_iso()
+            extra: dict = {}
+            event = None
+            if moved:
+                extra["steps"] = self._replan(notice, edited, now)
+                event = self._event(edited, RESCHEDULED, f"rescheduled-{notice.event_count + 1:03d}", now, actor,
+                                    detail={"previous": {"starts_at": notice.starts_at, "ends_at": notice.ends_at}})
+            self._write(notice, {**changes, **extra}, event, due=next_due(extra["steps"]) if moved else False)
+            return self.view(tenant_id, notice_id)
+
+        return retry_on_contention(ATTEMPTS, attempt)
+
+    def delete(self, tenant_id: str, notice_id: str, expected_version: int | None) -> None:
+        """Only a draft can be deleted; a published notice is history (cancel or resolve it)."""
+        notice = self._current(tenant_id, notice_id, expected_version)
+        if notice.status != DRAFT:
+            raise Conflict("Only a draft can be deleted; cancel or resolve a published notice.", "not_draft")
+        try:
+            self._repo.ref(tenant_id, notice_id).delete(condition=(NoticeItem.version == notice.version))
+        except Exception as exc:
+            if getattr(exc, "cause_response_code", "") == "ConditionalCheckFailedException":
+                raise VersionConflict("Notice")
+            raise
+
+    # --- publishing --------------------------------------------------------------------------
+    def publish(self, tenant_id: str, notice_id: str, dry_run: bool, expected_version: int | None,
+                actor: str) -> Publication:
+        """Outage, security, general → `open`, mailed now; maintenance → `scheduled`, announced now.
+        Answers the coverage either way; `dry_run` computes it without writing anything."""
+        notice = self._current(tenant_id, notice_id, expected_version)
+        if notice.status != DRAFT:
+            raise Conflict(f"The notice is already {notice.status}.", "already_published")
+        now = self._clock.now_iso()
+        if notice.is_maintenance and notice.ends_at <= now:
+            raise RuleViolation("A maintenance that has already ended cannot be announced.",
+                                [Problem("ends_at", "is in the past")])
+        members, coverage = self._audience().compute(tenant_id, notice.type, notice.affected)
+        report = CoverageReport(coverage, list(coverage.unreached_account_ids[:MAX_UNREACHED_PAGE]),
+                                _offset_cursor(len(coverage.unreached_account_ids), MAX_UNREACHED_PAGE))
+        if dry_run:
+            return Publication(NoticeView(notice, []), report, True)
+        status = published_status(notice.type)
+        changes = {"status": status, "published_at": now,
+                   "coverage": {**coverage.as_dict(), "computed_at": now}}
+        if notice.starts_at is None:
+            changes["starts_at"] = now
+        due = False
+        if notice.is_maintenance:
+            changes["steps"] = plan(notice.starts_at, notice.ends_at, notice.reminders, now, iso_of)
+            due = next_due(changes["steps"])
+        published = replace(notice, **changes)
+        event = self._event(published, PUBLISHED, PUBLISHED, now, actor)
+        self._write(notice, changes, event, due=due, expected_status=DRAFT)
+        return Publication(self.view(tenant_id, notice_id), report, False)
+
+    def add_update(self, tenant_id: str, notice_id: str, body: dict, status: str | None, actor: str) -> NoticeView:
+        """An incident update, mailed to the same audience; it may move the notice on (e.g. resolved)."""
+        def attempt() -> NoticeView:
+            notice = self._current(tenant_id, notice_id, None)
+            if notice.status not in LIVE:
+                raise Conflict(f"A {notice.status} notice takes no more updates.", "notice_closed")
+            if status is not None and status not in UPDATE_MOVES[notice.status]:
+                raise RuleViolation(f"A {notice.status} notice cannot become {status} by an update.",
+                                    [Problem("status", "must be one of " + ", ".join(UPDATE_MOVES[notice.status]))])
+            self._require_default_language(tenant_id, {"body": body})
+            return self._move(notice, status, UPDATE, f"update-{notice.update_count + 1:03d}", body, actor)
+
+        return retry_on_contention(ATTEMPTS, attempt)
+
+    def resolve(self, tenant_id: str, notice_id: str, body: dict | None, actor: str) -> NoticeView:
+        def attempt() -> NoticeView:
+            notice = self._current(tenant_id, notice_id, None)
+            if notice.is_maintenance:
+                raise Conflict("A maintenance is completed by its schedule or cancelled, not resolved.",
+                               "not_resolvable")
+            if notice.status != OPEN:
+                raise Conflict(f"Only an open notice can be resolved; this one is {notice.status}.", "not_open")
+            return self._move(notice, RESOLVED, RESOLVED, RESOLVED, body, actor)
+
+        return retry_on_contention(ATTEMPTS, attempt)
+
+    def cancel(self, tenant_id: str, notice_id: str, body: dict | None, actor: str) -> NoticeView:
+        def attempt() -> NoticeView:
+            notice = self._current(tenant_id, notice_id, None)
+            if not notice.is_maintenance:
+                raise Conflict("Only a maintenance is cancelled; resolve other notices.", "not_cancellable")
+            if notice.status not in (SCHEDULED, IN_PROGRESS):
+                raise Conflict(f"Only a maintenance not yet completed can be cancelled; this one is {notice.status}.",
+                               "not_cancellable")
+            return self._move(notice, CANCELLED, CANCELLED, CANCELLED, body, actor)
+
+        return retry_on_contention(ATTEMPTS, attempt)
+
+    def _move(self, notice: Notice, status: str | None, kind: str, event_key: str, body: dict | None,
+              actor: str) -> NoticeView:
+        now = self._clock.now_iso()
+        changes: dict = {}
+        due = False
+        if status is not None:
+            changes["status"] = status
+            if notice.is_maintenance:
+                changes["steps"] = _close_steps(notice.steps, status)
+                due = next_due(changes["steps"])
+            if status in (RESOLVED, COMPLETED, CANCELLED) and not notice.ends_at:
+                changes["ends_at"] = now
+        if kind == UPDATE:
+            changes["update_count"] = notice.update_count + 1
+        moved = replace(notice, **changes)
+        event = self._event(moved, kind, event_key, now, actor, body=body)
+        self._write(notice, changes, event, due=due, expected_status=notice.status)
+        return self.view(notice.tenant_id, notice.notice_id)
+
+    # --- the schedule ------------------------------------------------------------------------
+    def run_schedule(self, limit: int = 100) -> dict:
+        """Moves every maintenance with a step due: a reminder, the start, the end, each mailed.
+        Found by a key condition on the due index, never a Scan."""
+        now = self._clock.now_iso()
+        moved = {"notices": 0, "mailed": 0, "skipped": 0}
+        for tenant_id, notice_id in self._repo.due(now, limit):
+            sent, skipped = retry_on_contention(ATTEMPTS, lambda: self._advance(tenant_id, notice_id, now))
+            moved["notices"] += 1
+            moved["mailed"] += sent
+            moved["skipped"] += skipped
+        return moved
+
+    def _advance(self, tenant_id: str, notice_id: str, now: str) -> tuple[int, int]:
+        notice = self._repo.get(tenant_id, notice_id)
+        if notice is None:
+            return 0, 0
+        if notice.status not in (SCHEDULED, IN_PROGRESS):
+            self._write(notice, {}, None, due=None)
+            return 0, 0
+        step = tick(notice.status, notice.steps, now)
+        steps = {key: dict(value) for key, value in notice.steps.items()}
+        for key in step.skip:
+            steps[key]["state"] = SKIPPED
+        event = None
+        changes = {"steps": steps}
+        if step.send:
+            steps[step.send]["state"] = DONE
+            if step.status != notice.status:
+                changes["status"] = step.status
+                if step.status == COMPLETED:
+                    steps = _close_steps(steps, COMPLETED)
+                    changes["steps"] = steps
+            kind = REMINDER if step.send.startswith(REMINDER) else step.send
+            detail = {"minutes": steps[step.send]["minutes"]} if kind == REMINDER else None
+            event = self._event(replace(notice, **changes), kind, step.send, now, "schedule", detail=detail)
+        elif step.status != notice.status:
+            changes["status"] = step.status
+        self._write(notice, changes, event, due=next_due(steps), expected_status=notice.status)
+        return (1 if event else 0), len(step.skip)
+
+    # --- reading -----------------------------------------------------------------------------
+    def view(self, tenant_id: str, notice_id: str) -> NoticeView:
+        notice, events = self._repo.with_events(tenant_id, notice_id)
+        if notice is None:
+            raise NotFound("Notice")
+        return NoticeView(notice, events)
+
+    def list(self, tenant_id: str, notice_type: str | None, status: str | None, since: str | None,
+             until: str | None, limit: int, cursor: str | None) -> Page[Notice]:
+        return self._repo.page(tenant_id, notice_type, status, since, until, limit, cursor)
+
+    def coverage(self, tenant_id: str, notice_id: str, limit: int, cursor: str | None) -> CoverageReport:
+        """Who the notice reaches now and, paginated, the affected accounts it would reach nobody in."""
+        notice = self._current(tenant_id, notice_id, None)
+        _, coverage = self._audience().compute(tenant_id, notice.type, notice.affected)
+        start = _offset(cursor)
+        unreached = list(coverage.unreached_account_ids)
+        return CoverageReport(coverage, unreached[start:start + limit],
+                              _offset_cursor(len(unreached), start + limit))
+
+    def deliveries(self, tenant_id: str, notice_id: str, event_key: str | None, status: str | None, limit: int,
+                   cursor: str | None) -> tuple[list[dict], str | None]:
+        """Per recipient and event: first the recipients of batches not yet sent (`queued`, whole
+        batches), then the delivery records. The cursor says which of the two it continues."""
+        self._current(tenant_id, notice_id, None)
+        phase, inner = _phase(cursor)
+        if phase == "q" and status in (None, "queued"):
+            batches, after = self._repo.open_batches(tenant_id, notice_id, event_key, max(1, limit // 50), inner)
+            rows = [{"event_key": b.event_key, "person_id": r["p"], "account_ids": list(r["a"]),
+                     "language": b.language, "status": "queued", "detail": None, "ses_message_id": None,
+                     "queued_at": b.created_at, "updated_at": b.updated_at}
+                    for b in batches for r in map(plain, b.recipients)]
+            if after:
+                return rows, f"q.{after}"
+            return rows, "d."
+        if status == "queued":
+            return [], None
+        items, after = self._repo.deliveries(tenant_id, notice_id, event_key, status, limit,
+                                             inner if phase == "d" else None)
+        rows = [{"event_key": d.event_key, "person_id": d.person_id, "account_ids": list(d.account_ids or ()),
+                 "language": d.language, "status": d.status, "detail": d.detail, "ses_message_id": d.ses_message_id,
+                 "queued_at": d.queued_at, "updated_at": d.updated_at} for d in items]
+        return rows, (f"d.{after}" if after else None)
+
+    def for_person(self, tenant_id: str, person_id: str, limit: int, cursor: str | None
+                   ) -> Page[tuple[Notice, list[str]]]:
+        """GET /me/notices: published notices, newest first, that concern an account the person is
+        active in, each with those of their accounts it concerns (never the others it names)."""
+        accounts = self._active_accounts(tenant_id, person_id)
+        found, next_cursor = [], None
+        if not accounts:
+            return Page([], None)
+        for notice, after in self._repo.published_pages(tenant_id, cursor, page_size=max(limit, 25)):
+            concerned = accounts if notice.affected.get("all") else accounts.intersection(
+                notice.affected.get("account_ids", ()))
+            if concerned:
+                found.append((notice, sorted(concerned)))
+                next_cursor = after
+                if len(found) == limit:
+                    return Page(found, next_cursor)
+        return Page(found, None)
+
+    def _active_accounts(self, tenant_id: str, person_id: str) -> set[str]:
+        accounts, cursor = set(), None
+        while True:
+            _, memberships, cursor = self._db.people.person_page(tenant_id, person_id, 100, cursor)
+            accounts.update(m.account_id for m in memberships if m.status == "active")
+            if cursor is None:
+                return accounts
+
+    # --- helpers -----------------------------------------------------------------------------
+    def _current(self, tenant_id: str, notice_id: str, expected_version: int | None) -> Notice:
+        notice = self._repo.get(tenant_id, notice_id)
+        if notice is None:
+            raise NotFound("Notice")
+        if expected_version is not None and notice.version != expected_version:
+            raise VersionConflict("Notice")
+        return notice
+
+    def _event(self, notice: Notice, kind: str, key: str, now: str, actor: str, detail: dict | None = None,
+               body: dict | None = None) -> NoticeEvent:
+        return NoticeEvent(notice.tenant_id, notice.notice_id, key, kind, notice.type, notice.severity, notice.status,
+                           notice.title, body or notice.body, notice.affected, notice.starts_at, notice.ends_at, now,
+                           {**(detail or {}), "by": actor}, notice.event_count + 1)
+
+    def _write(self, notice: Notice, changes: dict, event: NoticeEvent | None, due, expected_status: str | None = None
+               ) -> None:
+        """One transaction: the notice (if still the version read) and the event it mails.
+        `due`: False leaves the due index alone, None takes the notice out, a moment sets it."""
+        actions = self._repo.write_actions(replace(notice, **changes), changes)
+        if due is not False:
+            actions += self._repo.due_actions(notice.tenant_id, notice.notice_id, due)
+        if event is not None:
+            actions.append(NoticeItem.event_count.add(1))
+        actions += [NoticeItem.version.add(1), NoticeItem.updated_at.set(self._clock.now_iso())]
+        condition = NoticeItem.version == notice.version
+        if expected_status is not None:
+            condition &= NoticeItem.status == expected_status
+        tx = self._db.transaction()
+        tx.update(self._repo.ref(notice.tenant_id, notice.notice_id), actions, condition=condition, error=Contention())
+        if event is not None:
+            tx.put(self._repo.new_event_item(event), condition=NoticeItem.pk.does_not_exist(), error=Contention())
+        tx.commit()
+        if event is not None:
+            self._dispatch(event)
+
+    def _dispatch(self, event: NoticeEvent) -> None:
+        try:
+            self._fanout.send({"tenant_id": event.tenant_id, "notice_id": event.notice_id,
+                               "event_key": event.event_key})
+        except Exception:  # the event is safe in DynamoDB; the delivery sweep hands it on
+            self._log.warning("notice event not queued; the sweep will", extra={"notice_id": event.notice_id})
+
+    def _check(self, notice: Notice) -> None:
+        """The rules a notice must meet whatever its state (422 naming the field)."""
+        problems = []
+        if notice.is_maintenance:
+            for name in ("starts_at", "ends_at"):
+                if not getattr(notice, name):
+                    problems.append(Problem(name, "is required for a maintenance"))
+        if notice.starts_at and notice.ends_at and notice.ends_at <= notice.starts_at:
+            problems.append(Problem("ends_at", "must be after starts_at"))
+        if problems:
+            raise RuleViolation("The notice is not complete.", problems)
+        self._require_default_language(notice.tenant_id, {"title": notice.title, "body": notice.body})
+        self._require_accounts(notice.tenant_id, notice.affected)
+
+    def _check_live_edit(self, notice: Notice, changes: dict) -> None:
+        fixed = [name for name in changes if name not in EDITABLE_WHEN_LIVE]
+        if notice.status not in LIVE:
+            fixed = list(changes)
+        elif notice.status == IN_PROGRESS:
+            fixed += [name for name in ("starts_at", "reminders") if name in changes]
+        elif notice.status == OPEN:
+            fixed += [name for name in ("reminders",) if name in changes]
+        if fixed:
+            raise Conflict(f"These fields cannot change while the notice is {notice.status}.", "not_editable",
+                           [Problem(name, f"cannot change while {notice.status}") for name in fixed])
+
+    def _replan(self, notice: Notice, edited: Notice, now: str) -> dict:
+        """Keeps what was sent; plans the new reminders, start and end."""
+        kept = {key: step for key, step in notice.steps.items() if step["state"] == DONE}
+        fresh = plan(edited.starts_at, edited.ends_at, edited.reminders, now, iso_of)
+        if notice.status == IN_PROGRESS:
+            fresh = {COMPLETED: fresh[COMPLETED]}
+        return {**fresh, **kept} if notice.status == SCHEDULED else {**kept, **fresh}
+
+    def _require_default_language(self, tenant_id: str, texts: dict) -> None:
+        tenant = self._db.tenants.get(tenant_id)
+        language = tenant.default_language if tenant else "en"
+        problems = [Problem(f"{name}.{language}", "is required (the tenant's default language)")
+                    for name, values in texts.items() if not (values or {}).get(language)]
+        if problems:
+            raise RuleViolation("Texts must exist at least in the tenant's default language.", problems)
+
+    def _require_accounts(self, tenant_id: str, affected: dict) -> None:
+        ids = affected.get("account_ids") or []
+        found = set()
+        for start in range(0, len(ids), 100):
+            found.update(self._db.accounts.get_many(tenant_id, ids[start:start + 100]))
+        problems = [Problem(f"affected.account_ids[{i}]", "is not an account of this tenant")
+                    for i, account_id in enumerate(ids) if account_id not in found]
+        if problems:
+            raise RuleViolation("The notice names accounts that do not exist.", problems, "unknown_account")
+
+
+def iso_of(moment) -> str:
+    return iso(moment)
+
+
+def _close_steps(steps: dict, status: str) -> dict:
+    """A maintenance that starts, ends or is cancelled by hand: what it passed is no longer due."""
+    closed = {key: dict(step) for key, step in steps.items()}
+    for key, step in closed.items():
+        if step["state"] != PLANNED:
+            continue
+        if status == IN_PROGRESS and key == COMPLETED:
+            continue
+        step["state"] = DONE if key == STARTED and status == IN_PROGRESS else SKIPPED
+    return closed
+
+
+def _offset(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    if not cursor.isdigit() or len(cursor) > 9:
+        raise InvalidInput("The cursor is not valid for this list.", [Problem("cursor", "is invalid")],
+                           "invalid_cursor")
+    return int(cursor)
+
+
+def _offset_cursor(total: int, end: int) -> str | None:
+    return str(end) if end < total else None
+
+
+def _phase(cursor: str | None) -> tuple[str, str | None]:
+    if not cursor:
+        return "q", None
+    phase, _, inner = cursor.partition(".")
+    if phase not in ("q", "d"):
+        raise InvalidInput("The cursor is not valid for this list.", [Problem("cursor", "is invalid")],
+                           "invalid_cursor")
+    return phase, inner or None

@@ -1,0 +1,330 @@
+"""Notices API (issue 4 §1) and the maintenance lifecycle the schedule drives (§2), with a
+controllable clock. Delivery itself (fan-out, batches, SES) has its own tests."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from tests.functional.conftest import add_contact
+from tests.functional.portal_helpers import person_api
+
+T0 = datetime(2026, 12, 1, 8, 0, tzinfo=timezone.utc)
+
+
+class Clock:
+    """A clock the test moves."""
+
+    def __init__(self, at: datetime = T0):
+        self.at = at
+
+    def now(self):
+        return self.at
+
+    def now_iso(self):
+        from chalicelib.adapters.clock import iso
+
+        return iso(self.at)
+
+    def advance(self, **delta):
+        self.at += timedelta(**delta)
+
+
+@pytest.fixture
+def clock(aws):
+    from chalicelib import bootstrap
+
+    clock = Clock()
+    bootstrap.override(clock=clock)
+    return clock
+
+
+def at(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def maintenance(account_ids=None, start=T0 + timedelta(days=2), hours=2, **extra) -> dict:
+    return {"type": "maintenance", "title": {"de": "Wartung Rechenzentrum", "en": "Data centre maintenance"},
+            "body": {"de": "Kurze Unterbrechungen.", "en": "Short interruptions."},
+            "affected": {"account_ids": account_ids} if account_ids else {"all": True},
+            "starts_at": at(start), "ends_at": at(start + timedelta(hours=hours)), **extra}
+
+
+OUTAGE = {"type": "outage", "severity": "critical", "title": {"de": "Störung Telefonie"},
+          "body": {"de": "Anrufe schlagen fehl."}, "affected": {"all": True}}
+
+
+def create(api, body) -> dict:
+    reply = api.post("/notices", body)
+    assert reply.status == 201, reply.json
+    return reply.json
+
+
+def tick(chalice_client) -> dict:
+    from chalicelib import bootstrap
+
+    return bootstrap.get_notice_service().run_schedule()
+
+
+def events(api, notice_id) -> list[str]:
+    return [e["event_key"] for e in api.get(f"/notices/{notice_id}").json["events"]]
+
+
+# --- §1 the API --------------------------------------------------------------------------------
+
+def test_a_draft_is_created_with_defaults_and_read_back(api, clock):
+    notice = create(api, maintenance())
+    assert notice["status"] == "draft" and notice["severity"] == "info"
+    assert notice["reminders"] == [1440, 60] and notice["notice_id"].startswith("ntc_")
+    assert notice["starts_at"] == "2026-12-03T08:00:00.000Z"
+    read = api.get(f"/notices/{notice['notice_id']}").json
+    assert read["title"]["en"] == "Data centre maintenance" and read["events"] == []
+    assert read["deliveries"]["recipients"] == 0
+
+
+@pytest.mark.parametrize("body, field", [
+    ({**OUTAGE, "type": "storm"}, "type"),
+    ({**OUTAGE, "severity": "huge"}, "severity"),
+    ({**OUTAGE, "title": {"xx": "?"}}, "title.xx"),
+    ({**OUTAGE, "affected": {}}, "affected"),
+    ({**OUTAGE, "affected": {"all": True, "account_ids": ["acc_aaaaaaaaaaaaaaaa"]}}, "affected"),
+    ({**OUTAGE, "affected": {"all": False}}, "affected"),
+    ({**OUTAGE, "starts_at": "tomorrow"}, "starts_at"),
+    ({**OUTAGE, "starts_at": "2026-12-01T10:00:00"}, "starts_at"),
+    ({key: value for key, value in OUTAGE.items() if key != "body"}, "body"),
+])
+def test_bad_input_is_a_400_naming_the_field(api, clock, body, field):
+    reply = api.post("/notices", body)
+    assert reply.status == 400, reply.json
+    assert field in reply.fields()
+
+
+def test_rules_are_a_422_naming_the_field(api, clock, account):
+    no_default_language = {**OUTAGE, "title": {"en": "Outage"}}  # the tenant's default is de
+    assert api.post("/notices", no_default_language).fields() == {"title.de"}
+    reply = api.post("/notices", {**maintenance(), "ends_at": None})
+    assert reply.status == 400  # null is not a time
+    body = maintenance()
+    del body["ends_at"]
+    reply = api.post("/notices", body)
+    assert reply.status == 422 and reply.fields() == {"ends_at"}
+    reply = api.post("/notices", maintenance(start=T0 + timedelta(days=1), hours=-1))
+    assert reply.status == 422 and reply.fields() == {"ends_at"}
+    reply = api.post("/notices", {**OUTAGE, "reminders": [30]})
+    assert reply.status == 422 and reply.fields() == {"reminders"}
+    reply = api.post("/notices", maintenance([account["account_id"], "acc_aaaaaaaaaaaaaaaa"]))
+    assert reply.status == 422 and reply.fields() == {"affected.account_ids[1]"}
+
+
+def test_another_tenants_notice_is_a_404(api, other_api, clock):
+    notice = create(api, OUTAGE)
+    path = f"/notices/{notice['notice_id']}"
+    for reply in (other_api.get(path), other_api.post(path + "/publish"), other_api.patch(path, {"severity": "info"}),
+                  other_api.delete(path), other_api.get(path + "/deliveries"), other_api.get(path + "/coverage")):
+        assert reply.status == 404, reply.json
+    assert other_api.get("/notices").json["items"] == []
+
+
+def test_drafts_are_edited_with_versions_and_deleted(api, clock):
+    notice = create(api, OUTAGE)
+    path = f"/notices/{notice['notice_id']}"
+    edited = api.patch(path, {"severity": "minor", "version": 1})
+    assert edited.status == 200 and edited.json["severity"] == "minor" and edited.json["version"] == 2
+    assert api.patch(path, {"severity": "major", "version": 1}).status == 409
+    assert api.delete(path, headers={"If-Match": "1"}).status == 409
+    assert api.delete(path).status == 204
+    assert api.get(path).status == 404
+
+
+def test_list_filters_by_type_status_and_time_and_pages(api, clock):
+    outage = create(api, OUTAGE)
+    for days in (2, 5, 9):
+        create(api, maintenance(start=T0 + timedelta(days=days)))
+    everything = api.get("/notices").json["items"]
+    assert len(everything) == 4
+    assert [n["type"] for n in api.get("/notices?type=outage").json["items"]] == ["outage"]
+    assert len(api.get("/notices?status=draft").json["items"]) == 4
+    window = api.get(f"/notices?type=maintenance&from={at(T0 + timedelta(days=4))}&to={at(T0 + timedelta(days=6))}")
+    assert [n["starts_at"][:10] for n in window.json["items"]] == ["2026-12-06"]
+    first = api.get("/notices?limit=3").json
+    second = api.get(f"/notices?limit=3&cursor={first['next_cursor']}").json
+    assert len(first["items"]) == 3 and len(second["items"]) == 1 and second["next_cursor"] is None
+    assert outage["notice_id"] in {n["notice_id"] for n in first["items"] + second["items"]}
+    assert api.get("/notices?cursor=garbage").status == 400
+
+
+def test_publishing_an_outage_opens_it_writes_one_event_and_answers_coverage(api, clock, account):
+    add_contact(api, account["account_id"], "tech@muster.ch", notifications=["outage"])
+    notice = create(api, OUTAGE)
+    path = f"/notices/{notice['notice_id']}"
+    dry = api.post(path + "/publish?dry_run=true")
+    assert dry.status == 200 and dry.json["dry_run"] is True
+    assert dry.json["coverage"]["affected_accounts"] >= 1
+    assert api.get(path).json["status"] == "draft" and events(api, notice["notice_id"]) == []
+    reply = api.post(path + "/publish")
+    assert reply.status == 202, reply.json
+    assert reply.json["notice"]["status"] == "open"
+    assert reply.json["notice"]["starts_at"] == "2026-12-01T08:00:00.000Z"
+    assert reply.json["coverage"] == dry.json["coverage"]
+    assert events(api, notice["notice_id"]) == ["published"]
+    assert api.post(path + "/publish").status == 409
+    assert api.patch(path, {"affected": {"all": True}}).status == 409
+
+
+def test_updates_resolve_and_the_status_rules(api, clock):
+    path = f"/notices/{create(api, OUTAGE)['notice_id']}"
+    assert api.post(path + "/updates", {"body": {"de": "Wir prüfen."}}).status == 409  # still a draft
+    api.post(path + "/publish")
+    reply = api.post(path + "/updates", {"body": {"de": "Ursache gefunden."}})
+    assert reply.status == 202 and reply.json["status"] == "open"
+    assert api.post(path + "/updates", {"body": {"en": "Found it."}}).fields() == {"body.de"}
+    assert api.post(path + "/updates", {"body": {"de": "x"}, "status": "completed"}).status == 422
+    assert api.post(path + "/cancel").status == 409  # only a maintenance is cancelled
+    resolved = api.post(path + "/resolve", {"body": {"de": "Behoben."}})
+    assert resolved.status == 202 and resolved.json["status"] == "resolved"
+    assert resolved.json["ends_at"] == "2026-12-01T08:00:00.000Z"
+    assert api.post(path + "/resolve").status == 409
+    assert [e["event_key"] for e in resolved.json["events"]] == ["published", "update-001", "resolved"]
+    assert resolved.json["events"][2]["body"] == {"de": "Behoben."}
+
+
+def test_an_update_may_resolve(api, clock):
+    path = f"/notices/{create(api, OUTAGE)['notice_id']}"
+    api.post(path + "/publish")
+    reply = api.post(path + "/updates", {"body": {"de": "Behoben."}, "status": "resolved"})
+    assert reply.json["status"] == "resolved"
+    assert [e["event_key"] for e in reply.json["events"]] == ["published", "update-001"]
+
+
+# --- §2 the maintenance lifecycle ----------------------------------------------------------------
+
+def publish(api, body) -> str:
+    notice_id = create(api, body)["notice_id"]
+    assert api.post(f"/notices/{notice_id}/publish").status == 202
+    return notice_id
+
+
+def test_reminders_start_and_end_each_once_in_order(api, clock, chalice_client):
+    notice_id = publish(api, maintenance())  # starts in 48 h, reminders 24 h and 1 h before
+    assert api.get(f"/notices/{notice_id}").json["status"] == "scheduled"
+    assert events(api, notice_id) == ["published"]
+    tick(chalice_client)
+    assert events(api, notice_id) == ["published"]  # nothing due yet
+    clock.advance(hours=24)
+    tick(chalice_client)
+    tick(chalice_client)  # the next run finds nothing new: no reminder twice
+    assert events(api, notice_id) == ["published", "reminder-1440-202612030800"]
+    clock.advance(hours=23)
+    tick(chalice_client)
+    clock.advance(hours=1)
+    tick(chalice_client)
+    notice = api.get(f"/notices/{notice_id}").json
+    assert notice["status"] == "in_progress"
+    clock.advance(hours=2)
+    tick(chalice_client)
+    notice = api.get(f"/notices/{notice_id}").json
+    assert notice["status"] == "completed"
+    assert [e["event_key"] for e in notice["events"]] == [
+        "published", "reminder-1440-202612030800", "reminder-60-202612030800", "started", "completed"]
+    assert {s["state"] for s in notice["schedule"]} == {"done"}
+    clock.advance(days=30)
+    assert tick(chalice_client)["notices"] == 0  # out of the due index
+
+
+def test_catch_up_after_downtime_sends_the_latest_and_skips_the_rest(api, clock, chalice_client):
+    notice_id = publish(api, maintenance())
+    clock.advance(hours=47, minutes=30)  # the schedule was down: both reminders are due now
+    tick(chalice_client)
+    notice = api.get(f"/notices/{notice_id}").json
+    assert [e["event_key"] for e in notice["events"]] == ["published", "reminder-60-202612030800"]
+    states = {s["step"]: s["state"] for s in notice["schedule"]}
+    assert states["reminder-1440-202612030800"] == "skipped"
+
+
+def test_a_reminder_whose_moment_passed_by_more_than_its_offset_is_never_sent_late(api, clock, chalice_client):
+    notice_id = publish(api, maintenance(hours=6))
+    clock.advance(hours=49)  # down over the start: the 1 h reminder is 2 h late, more than its offset
+    tick(chalice_client)
+    notice = api.get(f"/notices/{notice_id}").json
+    assert [e["event_key"] for e in notice["events"]] == ["published", "started"]
+    assert notice["status"] == "in_progress"
+    clock.advance(days=1)  # down over the end too
+    tick(chalice_client)
+    assert events(api, notice_id) == ["published", "started", "completed"]
+
+
+def test_reminders_already_past_when_announced_are_not_sent(api, clock, chalice_client):
+    notice_id = publish(api, maintenance(start=T0 + timedelta(hours=3)))  # the 24 h reminder is past
+    states = {s["step"]: s["state"] for s in api.get(f"/notices/{notice_id}").json["schedule"]}
+    assert states["reminder-1440-202612011100"] == "skipped"
+    assert states["reminder-60-202612011100"] == "planned"
+
+
+def test_rescheduling_replans_the_reminders_and_mails_a_rescheduled_notice(api, clock, chalice_client):
+    notice_id = publish(api, maintenance())
+    clock.advance(hours=24)
+    tick(chalice_client)  # the 24 h reminder for the old start went out
+    new_start = T0 + timedelta(days=7)
+    reply = api.patch(f"/notices/{notice_id}", {"starts_at": at(new_start), "ends_at": at(new_start + timedelta(hours=2))})
+    assert reply.status == 200, reply.json
+    assert [e["event_key"] for e in reply.json["events"]][-1] == "rescheduled-003"
+    assert reply.json["events"][-1]["detail"]["previous"]["starts_at"] == "2026-12-03T08:00:00.000Z"
+    clock.advance(hours=24)  # the old start's 1 h reminder moment passes: nothing is sent for it
+    tick(chalice_client)
+    assert events(api, notice_id)[-1] == "rescheduled-003"
+    clock.at = new_start - timedelta(hours=23)
+    tick(chalice_client)
+    assert events(api, notice_id)[-1] == "reminder-1440-202612080800"
+    assert api.patch(f"/notices/{notice_id}", {"type": "outage"}).status == 409
+
+
+def test_cancel_stops_the_schedule_and_is_mailed(api, clock, chalice_client):
+    notice_id = publish(api, maintenance())
+    reply = api.post(f"/notices/{notice_id}/cancel", {"body": {"de": "Verschoben auf später."}})
+    assert reply.status == 202 and reply.json["status"] == "cancelled"
+    clock.advance(days=3)
+    assert tick(chalice_client)["mailed"] == 0
+    assert events(api, notice_id) == ["published", "cancelled"]
+    assert api.post(f"/notices/{notice_id}/cancel").status == 409
+
+
+def test_a_maintenance_can_be_started_and_completed_by_an_update(api, clock, chalice_client):
+    notice_id = publish(api, maintenance())
+    reply = api.post(f"/notices/{notice_id}/updates", {"body": {"de": "Wir beginnen früher."}, "status": "in_progress"})
+    assert reply.json["status"] == "in_progress"
+    clock.advance(hours=48)
+    tick(chalice_client)  # the planned start is not mailed again
+    assert events(api, notice_id) == ["published", "update-001"]
+    clock.advance(hours=2)
+    tick(chalice_client)
+    assert api.get(f"/notices/{notice_id}").json["status"] == "completed"
+    assert events(api, notice_id) == ["published", "update-001", "completed"]
+
+
+# --- people ------------------------------------------------------------------------------------
+
+def test_me_notices_shows_published_notices_of_the_persons_accounts_only(api, clock, account, chalice_client):
+    from chalicelib import bootstrap
+    from tests.functional.portal_helpers import trusted_issuer
+    from tests.functional.test_portal import tenant_id_of
+
+    with trusted_issuer() as issuer:
+        bootstrap.override(clock=clock)
+        _me_notices(api, account, issuer, tenant_id_of(api))
+
+
+def _me_notices(api, account, issuer, tenant_id):
+    other = api.post("/accounts", {"name": "Other AG"}).json
+    add_contact(api, account["account_id"], "anna@muster.ch")
+    mine = publish(api, maintenance([account["account_id"], other["account_id"]]))
+    publish(api, maintenance([other["account_id"]]))
+    create(api, OUTAGE)  # a draft: never shown
+    everyone = publish(api, OUTAGE)
+    anna = person_api(api, issuer, tenant_id, "anna@muster.ch")
+    reply = anna.get("/me/notices")
+    assert reply.status == 200, reply.json
+    # latest first by their time: the maintenance in two days, then the outage of today
+    assert [n["notice_id"] for n in reply.json["items"]] == [mine, everyone]
+    assert reply.json["items"][0]["account_ids"] == [account["account_id"]]  # never the other account
+    assert "coverage" not in reply.json["items"][0]
+    assert api.get("/me/notices").status == 403
