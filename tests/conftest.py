@@ -9,3 +9,8 @@ os.environ.update({
     "POWERTOOLS_SERVICE_NAME": "roster-api", "POWERTOOLS_METRICS_NAMESPACE": "Roster",
     "POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true",
 })
+
+# moto's TransactWriteItems backs up the whole table per item; copy only the items it writes.
+from infra.local_stack import moto_transactions  # noqa: E402
+
+moto_transactions.install()

@@ -18,6 +18,9 @@ class EmbeddedAws:
         """Starts the server (port 0 picks a free one) and returns its URL."""
         from moto.server import ThreadedMotoServer
 
+        from infra.local_stack import moto_transactions
+
+        moto_transactions.install()  # TransactWriteItems copies the items it writes, not the table
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one log line per AWS call is noise
         self._server = ThreadedMotoServer(ip_address=self._host, port=self._port, verbose=False)
         self._server.start()
@@ -35,9 +38,11 @@ class EmbeddedAws:
 
 
 def one_request_at_a_time(app):
-    """DynamoDB applies each request atomically; moto does not: a TransactWriteItems deep-copies
-    the whole table, and a concurrent write makes it fail ("dictionary changed size during
-    iteration") or lose a write. The API, the queue runner and the scheduler call moto from
+    """DynamoDB applies each request atomically; moto does not: a TransactWriteItems applies its
+    items one after the other and rolls back afterwards, so a concurrent read can see half a
+    transaction and a concurrent write can interleave with it (moto's own whole-table backup,
+    replaced by `moto_transactions`, also crashed with "dictionary changed size during
+    iteration" or lost writes). The API, the queue runner and the scheduler call moto from
     several threads, so moto serves one DynamoDB request at a time, like the tests'
     `atomic_moto`. Other services are left concurrent (SQS long polls must not hold a lock)."""
     lock = threading.Lock()
