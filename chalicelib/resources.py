@@ -51,6 +51,9 @@ class Queue:
     max_receive_count: int = 5
     # Functions that send messages to it: only they get its name (`name_env`) and may send.
     senders: tuple[str, ...] = ()
+    # At most this many concurrent invocations of the consumer (the event source mapping's
+    # MaximumConcurrency, 2–1000); None = infra's default.
+    max_concurrency: int | None = None
 
     @property
     def visibility_timeout_seconds(self) -> int:
@@ -149,6 +152,8 @@ MAIL_QUEUE = Queue(
     handler="send_mail",
     batch_size=10,
     consumer_timeout_seconds=60,
+    # Bounded: each worker paces SES at ROSTER_SES_MAX_SEND_RATE / this (infra passes both).
+    max_concurrency=2,
     # The API writes jobs (e.g. a contact's welcome mail) and dispatches them after the commit;
     # the sweeper re-queues jobs whose dispatch was lost.
     senders=(API_FUNCTION, "mail_sweeper", NOTICE_FANOUT_QUEUE.handler, "notice_schedule"),

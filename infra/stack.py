@@ -7,7 +7,8 @@ writes; this stack then fixes what chalice cannot express (see docs/deploy.md):
   (a queue's only the functions that send to it);
 - mail: SNS topics with their SQS subscriptions, the SES configuration set that publishes
   bounces and complaints to the feedback topic, and the SES templates of chalicelib/mail;
-- each SQS event source reads the queue made here and reports partial batch failures;
+- each SQS event source reads the queue made here, reports partial batch failures and runs at
+  most MaximumConcurrency consumers; mail senders get the SES send rate and that bound;
 - API Gateway's own error responses use the API's error format.
 """
 from __future__ import annotations
@@ -42,6 +43,12 @@ LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 # Bounds the load on SES and DynamoDB without reserving account concurrency; a Queue
 # declaration can override it with a `max_concurrency` attribute.
 DEFAULT_MAX_CONCURRENCY = 5
+# The SES account's maximum send rate (mails per second; the sandbox allows 1, a new production
+# account 14). CDK context `roster:ses_max_send_rate` sets it; the mail workers share it, each
+# pacing itself at rate / its event source's MaximumConcurrency.
+DEFAULT_SES_MAX_SEND_RATE = 14
+SES_MAX_SEND_RATE_ENV = "ROSTER_SES_MAX_SEND_RATE"
+MAIL_WORKER_CONCURRENCY_ENV = "ROSTER_MAIL_WORKER_CONCURRENCY"
 
 TABLE_ACTIONS = [
     # Items and queries (transactions are authorised per item: TransactWriteItems needs
@@ -74,6 +81,7 @@ class RosterStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         self.resources = resources
         self.tracing = tracing
+        self.ses_max_send_rate = ses_max_send_rate(self.node.try_get_context("roster:ses_max_send_rate"))
 
         self.tables = {t.logical_id: make_table(self, t) for t in resources.tables}
         self.secrets = {s.logical_id: make_secret(self, s) for s in resources.secrets}
@@ -153,6 +161,7 @@ class RosterStack(Stack):
     # --- SQS consumers -----------------------------------------------------------------------
     def _wire_sqs_event_sources(self) -> None:
         self.consumed: dict[str, list[QueueWithDeadLetters]] = {}
+        self.max_concurrency: dict[str, int] = {}  # function id -> its event sources' MaximumConcurrency, summed
         for source in sam.sqs_event_sources(self.template):
             # As the local stack does: by the queue name the app uses (the declared
             # default_name), else by the declared consumer (`Queue.handler`, a function name).
@@ -185,6 +194,7 @@ class RosterStack(Stack):
             # a consumer may still be working on it.
             function.add_property_override("Timeout", declared.consumer_timeout_seconds)
             self.consumed.setdefault(source.function, []).append(queue)
+            self.max_concurrency[source.function] = self.max_concurrency.get(source.function, 0) + concurrency
         consumed_names = {q.declaration.default_name for qs in self.consumed.values() for q in qs}
         for name in self.queues:
             if name not in consumed_names:
@@ -220,6 +230,13 @@ class RosterStack(Stack):
             if function_id in self.mail_senders and self.configuration_set is not None:
                 cfn_function.add_property_override(f"Environment.Variables.{CONFIGURATION_SET_ENV}",
                                                    self.configuration_set.configuration_set_name)
+            if function_id in self.mail_senders:
+                # SES pacing: the account's rate, shared by at most MaximumConcurrency workers.
+                cfn_function.add_property_override(f"Environment.Variables.{SES_MAX_SEND_RATE_ENV}",
+                                                   self.ses_max_send_rate)
+                if function_id in self.max_concurrency:
+                    cfn_function.add_property_override(f"Environment.Variables.{MAIL_WORKER_CONCURRENCY_ENV}",
+                                                       str(self.max_concurrency[function_id]))
             role_id = sam.role_of(function)
             if role_id is None:
                 raise ValueError(f"{function_id} has no role of its own; set autogen_policy off")
@@ -316,6 +333,20 @@ class RosterStack(Stack):
         # hashes the body into the deployment, so a change to them is deployed to the stage.
         self.chalice.get_resource(sam.REST_API).add_property_override(
             "DefinitionBody.x-amazon-apigateway-gateway-responses", sam.gateway_responses())
+
+
+def ses_max_send_rate(value: Any) -> str:
+    """The context value (or the default) as the environment variable's text; a rate that is not a
+    positive number fails the synth."""
+    if value is None or value == "":
+        value = DEFAULT_SES_MAX_SEND_RATE
+    try:
+        rate = float(value)
+    except (TypeError, ValueError):
+        rate = 0.0
+    if not rate > 0 or rate != rate or rate == float("inf"):
+        raise ValueError(f"context roster:ses_max_send_rate must be a positive number of mails per second, not {value!r}")
+    return str(int(rate)) if rate == int(rate) else str(rate)
 
 
 @contextlib.contextmanager

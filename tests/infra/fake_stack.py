@@ -1,7 +1,8 @@
 """Synthesises the stack for tests/infra/fake_app with FAKE_RESOURCES (run with .venv-infra).
 
 usage: CDK_OUTDIR=DIR fake_stack.py [--undeclared-queue | --unconsumed-queue]
-Tracing is on here (it is off in the real app) so that both ways are synthesised.
+Tracing is on here (it is off in the real app) and the SES send rate comes from the context
+(the real app uses the default), so that both ways are synthesised.
 The app is copied to a temporary directory first: chalice writes its package cache there.
 With --undeclared-queue the app's queue is left out of the declarations, with
 --unconsumed-queue a queue no function reads is added: either way synth must fail.
@@ -43,7 +44,9 @@ def main(variant: str | None) -> None:
     with tempfile.TemporaryDirectory(prefix="roster-fake-app-") as tmp:
         source_dir = os.path.join(tmp, "fake_app")
         shutil.copytree(os.path.join(HERE, "fake_app"), source_dir)
-        app = cdk.App(outdir=os.environ["CDK_OUTDIR"])
+        # a context value, as `cdk synth -c roster:ses_max_send_rate=3.5` would give (the real
+        # app synthesises with the default)
+        app = cdk.App(outdir=os.environ["CDK_OUTDIR"], context={"roster:ses_max_send_rate": "3.5"})
         RosterStack(app, "dev", resources=resources, source_dir=source_dir, tracing=True,
                     env=cdk.Environment(region="eu-central-1"))
         app.synth()

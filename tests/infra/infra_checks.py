@@ -15,6 +15,8 @@ from infra import sam
 MIN_MAX_RECEIVE_COUNT = 5
 MAX_CONSUMER_CONCURRENCY = 50  # "bounded": well below an account's default 1000
 CONFIGURATION_SET_ENV = "ROSTER_SES_CONFIGURATION_SET"
+SES_MAX_SEND_RATE_ENV = "ROSTER_SES_MAX_SEND_RATE"
+MAIL_WORKER_CONCURRENCY_ENV = "ROSTER_MAIL_WORKER_CONCURRENCY"
 REGION = "eu-central-1"  # tests/infra/conftest.py synthesises there
 
 # The grants, written out again here on purpose: the test is the specification.
@@ -174,10 +176,30 @@ def check_sqs_event_sources(template: dict, declared: Resources) -> None:
             f"{where} reads {queue_ref!r}, not a queue of the stack"
         queue = by_queue[queue_ref["Fn::GetAtt"][0]]
         assert props["BatchSize"] == queue.batch_size, where
+        if queue.max_concurrency is not None:
+            assert concurrency == queue.max_concurrency, f"{where}: declared {queue.max_concurrency}"
         timeout = template["Resources"][function_id]["Properties"]["Timeout"]
         assert timeout == queue.consumer_timeout_seconds, f"{function_id} timeout {timeout}"
         consumed.add(queue.logical_id)
     assert consumed == {q.logical_id for q in declared.queues}, "a declared queue has no consumer"
+
+
+def check_mail_pacing(template: dict, declared: Resources, send_rate: str) -> None:
+    """Each mail sender gets the SES account's send rate; one that consumes a queue also gets its
+    concurrency bound (the MaximumConcurrency of its event sources), to pace at rate / workers.
+    No other function gets either."""
+    mail_senders = {sam.function_id(name) for name in declared.mail_senders}
+    bounds: dict[str, int] = {}
+    for function_id, _event, props in sam.sqs_event_sources_raw(template):
+        bounds[function_id] = bounds.get(function_id, 0) + props["ScalingConfig"]["MaximumConcurrency"]
+    for fid, function in sam.functions(template).items():
+        env = env_of(function)
+        if fid in mail_senders:
+            assert env.get(SES_MAX_SEND_RATE_ENV) == send_rate, f"{fid} {SES_MAX_SEND_RATE_ENV}"
+            expected = str(bounds[fid]) if fid in bounds else None
+            assert env.get(MAIL_WORKER_CONCURRENCY_ENV) == expected, f"{fid} {MAIL_WORKER_CONCURRENCY_ENV}"
+        else:
+            assert SES_MAX_SEND_RATE_ENV not in env and MAIL_WORKER_CONCURRENCY_ENV not in env, fid
 
 
 # --- functions and IAM ------------------------------------------------------------------------

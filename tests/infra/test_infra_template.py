@@ -12,7 +12,7 @@ import subprocess
 import pytest
 
 from chalicelib.mail.catalog import ses_templates
-from chalicelib.resources import RESOURCES
+from chalicelib.resources import MAIL_QUEUE, NOTICE_FANOUT_QUEUE, RESOURCES
 from infra import sam
 from tests.infra import infra_checks as checks
 from tests.infra.conftest import ROOT, INFRA_BIN, REGION, infra_python, load_template, offline_env, run_synth
@@ -22,6 +22,9 @@ pytestmark = pytest.mark.infra
 
 DECLARED = {"real": RESOURCES, "fake": FAKE_RESOURCES}
 TRACING = {"real": False, "fake": True}
+# SES send rate: the real app synthesises with the default, the fake one with a context value
+# (tests/infra/fake_stack.py).
+SEND_RATE = {"real": "14", "fake": "3.5"}
 
 # cfn-lint rules we do not apply, each with the reason it does not apply to this template.
 # (None so far: the templates pass every error and warning rule.)
@@ -59,6 +62,37 @@ def test_every_declared_queue_has_dead_letters_redrive_and_alarm(stack):
 def test_every_sqs_event_source_reports_batch_item_failures(stack):
     name, _, template = stack
     checks.check_sqs_event_sources(template, DECLARED[name])
+
+
+def test_mail_workers_get_the_ses_send_rate_and_their_concurrency_bound(stack):
+    name, _, template = stack
+    checks.check_mail_pacing(template, DECLARED[name], SEND_RATE[name])
+
+
+def test_real_app_mail_worker_concurrency_is_bounded_as_declared(real_synth):
+    """The mail queue's consumer runs at most MAIL_QUEUE.max_concurrency (2) at a time, and knows it."""
+    _, template = load_template(real_synth)
+    [(function_id, props)] = [(f, p) for f, _, p in sam.sqs_event_sources_raw(template)
+                              if p["Queue"]["Fn::GetAtt"][0] == checks.queue_ids(template, MAIL_QUEUE)[0]]
+    assert function_id == "SendMail"
+    assert props["ScalingConfig"] == {"MaximumConcurrency": MAIL_QUEUE.max_concurrency} == {"MaximumConcurrency": 2}
+    env = checks.env_of(sam.functions(template)["SendMail"])
+    assert env["ROSTER_MAIL_WORKER_CONCURRENCY"] == "2" and env["ROSTER_SES_MAX_SEND_RATE"] == "14"
+
+
+def test_real_app_has_the_notice_fanout_queue_and_schedule(real_synth):
+    """Issue 4: the fan-out queue (with its dead letters) feeds notice_fanout, and notice_schedule
+    runs every minute."""
+    _, template = load_template(real_synth)
+    queue_id, dlq_id = checks.queue_ids(template, NOTICE_FANOUT_QUEUE)
+    assert template["Resources"][queue_id]["Properties"]["VisibilityTimeout"] == 6 * 300
+    [props] = [p for f, _, p in sam.sqs_event_sources_raw(template) if f == "NoticeFanout"]
+    assert props["BatchSize"] == 1 and props["Queue"] == {"Fn::GetAtt": [queue_id, "Arn"]}
+    events = sam.functions(template)["NoticeSchedule"]["Properties"]["Events"]
+    assert [e["Properties"]["Schedule"] for e in events.values() if e["Type"] == "Schedule"] == ["rate(1 minute)"]
+    senders = {f for f in sam.functions(template)
+               if {"Fn::GetAtt": [queue_id, "Arn"]} in checks.granted(template, f, "sqs:SendMessage")}
+    assert senders == {sam.API_HANDLER, "NoticeSchedule"}
 
 
 def test_queue_names_reach_only_the_functions_that_send_to_them(stack):
@@ -104,9 +138,9 @@ def test_roles_grant_exactly_what_the_declaration_implies(stack):
 def test_real_app_mail_permissions_by_function(real_synth):
     """The mail pipeline's grants, spelled out (the generic checks derive them from resources.py)."""
     _, template = load_template(real_synth)
-    mail_queue = {"Fn::GetAtt": [checks.queue_ids(template, RESOURCES.queues[0])[0], "Arn"]}
+    mail_queue = {"Fn::GetAtt": [checks.queue_ids(template, MAIL_QUEUE)[0], "Arn"]}
     senders = {f for f in sam.functions(template) if mail_queue in checks.granted(template, f, "sqs:SendMessage")}
-    assert senders == {sam.API_HANDLER, "MailSweeper"}
+    assert senders == {sam.API_HANDLER, "MailSweeper", "NoticeFanout", "NoticeSchedule"}
     assert {f for f in sam.functions(template) if checks.granted(template, f, "ses:SendBulkTemplatedEmail")} \
         == {"SendMail"}
     assert {f for f in sam.functions(template) if checks.granted(template, f, "ses:VerifyEmailIdentity")} \
