@@ -21,12 +21,14 @@ run: setup
 test: setup infra-setup
 	$(BIN)/python -m pytest -n 2 tests
 
-# Benchmarks (docs/performance.md): cold start vs the floor, AWS calls per route, package size.
+# Benchmarks (docs/performance.md): cold start vs the floor, AWS calls per route, package size,
+# the mail pipeline, notices to 10,000 recipients (issue 4).
 bench: setup
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/aws_calls.py
 	$(BIN)/python bench/package_size.py
 	$(BIN)/python bench/mail_pipeline.py
+	$(BIN)/python bench/notices.py
 
 # CDK + cfn-lint in their own environment (jsii pins typeguard; cfn-lint brings
 # aws-sam-translator, which must stay out of the app's). See docs/deploy.md.

@@ -6,7 +6,7 @@ import zipfile
 
 import pytest
 
-from bench import aws_calls, cold_start, common, mail_pipeline, package_size
+from bench import aws_calls, cold_start, common, mail_pipeline, notices, package_size
 
 
 def test_every_route_has_an_aws_calls_scenario():
@@ -137,3 +137,68 @@ def test_mail_pipeline_reads_the_ready_line_and_counts_the_runs_mails():
     assert mail_pipeline.parse_ready(log)["console"] == "http://127.0.0.1:2"
     mails = [{"to": ["a@run1.bench.example"]}, {"to": ["b@run2.bench.example"]}, {"to": ["c@x.run1.bench.example"]}]
     assert mail_pipeline.count_outbox(mails, "run1.bench.example") == 1
+
+
+def test_notices_counts_the_stacks_calls_by_thread_and_writes_them(tmp_path):
+    """bench/notices.py's counter, as the stack loads it: calls by the thread's role, items written."""
+    import threading
+
+    import boto3
+    from botocore.handlers import BUILTIN_HANDLERS
+    from moto import mock_aws
+
+    path = tmp_path / "calls.json"
+    with mock_aws():
+        stop = notices.install_stack_counter(str(path), interval=0.01)
+        try:
+            dynamodb = boto3.client("dynamodb", region_name="eu-central-1")
+            dynamodb.create_table(TableName="t", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                                  AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                                  BillingMode="PAY_PER_REQUEST")
+
+            def worker():
+                dynamodb.batch_write_item(RequestItems={"t": [{"PutRequest": {"Item": {"pk": {"S": str(i)}}}}
+                                                              for i in range(3)]})
+                dynamodb.get_item(TableName="t", Key={"pk": {"S": "1"}})
+
+            thread = threading.Thread(target=worker, name="sqs-send_mail")
+            thread.start()
+            thread.join()
+        finally:
+            stop()
+    assert not [handler for event, handler, *_ in BUILTIN_HANDLERS if getattr(handler, "__name__", "") == "count"]
+    counts = notices.read_counts(path, 0)
+    assert counts["calls"] == {"api|DynamoDB|CreateTable": 1, "send_mail|DynamoDB|BatchWriteItem": 1,
+                               "send_mail|DynamoDB|GetItem": 1}
+    assert counts["items"]["send_mail|DynamoDB|BatchWriteItem"] == 3
+    summary = notices.summarize(counts, ("send_mail",))
+    assert (summary["dynamodb_reads"], summary["dynamodb_writes"], summary["dynamodb_item_writes"]) == (1, 1, 3)
+
+
+def test_notices_roles_items_budgets_and_report():
+    assert [notices.role_of(name) for name in ("sqs-notice_fanout", "scheduler", "Thread-7 (process_request_thread)")] \
+        == ["notice_fanout", "schedules", "api"]
+    assert notices.items_of("TransactWriteItems", {"TransactItems": [{"Update": {}}, {"ConditionCheck": {}},
+                                                                     {"Put": {}}]}) == 2
+    assert notices.items_of("SendBulkTemplatedEmail", {"Destinations": [{}] * 50}) == 50
+    assert notices.items_of("Query", {}) == 0 and notices.items_of("UpdateItem", {}) == 1
+    assert notices.ses_call_budget({"de": 2500, "fr": 2500, "it": 2499, "en": 1}) == 50 + 50 + 50 + 1
+    assert [notices.language_of(i) for i in range(5)] == ["de", "fr", "it", "en", "de"]
+    counts = {"calls": {"send_mail|SES|SendBulkTemplatedEmail": 2, "send_mail|DynamoDB|BatchWriteItem": 4,
+                        "send_mail|SQS|ReceiveMessage": 9, "notice_fanout|DynamoDB|Query": 3,
+                        "notice_fanout|SQS|SendMessageBatch": 1},
+              "items": {"send_mail|SES|SendBulkTemplatedEmail": 100, "send_mail|DynamoDB|BatchWriteItem": 100}}
+    empty = notices.summarize({"calls": {}, "items": {}}, ("api",))
+    part = {"request_path": empty, "fanout": notices.summarize(counts, ("notice_fanout",)),
+            "mail_worker": notices.summarize(counts, ("send_mail",)), "schedules": empty}
+    assert "send_mail SQS.ReceiveMessage" not in part["mail_worker"]["operations"]  # Lambda's part
+    result = {"recipients": 100, "accounts": 10, "per_language": {"de": 50, "fr": 50}, "seed_seconds": 1.0,
+              "roster": {**part, "wall_seconds": 2.0, "settled": True, "published_after_seconds": 0.5,
+                         "fanned_out_after_seconds": 1.0, "event": {"deliveries": {"queued": 0, "sent": 100}}},
+              "baseline": {"wall_seconds": 12.0, "ses_calls": 100, "mails_per_second": 8.3},
+              "fanout_memory": {"batches": 2, "peak_mib": 1.5, "retained_mib": 0.1}}
+    checks = notices.budgets(result)
+    assert {name: (c["value"], c["within"]) for name, c in checks.items()} == {
+        "speed": (6.0, True), "ses_calls": (2, True), "write_requests_per_recipient": (0.04, True)}
+    report = notices.render_report(result)
+    assert "| speed | 6.0 | >= 5.0x | yes |" in report and "1.5 MiB" in report
