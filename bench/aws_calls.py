@@ -570,7 +570,8 @@ def _revoke_invitation(w: World) -> Request:
 
 
 @scenario("GET", "/invitations/{token}", "read", variant="the offer page",
-          why="GetItem of the token, then the invitation; the page reads tenant, account, person")
+          why="GetItem of the token, then the invitation; then one BatchGetItem of what the page names: "
+              "tenant, account, invitee (and the inviter, if a person invited)")
 def _invitation_page(w: World) -> Request:
     return Request(f"/invitations/{_invitation_token(w, _invitation(w, w.account()))}", key="")
 
@@ -582,8 +583,8 @@ def _invitation_page_head(w: World) -> Request:
 
 
 @scenario("POST", "/invitations/{token}/accept", "write",
-          why="reads token and invitation, tenant, account and person for the page, then the person and tenant "
-              "for the mails; one transaction: token used, invitation, membership active, account counters, mails")
+          why="the page's reads (token, invitation, one BatchGetItem of tenant, account, invitee), which the "
+              "mails reuse; one transaction: token used, invitation, membership active, account counters, mails")
 def _accept_invitation(w: World) -> Request:
     return Request(f"/invitations/{_invitation_token(w, _invitation(w, w.account()))}/accept", key="")
 

@@ -1,10 +1,12 @@
 """Invitations and their link tokens (only the SHA-256 of a token is stored, as the key)."""
 from __future__ import annotations
 
-from chalicelib.domain.entities import Page
+from dataclasses import dataclass
+
+from chalicelib.domain.entities import Account, Page, Person, Tenant
 from chalicelib.domain.invitations import Invitation
 from chalicelib.models import keys
-from chalicelib.models.entities import MembershipItem
+from chalicelib.models.entities import AccountItem, MembershipItem, PersonItem, TenantItem
 from chalicelib.models.invitations import InvitationItem, InvitationTokenItem
 from chalicelib.repositories.database import get_item, query_page
 
@@ -15,6 +17,16 @@ def to_invitation(item: InvitationItem) -> Invitation:
                       item.language, item.status, int(item.expires_in_days), item.expires_at, item.invited_by,
                       item.inviter_person_id, item.mail_job_id, item.created_at, item.updated_at,
                       item.responded_at, int(item.version), item.token_hash)
+
+
+@dataclass(frozen=True)
+class Parties:
+    """Who and what an invitation names, as its page and its answer need them."""
+
+    tenant: Tenant | None
+    account: Account | None
+    person: Person | None
+    inviter: Person | None
 
 
 class InvitationRepository:
@@ -66,6 +78,23 @@ class InvitationRepository:
         return [(item.tenant_id, item.invitation_id) for item in
                 InvitationItem.by_due.query(keys.INVITATIONS_DUE, InvitationItem.pending_sk < now, limit=limit)]
 
+    def parties(self, inv: Invitation) -> Parties:
+        """The tenant, account, invitee and inviter (if a person invited) in one strongly
+        consistent BatchGetItem: the invitation names them all, none depends on another."""
+        from chalicelib.repositories.accounts import to_account
+        from chalicelib.repositories.people import to_person
+        from chalicelib.repositories.tenants import to_tenant
+
+        tid = inv.tenant_id
+        refs = [(TenantItem, keys.tenant(tid), keys.TENANT_SK),
+                (AccountItem, keys.account(tid, inv.account_id), keys.ACCOUNT_SK),
+                (PersonItem, keys.person(tid, inv.person_id), keys.PERSON_SK)]
+        if inv.inviter_person_id:
+            refs.append((PersonItem, keys.person(tid, inv.inviter_person_id), keys.PERSON_SK))
+        items = batch_get(refs) + [None]
+        return Parties(*(None if item is None else convert(item)
+                         for convert, item in zip((to_tenant, to_account, to_person, to_person), items)))
+
     # --- tokens ----------------------------------------------------------------------------
     def token_key(self, digest: str) -> tuple[str, str]:
         return keys.invitation_token(digest), keys.TOKEN_SK
@@ -83,3 +112,21 @@ class InvitationRepository:
     # --- the membership an invitation offers ------------------------------------------------
     def membership_item(self, tenant_id: str, account_id: str, person_id: str) -> MembershipItem | None:
         return get_item(MembershipItem, keys.account(tenant_id, account_id), keys.member(person_id))
+
+
+def batch_get(refs: list[tuple[type, str, str]]) -> list:
+    """Items of several models of the one table, each (model, hash key, range key), in one
+    strongly consistent BatchGetItem (more only for keys DynamoDB leaves unprocessed), in the
+    order asked; None where there is no item. Up to 100 keys."""
+    model = refs[0][0]
+    hash_name, range_name = model._hash_key_attribute().attr_name, model._range_key_attribute().attr_name
+    connection = model._get_connection()
+    wanted = list(dict.fromkeys((h, r) for _, h, r in refs))
+    found: dict[tuple[str, str], dict] = {}
+    while wanted:
+        reply = connection.batch_get_item([{hash_name: h, range_name: r} for h, r in wanted], consistent_read=True)
+        for raw in reply.get("Responses", {}).get(connection.table_name, []):
+            found[raw[hash_name]["S"], raw[range_name]["S"]] = raw
+        unprocessed = reply.get("UnprocessedKeys", {}).get(connection.table_name, {}).get("Keys", [])
+        wanted = [(key[hash_name]["S"], key[range_name]["S"]) for key in unprocessed]
+    return [model_cls.from_raw_data(found[h, r]) if (h, r) in found else None for model_cls, h, r in refs]

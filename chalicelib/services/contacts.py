@@ -2,7 +2,7 @@
 and the designated technical and administrative contacts."""
 from __future__ import annotations
 
-from chalicelib.domain.entities import ContactDetails, Membership, Page, Person
+from chalicelib.domain.entities import ContactDetails, Membership, Page, Person, Tenant
 from chalicelib.domain.errors import Conflict, NotFound, Problem, RuleViolation, VersionConflict
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.mail import Recipient
@@ -80,13 +80,13 @@ class ContactService:
         return ContactDetails(membership, person, person_created=existing_id is None,
                               welcome_mail_job_id=welcome.job_id if welcome else None)
 
-    def welcome_mail(self, tx, tenant_id: str, account_id: str, person: Person):
+    def welcome_mail(self, tx, tenant_id: str, account_id: str, person: Person, tenant: Tenant | None = None):
         """P4: with the tenant's welcome mail on, the new contact's welcome mail is written in
         the same transaction as the membership (it can't be lost or sent for a failed add).
-        Also used when an invitation of kind contact is accepted."""
+        Also used when an invitation of kind contact is accepted (with the tenant it read)."""
         if self._mail is None:
             return None
-        tenant = self._db.tenants.get(tenant_id)
+        tenant = tenant or self._db.tenants.get(tenant_id)
         if tenant is None or not tenant.welcome_mail.get("enabled"):
             return None
         recipient = Recipient(person.email, person.language or "", person.person_id,

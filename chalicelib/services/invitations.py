@@ -23,7 +23,7 @@ from chalicelib.models.entities import AccountItem, EmailClaimItem, MembershipIt
 from chalicelib.models.invitations import InvitationItem, InvitationTokenItem
 from chalicelib.models.mail import MailRecipientItem
 from chalicelib.repositories.database import Contention, retry_on_contention
-from chalicelib.repositories.invitations import InvitationRepository
+from chalicelib.repositories.invitations import InvitationRepository, Parties
 
 ATTEMPTS = 5
 
@@ -259,17 +259,21 @@ class InvitationService:
         return self._look(token, fallback_language)[0]
 
     def _look(self, token: str, fallback_language: str):
+        """The link's state and, unless it is unknown or closed, (token item, invitation, parties)."""
         found = self._find(token)
         if found is None:
             return Answer("not_found", self._neutral(fallback_language)), None
         token_item, inv = found
         if token_item.outcome:
-            return Answer(token_item.outcome, self._context(inv), inv.invitation_id), found
-        if inv.status == "expired" or (inv.is_open and inv.expires_at <= self._clock.now_iso()):
-            return Answer("expired", self._context(inv), inv.invitation_id), found
-        if not inv.is_open:
+            state = token_item.outcome
+        elif inv.status == "expired" or (inv.is_open and inv.expires_at <= self._clock.now_iso()):
+            state = "expired"
+        elif not inv.is_open:
             return Answer("not_found", self._neutral(fallback_language)), None
-        return Answer("open", self._context(inv), inv.invitation_id), found
+        else:
+            state = "open"
+        parties = self._repo.parties(inv)
+        return Answer(state, self._context(inv, parties), inv.invitation_id), (token_item, inv, parties)
 
     def answer(self, token: str, outcome: str, fallback_language: str) -> Answer:
         """accepted | declined. The same answer again gives the same outcome; the other one, 404."""
@@ -282,7 +286,7 @@ class InvitationService:
             if state.state != "open":
                 return state
             try:
-                self._answer(found[1], outcome)
+                self._answer(found[1], outcome, found[2])
                 return Answer(outcome, state.context, state.invitation_id)
             except Gone:
                 return Answer("not_found", self._neutral(fallback_language))
@@ -292,9 +296,10 @@ class InvitationService:
                 return Answer("conflict", state.context, state.invitation_id)
         return Answer("conflict", None)
 
-    def _answer(self, inv: Invitation, outcome: str) -> None:
+    def _answer(self, inv: Invitation, outcome: str, parties: Parties) -> None:
         """One transaction: token used, invitation answered, membership active/declined (with the
-        account's counters and slots on accept), the inviter's and the welcome mail."""
+        account's counters and slots on accept), the inviter's and the welcome mail. `parties`
+        were read for the page, in this attempt."""
         tid, aid, pid, now = inv.tenant_id, inv.account_id, inv.person_id, self._clock.now_iso()
         tx = self._db.transaction()
         tx.update(self._repo.token_ref(inv.token_hash), [InvitationTokenItem.outcome.set(outcome)],
@@ -311,7 +316,7 @@ class InvitationService:
                   condition=(MembershipItem.invitation_id == inv.invitation_id) & MembershipItem.status.is_in(*OPEN),
                   error=Gone())
         jobs = []
-        person = self._db.people.get(tid, pid)
+        person = parties.person
         if outcome == "accepted":
             # the membership starts to count: counters and slots, in the same transaction
             effects = membership_effects(None, (inv.kind, set(inv.roles), True))
@@ -319,8 +324,8 @@ class InvitationService:
             tx.update(self._db.accounts.item_ref(tid, aid), actions, condition=condition,
                       error=lambda: self._contacts.explain_slots(tid, aid, effects["claim"]))
             if inv.kind == "contact" and person is not None:
-                jobs.append(self._contacts.welcome_mail(tx, tid, aid, person))
-        jobs.append(self._inviter_mail(tx, inv, outcome, person))
+                jobs.append(self._contacts.welcome_mail(tx, tid, aid, person, tenant=parties.tenant))
+        jobs.append(self._inviter_mail(tx, inv, outcome, parties))
         # the invitee answered through the link: they are the actor (account-scoped, audited)
         self._db.audit(tx, tid, aid, {"type": "person", "id": pid}, f"invitation.{outcome}", now, inv.invitation_id)
         tx.commit()
@@ -328,9 +333,8 @@ class InvitationService:
             if job is not None:
                 self._mail.dispatch(job)
 
-    def _inviter_mail(self, tx, inv: Invitation, outcome: str, person: Person | None):
-        tenant = self._db.tenants.get(inv.tenant_id)
-        inviter = self._db.people.get(inv.tenant_id, inv.inviter_person_id) if inv.inviter_person_id else None
+    def _inviter_mail(self, tx, inv: Invitation, outcome: str, parties: Parties):
+        tenant, inviter, person = parties.tenant, parties.inviter, parties.person
         if inviter is not None:
             recipient = Recipient(inviter.email, inviter.language or "", inviter.person_id)
         elif tenant is not None and tenant.staff_email:
@@ -356,14 +360,12 @@ class InvitationService:
             return None
         return token_item, inv
 
-    def _context(self, inv: Invitation) -> PageContext:
-        tenant = self._db.tenants.get(inv.tenant_id)
-        account = self._db.accounts.get(inv.tenant_id, inv.account_id)
-        person = self._db.people.get(inv.tenant_id, inv.person_id)
+    @staticmethod
+    def _context(inv: Invitation, parties: Parties) -> PageContext:
+        tenant, account, person, inviter = parties.tenant, parties.account, parties.person, parties.inviter
         language = pick_language(inv.language, person.language if person else None,
                                  account.language if account else None, tenant.default_language if tenant else None)
         brand = ((tenant.branding or {}).get("brand_name") or tenant.name) if tenant else ""
-        inviter = self._db.people.get(inv.tenant_id, inv.inviter_person_id) if inv.inviter_person_id else None
         inviter_name = " ".join(p for p in (inviter.first_name, inviter.last_name) if p) if inviter else ""
         return PageContext(language, brand, inviter_name or brand, (account.name if account else "") or "",
                            inv.account_id, inv.permissions, inv.roles, inv.expires_at)
