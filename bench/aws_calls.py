@@ -595,6 +595,45 @@ def _decline_invitation(w: World) -> Request:
     return Request(f"/invitations/{_invitation_token(w, _invitation(w, w.account()))}/decline", key="")
 
 
+def _preferences_token(w: World, **contact: Any) -> str:
+    """A member of two accounts and their preferences link's token (setup, not counted)."""
+    from chalicelib import bootstrap
+
+    aid = w.account()
+    pid = w.contact(aid, "anna@example.com", notifications=["outage", "maintenance"], **contact)
+    w.contact(w.account(name="Zweite AG"), "anna@example.com", notifications=["outage"])
+    return bootstrap.get_preference_service().token(w.tenant_id, pid)
+
+
+@scenario("GET", "/preferences/{token}", "read", variant="member of 2 accounts",
+          why="the token is checked without I/O (HMAC); then the person (GetItem), their memberships "
+              "(Query), the accounts (BatchGetItem) and the tenant (GetItem, the language's last fallback)")
+def _preferences_page(w: World) -> Request:
+    return Request(f"/preferences/{_preferences_token(w)}", key="")
+
+
+@scenario("HEAD", "/preferences/{token}", "read", variant="a mail scanner",
+          why="as GET: the same reads, no body")
+def _preferences_page_head(w: World) -> Request:
+    return Request(f"/preferences/{_preferences_token(w)}", key="")
+
+
+@scenario("POST", "/preferences/{token}", "write", variant="one of 2 accounts changes",
+          why="the reads of GET, then per changed membership one conditional TransactWriteItems (change and "
+              "audit entry) and its read back (GetItem), as PATCH /me/memberships/{account_id}")
+def _save_preferences(w: World) -> Request:
+    token = _preferences_token(w)
+    account_id = w.api.must("GET", "/accounts")["items"][-1]["account_id"]
+    return Request(f"/preferences/{token}", {"choices": {account_id: ["security"]}}, key="")
+
+
+@scenario("POST", "/preferences/{token}/unsubscribe", "write", variant="a type chosen in 2 accounts",
+          why="the reads of GET, then per membership that had the type one conditional TransactWriteItems "
+              "(change and audit entry) and its read back (GetItem)")
+def _unsubscribe(w: World) -> Request:
+    return Request(f"/preferences/{_preferences_token(w)}/unsubscribe", {"type": "outage"}, key="")
+
+
 # --- coverage and running ------------------------------------------------------------------------
 def route_table(chalice_app: Any) -> set[tuple[str, str]]:
     return {(method, path) for path, methods in chalice_app.routes.items() for method in methods}

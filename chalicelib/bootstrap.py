@@ -201,9 +201,18 @@ def get_invitation_service():
                              get_settings().public_base_url)
 
 
+@lru_cache(maxsize=1)
+def get_preference_service():
+    """Notification preferences links and pages; `link()` is called once per notice recipient."""
+    from chalicelib.services.preferences import PreferenceService
+
+    return PreferenceService(get_database(), get_clock(), get_platform_key_source(), get_portal_service(),
+                             get_settings().public_base_url)
+
+
 _BUILDERS = (
     get_logger, get_metrics, get_tracer, get_clock, get_database, get_platform_key_source, get_ses_client,
     get_mail_service, get_invitation_service,
     get_authenticator, get_jwks, get_person_tokens, get_tenant_service, get_api_key_service, get_account_service,
-    get_contact_service, get_people_service, get_portal_service, get_audit_service,
+    get_contact_service, get_people_service, get_portal_service, get_audit_service, get_preference_service,
 )

@@ -122,22 +122,23 @@ STATUS = {"open": 200, "accepted": 200, "declined": 200, "expired": 410, "not_fo
 FORM_TYPES = ["application/x-www-form-urlencoded", "multipart/form-data", "application/json", "text/plain"]
 
 
-def page_route(path: str, methods: tuple[str, ...], content_types: list[str] | None = None):
-    """A public HTML route. Not `route()`: no credential to check, and every answer (errors
-    included) is a page, never the JSON error format."""
+def page_route(path: str, methods: tuple[str, ...], content_types: list[str] | None = None,
+               blueprint: Blueprint = bp):
+    """A public HTML route (the invitation and the preferences links). Not `route()`: no
+    credential to check, and every answer (errors included) is a page, never the JSON error format."""
 
     def decorate(view):
         @functools.wraps(view)
         def wrapped(**params):
             try:
-                return view(bp.current_request, **params)
+                return view(blueprint.current_request, **params)
             except Exception:  # noqa: BLE001 - a page never shows a stack trace
-                bootstrap.get_logger().exception("invitation page failed")
+                bootstrap.get_logger().exception("public page failed", extra={"route": path})
                 return Response(body="", status_code=500, headers=PAGE_HEADERS)
 
         wrapped.auth = "public"  # type: ignore[attr-defined]
         options = {"content_types": content_types} if content_types else {}
-        bp.route(path, methods=list(methods), **options)(wrapped)
+        blueprint.route(path, methods=list(methods), **options)(wrapped)
         return wrapped
 
     return decorate

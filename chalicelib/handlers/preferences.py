@@ -1,0 +1,115 @@
+"""Notification preferences (issue 4 §3): the public pages behind the link of every notice mail.
+
+GET and HEAD read only (mail scanners follow links); POST saves the choices; POST …/unsubscribe
+removes one type everywhere, also as an RFC 8058 one-click (`List-Unsubscribe=One-Click` in the
+body, the type in `?type=`). Pages and headers as for the invitation links."""
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qs
+
+from chalice import Blueprint, Response
+
+from chalicelib import bootstrap
+from chalicelib.handlers.invitations import FORM_TYPES, PAGE_HEADERS, _language, page_route
+
+bp = Blueprint(__name__)
+
+STATUS = {"open": 200, "saved": 200, "unsubscribed": 200, "invalid": 400, "not_found": 404}
+
+
+def _wants_json(request) -> bool:
+    return "application/json" in (request.headers.get("accept") or "")
+
+
+def _answer(request, page, token: str, back: str) -> Response:
+    from chalicelib.pages import preferences as pages
+
+    status = STATUS[page.state]
+    if _wants_json(request):
+        body: dict = {"status": page.state}
+        if status == 200:
+            body.update(language=page.language, notice_type=page.notice_type, accounts=[
+                {"account_id": a.account_id, "account_name": a.account_name, "notifications": a.notifications,
+                 "designated": a.designated, "always": sorted(a.forced)} for a in page.accounts])
+        return Response(body=json.dumps(body), status_code=status,
+                        headers={**PAGE_HEADERS, "Content-Type": "application/json"})
+    html = pages.choices(page, token) if page.state == "open" else pages.message(page, back)
+    return Response(body="" if request.method == "HEAD" else html, status_code=status, headers=PAGE_HEADERS)
+
+
+def _query_type(request) -> str | None:
+    return (request.query_params or {}).get("type")
+
+
+def _form(request) -> dict[str, list[str]]:
+    """The fields of a urlencoded or multipart body (a JSON body is read by the caller)."""
+    content_type = request.headers.get("content-type") or ""
+    raw = request.raw_body or b""
+    if content_type.lower().startswith("multipart/form-data"):
+        from email.parser import BytesParser
+        from email.policy import HTTP
+
+        message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + raw)
+        fields: dict[str, list[str]] = {}
+        if message.is_multipart():
+            for part in message.iter_parts():
+                name = part.get_param("name", header="content-disposition")
+                if name:
+                    fields.setdefault(str(name), []).append(part.get_payload(decode=True).decode("utf-8", "replace"))
+        return fields
+    return parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True)
+
+
+def _json(request):
+    if not (request.headers.get("content-type") or "").lower().startswith("application/json"):
+        return None
+    try:
+        return json.loads(request.raw_body or b"null")
+    except ValueError:
+        return None
+
+
+def _choices(request) -> dict[str, set[str]] | None:
+    """{account_id: types} from the form (`account` per account shown, `notify` = `<account_id>:<type>`)
+    or from JSON `{"choices": {account_id: [types]}}`; None when the body says nothing usable."""
+    body = _json(request)
+    if body is not None:
+        choices = body.get("choices") if isinstance(body, dict) else None
+        if not isinstance(choices, dict) or not all(
+                isinstance(types, list) and all(isinstance(t, str) for t in types) for types in choices.values()):
+            return None
+        return {str(account_id): set(types) for account_id, types in choices.items()} or None
+    fields = _form(request)
+    result: dict[str, set[str]] = {account_id: set() for account_id in fields.get("account", []) if account_id}
+    for value in fields.get("notify", []):
+        account_id, _, notice_type = value.partition(":")
+        if account_id in result:
+            result[account_id].add(notice_type)
+    return result or None
+
+
+@page_route("/preferences/{token}", ("GET", "HEAD"), blueprint=bp)
+def preferences_page(request, token):
+    """Reads only: mail scanners follow links with GET and HEAD."""
+    page = bootstrap.get_preference_service().view(token, _language(request), _query_type(request))
+    return _answer(request, page, token, token)
+
+
+@page_route("/preferences/{token}", ("POST",), FORM_TYPES, blueprint=bp)
+def save_preferences(request, token):
+    service, hint = bootstrap.get_preference_service(), _language(request)
+    choices = _choices(request)
+    page = service.refuse(token, hint) if choices is None else service.update(token, choices, hint)
+    return _answer(request, page, token, token)
+
+
+@page_route("/preferences/{token}/unsubscribe", ("POST",), FORM_TYPES, blueprint=bp)
+def unsubscribe(request, token):
+    """The page's form sends `type`; a mail client's RFC 8058 one-click sends
+    `List-Unsubscribe=One-Click` and the type is in the query of the List-Unsubscribe URL."""
+    body = _json(request)
+    fields = {k: [v] for k, v in body.items() if isinstance(v, str)} if isinstance(body, dict) else _form(request)
+    notice_type = (fields.get("type") or [None])[0] or _query_type(request) or ""
+    page = bootstrap.get_preference_service().unsubscribe(token, notice_type, _language(request))
+    return _answer(request, page, token, f"../{token}")
