@@ -15,6 +15,11 @@ Budget: median(ROSTER) / median(FLOOR) <= 1.25. Then `-X importtime` of both chi
 which imports dominate and what Roster adds over the floor.
 
     python bench/cold_start.py [--runs 15] [--importtime-runs 3] [--strict]
+
+With `--person-token` it measures instead what a person's first request adds: in fresh
+interpreters, alternating, the time from nothing imported to one RS256 token verified against a
+JWK (the JWKS fetch and the by_email Query are not included), with PyJWT (`jwt.PyJWK` +
+`jwt.decode`, as Roster did before) and with Roster's verifier (chalicelib.adapters.jwks).
 """
 from __future__ import annotations
 
@@ -349,12 +354,67 @@ def _ms(stats: dict) -> list[str]:
     return [f"{stats[key]:.0f}" for key in ("median_ms", "p90_ms", "min_ms", "max_ms")]
 
 
+VERIFY_CHILD = {
+    "pyjwt": """
+import sys, time
+import chalicelib.adapters.jwks  # the JWKS fetch needs it on a first person request either way
+token, jwk = sys.argv[1], __import__("json").loads(sys.argv[2])
+start, cpu = time.perf_counter(), time.process_time()
+import jwt
+jwt.decode(token, jwt.PyJWK(jwk, algorithm="RS256").key, algorithms=["RS256"], audience="roster-bench",
+           issuer="https://issuer.bench", leeway=60, options={"require": ["exp", "iss", "aud"]})
+print((time.perf_counter() - start) * 1000, (time.process_time() - cpu) * 1000)
+""",
+    "roster": """
+import sys, time
+import chalicelib.adapters.jwks  # the JWKS fetch needs it on a first person request either way
+token, jwk = sys.argv[1], __import__("json").loads(sys.argv[2])
+start, cpu = time.perf_counter(), time.process_time()
+from chalicelib.adapters.jwks import verify_rs256
+verify_rs256(token, jwk, issuer="https://issuer.bench", audience="roster-bench", leeway=60)
+print((time.perf_counter() - start) * 1000, (time.process_time() - cpu) * 1000)
+""",
+}
+
+
+def measure_person_token(runs: int) -> dict:
+    """Milliseconds from nothing imported to one token verified, in fresh interpreters."""
+    from infra.local_stack.token_issuer import TokenIssuer
+
+    issuer = TokenIssuer(issuer="https://issuer.bench", audience="roster-bench")
+    token, jwk = issuer.issue("ten_aaaaaaaaaaaaaaaa", "anna@x.example"), json.dumps(issuer.jwks()["keys"][0])
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    times: dict[str, list[float]] = {name: [] for name in VERIFY_CHILD}
+    cpu: dict[str, list[float]] = {name: [] for name in VERIFY_CHILD}
+    for round_ in range(runs + 2):  # two warm-up rounds: bytecode caches, page cache
+        for name in (list(VERIFY_CHILD) if round_ % 2 else list(reversed(VERIFY_CHILD))):
+            out = subprocess.run([sys.executable, "-c", VERIFY_CHILD[name], token, jwk], capture_output=True,
+                                 text=True, check=True, cwd=ROOT, env=env)
+            if round_ >= 2:
+                wall_ms, cpu_ms = map(float, out.stdout.split())
+                times[name].append(wall_ms)
+                cpu[name].append(cpu_ms)
+    return {name: {"median_ms": round(median(v), 1), "min_ms": round(min(v), 1), "max_ms": round(max(v), 1),
+                   "cpu_median_ms": round(median(cpu[name]), 1)} for name, v in times.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=15, help="measured runs of each process (default 15)")
     parser.add_argument("--importtime-runs", type=int, default=3)
     parser.add_argument("--strict", action="store_true", help="exit 1 when the ratio is over budget")
+    parser.add_argument("--person-token", action="store_true",
+                        help="only the first token verification: PyJWT vs Roster's verifier")
     args = parser.parse_args(argv)
+    if args.person_token:
+        result = measure_person_token(args.runs)
+        save("cold_start_person_token", result)
+        print(markdown_table(["first RS256 verification in a fresh interpreter", "median ms", "min ms", "max ms",
+                              "CPU median ms"],
+                             [[name, r["median_ms"], r["min_ms"], r["max_ms"], r["cpu_median_ms"]]
+                              for name, r in result.items()]))
+        print(f"\nload average after the run {os.getloadavg()[0]:.2f}")
+        return 0
     if not 1 <= args.runs <= 200 or not 1 <= args.importtime_runs <= 20:
         parser.error("--runs must be 1..200 and --importtime-runs 1..20")
 

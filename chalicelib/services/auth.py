@@ -2,7 +2,8 @@
 
 Three credentials: the platform key, a tenant API key (`rk_…`), and a person's OIDC ID token
 (a JWT, RS256, verified against the issuer's JWKS; its verified e-mail names the person).
-PyJWT and cryptography are imported only when a JWT arrives: API-key requests don't pay them.
+cryptography's RSA verification is imported only when a JWT arrives: API-key requests don't pay
+it, and a person's first request does not import PyJWT (adapters/jwks.py verifies RS256).
 """
 from __future__ import annotations
 
@@ -62,11 +63,11 @@ class PersonTokens:
 
     def verify(self, token: str) -> dict:
         """The token's claims if its signature (RS256 only), issuer, audience and expiry hold."""
-        import jwt
+        from chalicelib.adapters import jwks as tokens
 
         try:
-            header = jwt.get_unverified_header(token)
-        except jwt.InvalidTokenError:
+            header = tokens.unverified_header(token)
+        except tokens.TokenError:
             raise Unauthenticated("The token is malformed.")
         if header.get("alg") != ALGORITHM:  # no "none", no HS256 signed with the public key
             raise Unauthenticated("The token must be signed with RS256.")
@@ -80,13 +81,11 @@ class PersonTokens:
         if jwk is None:
             raise Unauthenticated("The token is signed with an unknown key.")
         try:
-            key = jwt.PyJWK(jwk, algorithm=ALGORITHM).key
-            return jwt.decode(token, key, algorithms=[ALGORITHM], audience=self._config.audience,
-                              issuer=self._config.issuer, leeway=self._config.leeway_seconds,
-                              options={"require": ["exp", "iss", "aud"]})
-        except jwt.ExpiredSignatureError:
+            return tokens.verify_rs256(token, jwk, issuer=self._config.issuer, audience=self._config.audience,
+                                       leeway=self._config.leeway_seconds)
+        except tokens.TokenExpired:
             raise Unauthenticated("The token has expired.")
-        except (jwt.InvalidTokenError, jwt.PyJWKError):
+        except tokens.TokenError:
             raise Unauthenticated("The token is not valid for this service.")
 
 
