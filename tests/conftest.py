@@ -10,7 +10,9 @@ os.environ.update({
     "POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true",
 })
 
-# moto's TransactWriteItems backs up the whole table per item; copy only the items it writes.
-from infra.local_stack import moto_transactions  # noqa: E402
+# moto's TransactWriteItems backs up the whole table per item, and its Query sorts the whole
+# table: copy only the items a transaction writes, sort only the queried partition.
+from infra.local_stack import moto_queries, moto_transactions  # noqa: E402
 
 moto_transactions.install()
+moto_queries.install()

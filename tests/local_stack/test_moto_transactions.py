@@ -1,9 +1,7 @@
 """moto's TransactWriteItems with a per-item backup (infra/local_stack/moto_transactions.py):
-a cancelled transaction still leaves every item as it was, and the local stack installs it."""
+a cancelled transaction still leaves every item as it was, and the table is not copied."""
 from __future__ import annotations
 
-import subprocess
-import sys
 import uuid
 from dataclasses import dataclass, field
 
@@ -12,7 +10,6 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from infra.local_stack import moto_transactions
 from infra.local_stack.fake_aws import aws_client
 
 
@@ -156,14 +153,3 @@ def test_a_stream_gets_no_records_from_a_cancelled_transaction():
         assert shard.items == []
         db.write(("Delete", {"Key": key("existing")}))
         assert [r.record["eventName"] for r in shard.items] == ["REMOVE"]
-
-
-def test_the_local_stack_installs_it():
-    """In a fresh interpreter (the test suite installs it too): starting the embedded AWS does."""
-    code = ("from infra.local_stack import moto_transactions as m\n"
-            "from infra.local_stack.embedded_aws import EmbeddedAws\n"
-            "assert not m.installed()\n"
-            "aws = EmbeddedAws(port=0); aws.start(); print(m.installed()); aws.stop()\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
-    assert out.stdout.strip() == "True"
-    assert moto_transactions.installed()
