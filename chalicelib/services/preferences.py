@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 from chalicelib.domain.entities import Membership
 from chalicelib.domain.errors import NotFound, VersionConflict
+from chalicelib.domain.notices import DESIGNATED
 from chalicelib.domain.vocabulary import NOTIFICATIONS
 from chalicelib.mail.catalog import pick_language
 
@@ -31,10 +32,7 @@ MAX_TOKEN_LENGTH = 300
 ATTEMPTS = 5
 
 # N3: the designated contacts receive these types whatever their own selections.
-DESIGNATED_TYPES: dict[str, tuple[str, ...]] = {
-    "technical": ("outage", "maintenance", "security"),
-    "administrative": ("maintenance", "general"),
-}
+DESIGNATED_TYPES = DESIGNATED
 
 
 @dataclass(frozen=True)
