@@ -131,6 +131,8 @@ def get_mail_service():
     service = _build_mail_service()
     # an invitation becomes `invited` once SES accepted its mail
     service.on_sent("invitation", lambda *args: get_invitation_service().mark_invited(*args))
+    # a bounce or complaint about a notice mail updates its delivery record
+    service.on_other_message(lambda *args: get_notice_delivery().record_feedback(*args))
     return service
 
 
@@ -210,9 +212,35 @@ def get_preference_service():
                              get_settings().public_base_url)
 
 
+@lru_cache(maxsize=1)
+def get_audience():
+    from chalicelib.services.audience import Audience
+
+    return Audience(get_database())
+
+
+@lru_cache(maxsize=1)
+def get_notice_delivery():
+    """The notice fan-out (its own queue) and the notice batches of the mail worker."""
+    import boto3
+
+    from chalicelib.adapters.job_queue import SqsMessages
+    from chalicelib.adapters.ses import SesMailer
+    from chalicelib.services.notice_delivery import NoticeDelivery
+
+    settings = get_settings()
+    sqs = boto3.client("sqs", region_name=settings.region)
+    mailer = SesMailer(get_ses_client(), settings.ses_configuration_set or None)
+    return NoticeDelivery(get_database(), get_clock(), mailer, SqsMessages(sqs, settings.mail_queue), get_audience(),
+                          get_preference_service(), get_logger(), settings.mail_domain, settings.ses_max_send_rate,
+                          settings.mail_worker_concurrency,
+                          fanout_queue=SqsMessages(sqs, settings.notice_fanout_queue))
+
+
 _BUILDERS = (
     get_logger, get_metrics, get_tracer, get_clock, get_database, get_platform_key_source, get_ses_client,
     get_mail_service, get_invitation_service,
     get_authenticator, get_jwks, get_person_tokens, get_tenant_service, get_api_key_service, get_account_service,
     get_contact_service, get_people_service, get_portal_service, get_audit_service, get_preference_service,
+    get_audience, get_notice_delivery,
 )

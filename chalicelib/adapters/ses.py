@@ -48,8 +48,9 @@ class SesMailer:
                               for email, data in destinations], **self._extra)
         except Exception as exc:  # botocore errors: transient ones are retried, others fail the recipients
             raise _classify(exc) from exc
-        return [Outcome(status.get("Status") == "Success", status.get("MessageId"), status.get("Error"))
-                for status in response["Status"]]
+        # moto leaves out "Status" (SES always sends it): a message id alone means accepted
+        return [Outcome(status.get("Status", "Success" if status.get("MessageId") else None) == "Success",
+                        status.get("MessageId"), status.get("Error")) for status in response["Status"]]
 
 
 class PermanentMailError(Exception):

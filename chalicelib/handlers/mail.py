@@ -28,16 +28,27 @@ def _partial_batch(event, handle_record) -> dict:
                                     context=event.context)
 
 
+def _jobs(event, queue, run) -> dict:
+    """`_partial_batch` over JSON messages: `run(job, last_attempt)` per record, where
+    last_attempt says the queue will send the message to its DLQ if this attempt fails."""
+    def handle(record) -> None:
+        run(json.loads(record.body), int(record.attributes.approximate_receive_count) >= queue.max_receive_count)
+
+    return _partial_batch(event, handle)
+
+
 @bp.on_sqs_message(queue=MAIL_QUEUE.default_name, batch_size=MAIL_QUEUE.batch_size, name=MAIL_QUEUE.handler)
 def send_mail(event):
     service = bootstrap.get_mail_service()
 
-    def handle(record) -> None:
-        job = json.loads(record.body)
-        last_attempt = int(record.attributes.approximate_receive_count) >= MAIL_QUEUE.max_receive_count
-        service.process(job["tenant_id"], job["job_id"], last_attempt=last_attempt)
+    def run(job: dict, last_attempt: bool) -> None:
+        if job.get("kind") == "notice_batch":  # a notice's batch of ≤ 50 (services/notice_delivery.py)
+            bootstrap.get_notice_delivery().send_batch(job["tenant_id"], job["notice_id"], job["batch"],
+                                                       last_attempt=last_attempt)
+        else:
+            service.process(job["tenant_id"], job["job_id"], last_attempt=last_attempt)
 
-    return _partial_batch(event, handle)
+    return _jobs(event, MAIL_QUEUE, run)
 
 
 @bp.on_sqs_message(queue=MAIL_FEEDBACK_QUEUE.default_name, batch_size=MAIL_FEEDBACK_QUEUE.batch_size,

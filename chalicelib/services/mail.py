@@ -24,6 +24,22 @@ SWEEP_AFTER = timedelta(minutes=2)
 AfterSent = Callable[[str, dict, object], None]
 
 
+def tenant_branding(tenant, mail_domain: str) -> tuple[dict, str, list[str]]:
+    """The branding (T5) every template gets, the sender (T3) and the reply-to addresses.
+
+    Until the tenant's own address is verified, mail goes out as "<brand> <no-reply@domain>"."""
+    settings = tenant.settings if tenant else {}
+    # The API's branding.logo_url is the templates' brand_logo_url (the other names are equal).
+    branding = {**BRANDING_DEFAULTS, **{("brand_logo_url" if k == "logo_url" else k): v
+                                        for k, v in (settings.get("branding") or {}).items() if v}}
+    if tenant and not (settings.get("branding") or {}).get("brand_name"):
+        branding["brand_name"] = tenant.name
+    sender = settings.get("sender") or {}
+    address = sender["address"] if sender.get("address") and sender.get("verified") else f"no-reply@{mail_domain}"
+    reply_to = [sender["reply_to"]] if sender.get("reply_to") else []
+    return branding, formataddr((branding["brand_name"], address), charset="utf-8"), reply_to
+
+
 class MailService:
     def __init__(self, database, clock, mailer, job_queue, mail_domain: str, logger):
         self._db = database
@@ -34,11 +50,17 @@ class MailService:
         self._domain = mail_domain
         self._log = logger
         self._after_sent: dict[str, AfterSent] = {}
+        self._other_messages: Callable[[str, str], bool] | None = None
 
     def on_sent(self, kind: str, callback: AfterSent) -> None:
         """Registers what follows a sent mail of `kind` (e.g. an invitation becomes `invited`).
         The callback must be idempotent: a retried job may call it again."""
         self._after_sent[kind] = callback
+
+    def on_other_message(self, callback: Callable[[str, str], bool]) -> None:
+        """Feedback about an SES message that is no outbox recipient's goes to `callback(message
+        id, bounced|complained)` (a notice delivery; it returns whether it knew the message)."""
+        self._other_messages = callback
 
     # --- request side ------------------------------------------------------------------------
     def add(self, tx, tenant_id: str, kind: str, recipients: list[Recipient], data: dict | None = None,
@@ -97,12 +119,7 @@ class MailService:
     def _send(self, job, queued) -> None:
         tenant = self._db.tenants.get(job.tenant_id)
         settings = tenant.settings if tenant else {}
-        # The API's branding.logo_url is the templates' brand_logo_url (the other names are equal).
-        branding = {**BRANDING_DEFAULTS, **{("brand_logo_url" if k == "logo_url" else k): v
-                                            for k, v in (settings.get("branding") or {}).items() if v}}
-        if tenant and not (settings.get("branding") or {}).get("brand_name"):
-            branding["brand_name"] = tenant.name
-        source, reply_to = self._sender(settings, branding["brand_name"])
+        branding, source, reply_to = tenant_branding(tenant, self._domain)
         account = self._db.accounts.get(job.tenant_id, job.account_id) if job.account_id else None
         context = {"account_id": job.account_id or "", "account_name": (account.name if account else "") or "",
                    "portal_url": (settings.get("welcome_mail") or {}).get("portal_url", "")}
@@ -134,15 +151,6 @@ class MailService:
                 results = [(r, SENT if o.ok else FAILED, o.message_id, o.error) for r, o in zip(batch, outcomes)]
                 self._repo.settle(job.tenant_id, job.job_id, results, self._clock.now_iso())
                 self._run_after_sent(job, [r for r, status, _, _ in results if status == SENT])
-
-    def _sender(self, settings: dict, brand_name: str) -> tuple[str, list[str]]:
-        sender = settings.get("sender") or {}
-        if sender.get("address") and sender.get("verified"):
-            address = sender["address"]
-        else:
-            address = f"no-reply@{self._domain}"
-        reply_to = [sender["reply_to"]] if sender.get("reply_to") else []
-        return formataddr((brand_name, address), charset="utf-8"), reply_to
 
     def _run_after_sent(self, job, sent: list) -> None:
         callback = self._after_sent.get(job.kind)
@@ -199,11 +207,14 @@ class MailService:
         addresses = [a.strip().lower() for a in addresses if a]
         for address in addresses:
             self._repo.suppress(address, status, now)
-        message = self._repo.message((notification.get("mail") or {}).get("messageId", ""))
+        message_id = (notification.get("mail") or {}).get("messageId", "")
+        message = self._repo.message(message_id)
         if message is not None and message.email in addresses:
             self._repo.set_status(message.tenant_id, message.job_id, message.recipient, status,
                                   f"SES {kind.lower()}", now)
             if message.person_id:
                 self._db.people.mark_undeliverable(message.tenant_id, message.person_id, status)
+        elif message is None and message_id and addresses and self._other_messages is not None:
+            self._other_messages(message_id, status)
         self._log.info("mail feedback", extra={"kind": kind, "addresses": [mask_email(a) for a in addresses]})
         return len(addresses)

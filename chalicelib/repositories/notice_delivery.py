@@ -1,0 +1,215 @@
+"""Reads of a notice's audience, and the fan-out's batches and delivery records (issue 4 §3, §4).
+
+Every read is a GetItem, BatchGetItem or Query (never a Scan); every write that changes two
+items at once is one TransactWriteItems. docs/notices.md explains the flow."""
+from __future__ import annotations
+
+from typing import Iterator
+
+from chalicelib.domain.mail import FAILED, QUEUED, SENDING, SENT
+from chalicelib.models import keys
+from chalicelib.models.entities import AccountItem, MembershipItem, PersonItem
+from chalicelib.models.notices import NoticeBatchItem, NoticeDeliveryItem, NoticeEventItem
+from chalicelib.repositories.database import Contention, get_item
+
+ACTIVE = "active"
+PLANNED = "planned"
+TRANSACTION_ATTEMPTS = 5  # a TransactionConflict on the event's counters (busy item) is retried
+
+
+class NotOurs(Contention):
+    """The condition of a settle failed: the item is no longer in the state this write expects."""
+
+
+class AudienceReads:
+    """The accounts and memberships a notice's audience is computed from, page by page."""
+
+    def active_accounts(self, tenant_id: str) -> Iterator[AccountItem]:
+        """Every active account of the tenant: the by_status partition, one Query a page."""
+        return AccountItem.by_status.query(keys.accounts_by_status(tenant_id, ACTIVE))
+
+    def active_memberships(self, tenant_id: str) -> Iterator[MembershipItem]:
+        """Every active membership of the tenant (the by_list members partition), one Query a page."""
+        return MembershipItem.by_list.query(keys.members_list(tenant_id),
+                                            filter_condition=MembershipItem.status == ACTIVE)
+
+    def accounts(self, tenant_id: str, account_ids: list[str]) -> list[AccountItem]:
+        """BatchGetItem, 100 a request; missing ones are left out."""
+        if not account_ids:
+            return []
+        return list(AccountItem.batch_get([(keys.account(tenant_id, a), keys.ACCOUNT_SK) for a in account_ids]))
+
+    def people(self, tenant_id: str, person_ids: list[str]) -> list[PersonItem]:
+        """BatchGetItem, 100 a request; erased people are left out."""
+        if not person_ids:
+            return []
+        return list(PersonItem.batch_get([(keys.person(tenant_id, p), keys.PERSON_SK) for p in person_ids]))
+
+    def active_memberships_of(self, tenant_id: str, account_id: str) -> Iterator[MembershipItem]:
+        return MembershipItem.query(keys.account(tenant_id, account_id),
+                                    MembershipItem.sk.startswith(keys.MEMBER_PREFIX),
+                                    filter_condition=MembershipItem.status == ACTIVE)
+
+
+class NoticeDeliveryRepository:
+    def __init__(self, database):
+        self._db = database
+
+    # --- events -------------------------------------------------------------------------
+    def event(self, tenant_id: str, notice_id: str, event_key: str) -> NoticeEventItem | None:
+        return get_item(NoticeEventItem, keys.notice(tenant_id, notice_id), keys.notice_event(event_key))
+
+    def fanning_events(self, before: str, limit: int) -> list[NoticeEventItem]:
+        """Events whose fan-out has not finished, written before `before` (oldest first)."""
+        return list(NoticeEventItem.by_pending.query(keys.NOTICE_EVENTS_FANNING, NoticeEventItem.pending_sk < before,
+                                                     limit=limit))
+
+    def finish_fanout(self, tenant_id: str, notice_id: str, event_key: str, figures: dict) -> None:
+        """The event is planned: its figures set, out of the sweeper's sight."""
+        NoticeEventItem(keys.notice(tenant_id, notice_id), keys.notice_event(event_key)).update(
+            [NoticeEventItem.fanout.set(PLANNED), NoticeEventItem.pending_pk.remove(), NoticeEventItem.pending_sk.remove()]
+            + [getattr(NoticeEventItem, name).set(value) for name, value in figures.items()],
+            condition=NoticeEventItem.pk.exists())
+
+    def fail_fanout(self, tenant_id: str, notice_id: str, event_key: str, detail: str) -> None:
+        NoticeEventItem(keys.notice(tenant_id, notice_id), keys.notice_event(event_key)).update(
+            [NoticeEventItem.fanout.set(FAILED), NoticeEventItem.fanout_detail.set(detail[:500]),
+             NoticeEventItem.pending_pk.remove(), NoticeEventItem.pending_sk.remove()],
+            condition=NoticeEventItem.pk.exists())
+
+    # --- batches ------------------------------------------------------------------------
+    def batches(self, tenant_id: str, notice_id: str, event_key: str) -> list[NoticeBatchItem]:
+        return list(NoticeBatchItem.query(keys.notice_batches(tenant_id, notice_id),
+                                          NoticeBatchItem.sk.startswith(f"{event_key}#"), consistent_read=True))
+
+    def batch(self, tenant_id: str, notice_id: str, batch_sk: str) -> NoticeBatchItem | None:
+        return get_item(NoticeBatchItem, keys.notice_batches(tenant_id, notice_id), batch_sk)
+
+    def new_batch(self, tenant_id: str, notice_id: str, event_key: str, seq: int, language: str,
+                  recipients: list[dict], now: str) -> NoticeBatchItem:
+        sk = keys.notice_batch(event_key, seq)
+        return NoticeBatchItem(keys.notice_batches(tenant_id, notice_id), sk, tenant_id=tenant_id,
+                               notice_id=notice_id, event_key=event_key, seq=seq, language=language,
+                               recipients=recipients, status=QUEUED, created_at=now, updated_at=now,
+                               pending_pk=keys.NOTICE_BATCHES_OPEN,
+                               pending_sk=keys.due(now, tenant_id, notice_id, "#" + sk))
+
+    def put_batch(self, item: NoticeBatchItem) -> None:
+        """Conditional: a concurrent fan-out that planned the same batch makes this raise
+        Contention (the message is retried and the retry recomputes)."""
+        from pynamodb.exceptions import PutError
+
+        try:
+            item.save(condition=NoticeBatchItem.pk.does_not_exist())
+        except PutError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                raise Contention() from exc
+            raise
+
+    def open_batches(self, before: str, limit: int) -> list[NoticeBatchItem]:
+        """Batches not yet settled, planned before `before` (oldest first)."""
+        return list(NoticeBatchItem.by_pending.query(keys.NOTICE_BATCHES_OPEN, NoticeBatchItem.pending_sk < before,
+                                                     limit=limit))
+
+    def claim(self, batch: NoticeBatchItem, attempt: str, now: str) -> bool:
+        """queued → sending for this attempt; False when someone else has it (or had it)."""
+        return self._conditional_update(batch, [NoticeBatchItem.status.set(SENDING),
+                                                NoticeBatchItem.attempt.set(attempt),
+                                                NoticeBatchItem.updated_at.set(now)],
+                                        NoticeBatchItem.status == QUEUED)
+
+    def release(self, batch: NoticeBatchItem, attempt: str, now: str) -> bool:
+        """sending → queued: a transient error gives the batch back to the queue."""
+        return self._conditional_update(batch, [NoticeBatchItem.status.set(QUEUED),
+                                                NoticeBatchItem.updated_at.set(now)],
+                                        (NoticeBatchItem.status == SENDING) & (NoticeBatchItem.attempt == attempt))
+
+    @staticmethod
+    def _conditional_update(batch: NoticeBatchItem, actions: list, condition) -> bool:
+        from pynamodb.exceptions import UpdateError
+
+        try:
+            NoticeBatchItem(batch.pk, batch.sk).update(actions, condition=condition)
+            return True
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+
+    # --- delivery records ---------------------------------------------------------------
+    def delivery_item(self, batch: NoticeBatchItem, recipient: dict, status: str, message_id: str | None,
+                      detail: str | None, now: str) -> NoticeDeliveryItem:
+        return NoticeDeliveryItem(
+            keys.notice_deliveries(batch.tenant_id, batch.notice_id), keys.notice_delivery(batch.event_key, recipient["p"]),
+            tenant_id=batch.tenant_id, notice_id=batch.notice_id, event_key=batch.event_key, person_id=recipient["p"],
+            account_ids=list(recipient.get("a") or []), language=batch.language, status=status,
+            detail=detail[:500] if detail else None, ses_message_id=message_id, queued_at=batch.created_at,
+            updated_at=now, email_key=keys.SES_MESSAGE_PREFIX + message_id if message_id else None)
+
+    def write_deliveries(self, items: list[NoticeDeliveryItem]) -> None:
+        """BatchWriteItem, 25 a request (PynamoDB retries unprocessed items)."""
+        if not items:
+            return
+        with NoticeDeliveryItem.batch_write() as batch:
+            for item in items:
+                batch.save(item)
+
+    def deliveries(self, batch: NoticeBatchItem) -> dict[str, NoticeDeliveryItem]:
+        """The delivery records already written for a batch's recipients, by person id."""
+        pk = keys.notice_deliveries(batch.tenant_id, batch.notice_id)
+        wanted = [(pk, keys.notice_delivery(batch.event_key, r["p"])) for r in batch.recipients]
+        return {item.person_id: item for item in NoticeDeliveryItem.batch_get(wanted)} if wanted else {}
+
+    def settle_batch(self, batch: NoticeBatchItem, attempt: str, status: str, counts: dict, now: str) -> bool:
+        """One TransactWriteItems: the batch leaves `sending` (only the attempt that holds it may
+        settle it) and the event's counters move. False when the claim was no longer ours."""
+        tx = self._db.transaction()
+        tx.update(NoticeBatchItem(batch.pk, batch.sk),
+                  [NoticeBatchItem.status.set(status), NoticeBatchItem.updated_at.set(now),
+                   NoticeBatchItem.pending_pk.remove(), NoticeBatchItem.pending_sk.remove()],
+                  condition=(NoticeBatchItem.status == SENDING) & (NoticeBatchItem.attempt == attempt),
+                  error=NotOurs())
+        actions = [getattr(NoticeEventItem, name).add(count) for name, count in counts.items() if count]
+        if actions:
+            tx.update(NoticeEventItem(keys.notice(batch.tenant_id, batch.notice_id), keys.notice_event(batch.event_key)),
+                      actions)
+        return _commit_unless_not_ours(tx)
+
+    # --- SES feedback -------------------------------------------------------------------
+    def delivery_by_message(self, message_id: str) -> NoticeDeliveryItem | None:
+        for item in NoticeDeliveryItem.by_ses_message.query(keys.SES_MESSAGE_PREFIX + message_id, limit=1):
+            return item
+        return None
+
+    def record_feedback(self, delivery: NoticeDeliveryItem, status: str, detail: str, now: str) -> bool:
+        """sent → bounced|complained with the event's counters (sent −1, status +1), in one
+        transaction conditional on the delivery still being `sent`: a repeated notification
+        changes nothing. False when it was no longer `sent`."""
+        tx = self._db.transaction()
+        tx.update(NoticeDeliveryItem(delivery.pk, delivery.sk),
+                  [NoticeDeliveryItem.status.set(status), NoticeDeliveryItem.detail.set(detail),
+                   NoticeDeliveryItem.updated_at.set(now)],
+                  condition=NoticeDeliveryItem.status == SENT, error=NotOurs())
+        tx.update(NoticeEventItem(keys.notice(delivery.tenant_id, delivery.notice_id),
+                                  keys.notice_event(delivery.event_key)),
+                  [NoticeEventItem.sent.add(-1), getattr(NoticeEventItem, status).add(1)])
+        return _commit_unless_not_ours(tx)
+
+
+def _commit_unless_not_ours(tx) -> bool:
+    """Commits; False when a condition failed. Many batches settle into the same event item at
+    once, so a TransactionConflict (another transaction on it) is retried with a short pause."""
+    import random
+    import time
+
+    for attempt in range(TRANSACTION_ATTEMPTS):
+        try:
+            tx.commit()
+            return True
+        except NotOurs:
+            return False
+        except Contention:
+            if attempt == TRANSACTION_ATTEMPTS - 1:
+                raise
+            time.sleep(random.uniform(0, 0.05 * 2 ** attempt))
+    return False

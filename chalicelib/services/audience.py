@@ -1,0 +1,69 @@
+"""Who a notice reaches (issue 4 §3, N3, N4): the people of the affected active accounts whose
+active membership selects the notice's type, plus the designated contacts the type reaches
+whatever their selections; one recipient per person, naming every affected account they act for.
+
+Reads page by page: the active accounts (by_status) and the tenant's active memberships (by_list)
+for a notice to all accounts, BatchGetItem and one Query per account partition for named ones,
+then BatchGetItem (100 a request) for the people. Never a Scan."""
+from __future__ import annotations
+
+from collections import Counter
+
+from chalicelib.domain.notices import AudienceMember, Coverage, designated_roles
+from chalicelib.mail.catalog import pick_language
+from chalicelib.repositories.notice_delivery import ACTIVE, AudienceReads
+
+SLOT_OF = {"technical": "technical_contact_id", "administrative": "administrative_contact_id"}
+
+
+class Audience:
+    def __init__(self, database):
+        self._db = database
+        self._reads = AudienceReads()
+
+    def compute(self, tenant_id: str, notice_type: str, affected: dict) -> tuple[list[AudienceMember], Coverage]:
+        """The recipients sorted by person id, and the coverage of the affected accounts."""
+        accounts, memberships, affected_ids = self._affected(tenant_id, affected)
+        roles = designated_roles(notice_type)
+        acts_for: dict[str, set[str]] = {}
+        for membership in memberships:
+            account = accounts.get(membership.account_id)
+            if account is None or membership.status != ACTIVE or membership.undeliverable:
+                continue
+            designated = any(getattr(account, SLOT_OF[role]) == membership.person_id for role in roles)
+            if designated or notice_type in (membership.notifications or ()):
+                acts_for.setdefault(membership.person_id, set()).add(membership.account_id)
+        tenant = self._db.tenants.get(tenant_id)
+        default_language = tenant.default_language if tenant else None
+        members = []
+        for person in self._reads.people(tenant_id, sorted(acts_for)):
+            if person.undeliverable:
+                continue
+            account_ids = tuple(sorted(acts_for[person.person_id]))
+            account_language = next((accounts[a].language for a in account_ids if accounts[a].language), None)
+            name = " ".join(part for part in (person.first_name, person.last_name) if part)
+            members.append(AudienceMember(person.person_id, person.email, name,
+                                          pick_language(person.language, account_language, default_language),
+                                          account_ids))
+        members.sort(key=lambda m: m.person_id)
+        reached = {account_id for m in members for account_id in m.account_ids}
+        coverage = Coverage(len(affected_ids), len(members),
+                            tuple(a for a in affected_ids if a not in reached),
+                            dict(sorted(Counter(m.language for m in members).items())))
+        return members, coverage
+
+    def _affected(self, tenant_id: str, affected: dict):
+        """(active affected accounts by id, their memberships, every affected account id sorted).
+
+        Named accounts that are missing or not active count as affected (and unreached)."""
+        if affected.get("all"):
+            accounts = {item.account_id: item for item in self._reads.active_accounts(tenant_id)}
+            return accounts, self._reads.active_memberships(tenant_id), sorted(accounts)
+        named = sorted(set(affected.get("account_ids") or ()))
+        accounts = {item.account_id: item for item in self._reads.accounts(tenant_id, named) if item.status == ACTIVE}
+
+        def memberships():
+            for account_id in sorted(accounts):
+                yield from self._reads.active_memberships_of(tenant_id, account_id)
+
+        return accounts, memberships(), named

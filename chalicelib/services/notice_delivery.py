@@ -1,0 +1,251 @@
+"""Fan-out and delivery of notice events (issue 4 §4); docs/notices.md has the guarantees.
+
+fan-out (SQS roster-notice-fanout, one event a message): the audience, minus the people the
+event's existing batches already hold, in batches of ≤ 50 sharing a language, each written
+(conditional PutItem) and handed to the mail queue; then the event is `planned`.
+
+send_batch (SQS roster-mail, `kind: notice_batch`): claim queued → sending, one SES bulk call,
+one delivery record per recipient (BatchWriteItem), one transaction settling the batch and
+moving the event's counters. A batch is never sent twice; a claim that outlives any worker is
+settled by the sweep without sending."""
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections import Counter
+from datetime import timedelta
+from typing import Callable
+
+from chalicelib.adapters.clock import iso
+from chalicelib.adapters.rate_limit import TokenBucket, backoff
+from chalicelib.adapters.ses import BULK_LIMIT, PermanentMailError, TransientMailError
+from chalicelib.domain.mail import BOUNCED, COMPLAINED, FAILED, QUEUED, SENDING, SENT, SUPPRESSED
+from chalicelib.mail import notice_texts
+from chalicelib.mail.catalog import pick_language, template_name
+from chalicelib.models.base import plain
+from chalicelib.repositories.notice_delivery import NoticeDeliveryRepository
+from chalicelib.services.mail import STALE_CLAIM, SWEEP_AFTER, tenant_branding
+
+TEMPLATE_KIND = "notice"
+SES_RETRIES = 3  # in-process retries of a throttled SES call before the batch goes back to SQS
+UNCONFIRMED = "unconfirmed: the worker stopped after claiming; not re-sent to avoid a duplicate"
+GAVE_UP = "gave up after the queue's last attempt"
+FEEDBACK_DETAIL = {BOUNCED: "SES bounce", COMPLAINED: "SES complaint"}
+
+
+class NoticeDelivery:
+    def __init__(self, database, clock, mailer, mail_queue, audience, links, logger, mail_domain: str,
+                 max_send_rate: float = 0.0, worker_concurrency: int = 1, sleep: Callable[[float], None] = time.sleep,
+                 fanout_queue=None, rng: Callable[[float, float], float] = random.uniform):
+        self._db = database
+        self._repo = NoticeDeliveryRepository(database)
+        self._clock = clock
+        self._mailer = mailer
+        self._mail_queue = mail_queue
+        self._fanout_queue = fanout_queue
+        self._audience = audience
+        self._links = links
+        self._log = logger
+        self._domain = mail_domain
+        self._sleep = sleep
+        self._rng = rng
+        rate = max_send_rate / max(worker_concurrency, 1) if max_send_rate else 0.0
+        self.bucket = TokenBucket(rate, sleep=sleep)
+
+    # --- fan-out -------------------------------------------------------------------------------
+    def fan_out(self, tenant_id: str, notice_id: str, event_key: str, last_attempt: bool = False) -> int:
+        """Plans the event's batches and queues them; returns how many batches this call queued.
+
+        Resumable: batches already written keep their people (nobody is planned twice) and are
+        queued again (a crashed run may not have); a concurrent run's batch makes the conditional
+        PutItem fail, which raises (SQS retries, and the retry recomputes). On the queue's last
+        attempt the event is marked `failed` before the error goes on to the dead-letter queue."""
+        try:
+            return self._fan_out(tenant_id, notice_id, event_key)
+        except Exception as exc:
+            if last_attempt:
+                self._repo.fail_fanout(tenant_id, notice_id, event_key, f"{GAVE_UP}: {type(exc).__name__}")
+            raise
+
+    def _fan_out(self, tenant_id: str, notice_id: str, event_key: str) -> int:
+        event = self._repo.event(tenant_id, notice_id, event_key)
+        if event is None:
+            self._log.warning("notice event not found", extra={"notice_id": notice_id, "event_key": event_key})
+            return 0
+        existing = self._repo.batches(tenant_id, notice_id, event_key)
+        requeued = [b for b in existing if b.status == QUEUED]
+        self._enqueue(requeued)  # a crashed run may not have queued them; twice is harmless (claims)
+        if event.fanout != "planning":
+            return len(requeued)
+        members, coverage = self._audience.compute(tenant_id, event.notice_type, plain(event.affected))
+        held = {plain(r)["p"] for batch in existing for r in batch.recipients}
+        by_language: dict[str, list] = {}
+        for member in members:  # sorted by person id
+            if member.person_id not in held:
+                by_language.setdefault(member.language, []).append(member)
+        seq, now, planned = max((int(b.seq) for b in existing), default=0), self._clock.now_iso(), []
+        for language in sorted(by_language):
+            group = by_language[language]
+            for start in range(0, len(group), BULK_LIMIT):
+                seq += 1
+                batch = self._repo.new_batch(tenant_id, notice_id, event_key, seq, language,
+                                             [_recipient(m) for m in group[start:start + BULK_LIMIT]], now)
+                self._repo.put_batch(batch)
+                planned.append(batch)
+        self._enqueue(planned)
+        batches = existing + planned
+        self._repo.finish_fanout(tenant_id, notice_id, event_key, {
+            "recipients": sum(len(b.recipients) for b in batches), "batches": len(batches),
+            "affected_accounts": coverage.affected_accounts,
+            "unreached_accounts": len(coverage.unreached_account_ids)})
+        return len(requeued) + len(planned)
+
+    def _enqueue(self, batches: list) -> None:
+        if batches:
+            self._mail_queue.send_many([{"kind": "notice_batch", "tenant_id": b.tenant_id, "notice_id": b.notice_id,
+                                         "batch": b.sk} for b in batches])
+
+    # --- one batch -----------------------------------------------------------------------------
+    def send_batch(self, tenant_id: str, notice_id: str, batch_sk: str, last_attempt: bool = False) -> int:
+        """Sends a queued batch once; returns how many mails SES accepted (0 when the batch was not
+        queued: a redelivered message sends nothing).
+
+        Throttling is retried in-process with backoff; then the claim is released and the error
+        raised (SQS redelivers later). On the queue's last attempt the batch is settled `failed`
+        before the error goes on to the dead-letter queue."""
+        batch = self._repo.batch(tenant_id, notice_id, batch_sk)
+        if batch is None or batch.status != QUEUED:
+            return 0
+        try:
+            return self._send_batch(batch)
+        except Exception:
+            if last_attempt:
+                self._give_up(tenant_id, notice_id, batch_sk)
+            raise
+
+    def _send_batch(self, batch) -> int:
+        recipients = [plain(r) for r in batch.recipients]
+        suppressed = self._db.mail.suppressed([r["e"] for r in recipients])
+        outcomes = {r["p"]: (SUPPRESSED, None, suppressed[r["e"]]) for r in recipients if r["e"] in suppressed}
+        to_send = [r for r in recipients if r["e"] not in suppressed]
+        mail = self._render(batch, to_send) if to_send else None  # every read before the claim
+        attempt = uuid.uuid4().hex
+        if not self._repo.claim(batch, attempt, self._clock.now_iso()):
+            return 0  # another worker has it (or had it)
+        if mail is not None:
+            try:
+                outcomes.update(self._send(mail, to_send))
+            except TransientMailError:
+                self._repo.release(batch, attempt, self._clock.now_iso())
+                raise
+        self._settle(batch, attempt, recipients, outcomes, SENT)
+        return sum(1 for status, _, _ in outcomes.values() if status == SENT)
+
+    def _render(self, batch, recipients: list[dict]) -> tuple:
+        event = self._repo.event(batch.tenant_id, batch.notice_id, batch.event_key)
+        tenant = self._db.tenants.get(batch.tenant_id)
+        branding, source, reply_to = tenant_branding(tenant, self._domain)
+        language = pick_language(batch.language)
+        texts = _in_language(plain(event.title), plain(event.body), language, tenant.default_language if tenant else None)
+        default_data = {**branding, **texts,
+                        **notice_texts.labels(language, event.kind, event.notice_type, event.severity, event.starts_at,
+                                              event.ends_at, plain(event.detail))}
+        names = {a.account_id: a.name for a in self._db.accounts.get_many(
+            batch.tenant_id, sorted({a for r in recipients for a in r.get("a") or ()})).values()}
+        destinations = [(r["e"], {"name": r.get("n") or "",
+                                  "accounts_text": ", ".join(f"{names[a]} ({a})" if names.get(a) else a
+                                                             for a in r.get("a") or ()),
+                                  "preferences_url": self._links.link(batch.tenant_id, r["p"], event.notice_type)})
+                        for r in recipients]
+        return source, reply_to, template_name(TEMPLATE_KIND, language), default_data, destinations
+
+    def _send(self, mail: tuple, recipients: list[dict]) -> dict:
+        source, reply_to, template, default_data, destinations = mail
+        self.bucket.take(len(destinations))
+        for retry in range(SES_RETRIES + 1):
+            try:
+                results = self._mailer.send(source, reply_to, template, default_data, destinations)
+                break
+            except TransientMailError:
+                if retry == SES_RETRIES:
+                    raise
+                self._sleep(backoff(retry, rng=self._rng))
+            except PermanentMailError as exc:
+                return {r["p"]: (FAILED, None, str(exc)) for r in recipients}
+        return {r["p"]: (SENT if o.ok else FAILED, o.message_id if o.ok else None, o.error)
+                for r, o in zip(recipients, results)}
+
+    def _settle(self, batch, attempt: str, recipients: list[dict], outcomes: dict, batch_status: str) -> None:
+        now = self._clock.now_iso()
+        self._repo.write_deliveries([self._repo.delivery_item(batch, r, *outcomes[r["p"]], now) for r in recipients])
+        counts = Counter(status for status, _, _ in outcomes.values())
+        if not self._repo.settle_batch(batch, attempt, batch_status, counts, now):
+            self._log.warning("notice batch settled by someone else", extra={"batch": batch.sk})
+
+    def _give_up(self, tenant_id: str, notice_id: str, batch_sk: str) -> None:
+        """The queue's last attempt failed: the batch's recipients are `failed`, visibly."""
+        batch = self._repo.batch(tenant_id, notice_id, batch_sk)
+        attempt = uuid.uuid4().hex
+        if batch is None or batch.status != QUEUED or not self._repo.claim(batch, attempt, self._clock.now_iso()):
+            return
+        recipients = [plain(r) for r in batch.recipients]
+        self._settle(batch, attempt, recipients, {r["p"]: (FAILED, None, GAVE_UP) for r in recipients}, FAILED)
+
+    def _settle_unconfirmed(self, batch) -> None:
+        """A claim older than any worker lives: its mails may or may not have gone out. Recipients
+        with a delivery record keep it; the others are `failed` (unconfirmed), never re-sent."""
+        recorded = self._repo.deliveries(batch)
+        now = self._clock.now_iso()
+        missing = [plain(r) for r in batch.recipients if plain(r)["p"] not in recorded]
+        self._repo.write_deliveries([self._repo.delivery_item(batch, r, FAILED, None, UNCONFIRMED, now)
+                                     for r in missing])
+        # a bounce that came first already moved the counters sent → bounced: count it as sent here
+        counts = Counter(SENT if d.status in (BOUNCED, COMPLAINED) else d.status for d in recorded.values())
+        counts[FAILED] += len(missing)
+        self._repo.settle_batch(batch, batch.attempt, SENT if recorded else FAILED, counts, now)
+
+    # --- sweep ---------------------------------------------------------------------------------
+    def sweep(self, limit: int = 100) -> dict:
+        """Re-queues fan-outs and batches still open SWEEP_AFTER after they were written (their
+        message was lost or their worker died) and settles claims older than STALE_CLAIM."""
+        now = self._clock.now()
+        cutoff, stale = iso(now - SWEEP_AFTER), iso(now - STALE_CLAIM)
+        fanning = self._repo.fanning_events(cutoff, limit)
+        if fanning and self._fanout_queue is not None:
+            self._fanout_queue.send_many([{"tenant_id": e.tenant_id, "notice_id": e.notice_id,
+                                           "event_key": e.event_key} for e in fanning])
+        queued, unconfirmed = [], 0
+        for batch in self._repo.open_batches(cutoff, limit):
+            if batch.status == QUEUED:
+                queued.append(batch)
+            elif batch.status == SENDING and batch.updated_at < stale:
+                self._settle_unconfirmed(batch)
+                unconfirmed += 1
+        self._enqueue(queued)
+        return {"fanouts": len(fanning), "batches": len(queued), "unconfirmed": unconfirmed}
+
+    # --- SES feedback --------------------------------------------------------------------------
+    def record_feedback(self, message_id: str, status: str) -> bool:
+        """A bounce or complaint about a notice mail: the delivery record and the event's counters
+        (sent −1, bounced|complained +1) in one transaction, once; the person shows it. Returns
+        whether the message was a notice mail."""
+        delivery = self._repo.delivery_by_message(message_id)
+        if delivery is None:
+            return False
+        if delivery.status == SENT and status in FEEDBACK_DETAIL:
+            if self._repo.record_feedback(delivery, status, FEEDBACK_DETAIL[status], self._clock.now_iso()):
+                self._db.people.mark_undeliverable(delivery.tenant_id, delivery.person_id, status)
+        return True
+
+
+def _recipient(member) -> dict:
+    return {"p": member.person_id, "e": member.email, "n": member.name, "a": list(member.account_ids)}
+
+
+def _in_language(title: dict, body: dict, language: str, default_language: str | None) -> dict:
+    """The event's title and body in the batch's language, else the tenant's default, else any."""
+    for candidate in (language, default_language, *sorted(title)):
+        if candidate and candidate in title:
+            return {"title": title[candidate], "body": body.get(candidate) or next(iter(body.values()), "")}
+    return {"title": "", "body": next(iter(body.values()), "")}

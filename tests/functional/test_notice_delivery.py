@@ -1,0 +1,447 @@
+"""Fan-out and delivery of notice events (issue 4 §4): batches of ≤ 50 sharing a language, resume
+after a crash without duplicates or gaps, redelivery, throttling (botocore Stubber), the last
+attempt, stale claims, the sweep, bounces, and the write and SES-call budgets."""
+import json
+import math
+from collections import Counter
+from contextlib import contextmanager
+
+import pytest
+
+from chalicelib import bootstrap
+from tests.functional.mail_helpers import drain, receive, sent_mails
+from tests.functional.notice_helpers import Clock, World, batch_messages, batches, deliveries, delivery_service
+
+MAIL, FANOUT = "roster-mail", "roster-notice-fanout"
+
+
+@pytest.fixture
+def world(aws):
+    return World()
+
+
+def audience(world, de: int, en: int, notice_type: str = "maintenance") -> list[str]:
+    """`de` German and `en` English speakers, a few accounts each, all selecting the type."""
+    people = []
+    for language, count in (("de", de), ("en", en)):
+        accounts = [world.account() for _ in range(max(count // 10, 1))]
+        for index in range(count):
+            people.append(world.contact(accounts[index % len(accounts)], language=language,
+                                        notifications=[notice_type]))
+    return sorted(people)
+
+
+def send_all(service) -> int:
+    """Runs every notice_batch message on the mail queue through send_batch, until none is left."""
+    sent = 0
+    while True:
+        bodies = batch_messages()
+        if not bodies:
+            return sent
+        for body in bodies:
+            assert body["kind"] == "notice_batch"
+            sent += service.send_batch(body["tenant_id"], body["notice_id"], body["batch"])
+
+
+def test_fan_out_plans_batches_of_at_most_50_sharing_a_language(world):
+    people = audience(world, de=120, en=30)
+    notice_id, event_key = world.notice()
+    service = delivery_service()
+
+    assert service.fan_out(world.tenant_id, notice_id, event_key) == 4
+    planned = batches(world, notice_id)
+    assert [(b.language, len(b.recipients), b.status) for b in planned] == [
+        ("de", 50, "queued"), ("de", 50, "queued"), ("de", 20, "queued"), ("en", 30, "queued")]
+    assert [r["p"] for b in planned for r in b.recipients] == [
+        p for language in ("de", "en") for p in people if p in {r["p"] for b in planned if b.language == language
+                                                                for r in b.recipients}]
+    assert [b.sk for b in planned] == [f"published#{n:05d}" for n in (1, 2, 3, 4)]
+    messages = batch_messages()
+    assert sorted(m["batch"] for m in messages) == [b.sk for b in planned]
+    event = world.event(notice_id)
+    assert (event.fanout, event.recipients, event.batches, event.pending_pk) == ("planned", 150, 4, None)
+
+    assert sum(service.send_batch(m["tenant_id"], m["notice_id"], m["batch"]) for m in messages) == 150
+    assert len(sent_mails()) == 4  # Σ ⌈n/50⌉ per language = 3 + 1
+    event = world.event(notice_id)
+    assert (event.sent, event.failed, event.suppressed) == (150, 0, 0)
+    assert sorted(d.person_id for d in deliveries(world, notice_id)) == people
+
+
+def test_the_mail_names_every_account_and_carries_the_preferences_link(world):
+    anna = world.person(first_name="Anna", last_name="Muster", language="fr")
+    first, second = world.account(name="Muster AG"), world.account(name="Beispiel GmbH")
+    for account in (first, second):
+        world.member(account, anna, notifications=["maintenance"])
+    notice_id, event_key = world.notice(title={"de": "Router-Wechsel"}, body={"de": "Wir ersetzen die Router."})
+    service = delivery_service()
+    service.fan_out(world.tenant_id, notice_id, event_key)
+    send_all(service)
+
+    [mail] = sent_mails()
+    assert mail.template == "roster-notice-fr" and mail.source == "Alpine Telecom <no-reply@mail.roster.test>"
+    data = json.loads(mail.template_data)
+    assert data["title"] == "Router-Wechsel"  # no French text: the tenant's default language
+    assert data["headline"] == "Maintenance planifiée" and data["severity_label"] == "Majeure"
+    assert data["period"] == "Du 2026-12-02 22:00 UTC au 2026-12-03 02:00 UTC"
+    assert data["name"] == "Anna Muster"
+    assert data["accounts_text"] == ", ".join(f"{name} ({aid})" for aid, name in sorted(
+        [(first, "Muster AG"), (second, "Beispiel GmbH")]))
+    assert data["preferences_url"] == f"https://roster.example/preferences/{world.tenant_id}.{anna}?type=maintenance"
+    [delivery] = deliveries(world, notice_id)
+    assert delivery.account_ids == sorted([first, second]) and delivery.language == "fr"
+
+
+@pytest.mark.parametrize("k", [0, 1, 3])
+def test_a_fan_out_killed_after_k_batches_resumes_without_duplicates_or_gaps(world, monkeypatch, k):
+    from chalicelib.repositories.notice_delivery import NoticeDeliveryRepository
+
+    people = audience(world, de=130, en=70)
+    notice_id, event_key = world.notice()
+    service = delivery_service()
+    original, written = NoticeDeliveryRepository.put_batch, []
+
+    def dies_after_k(self, item):
+        if len(written) == k:
+            raise SystemExit("Lambda killed mid fan-out")
+        original(self, item)
+        written.append(item.sk)
+
+    monkeypatch.setattr(NoticeDeliveryRepository, "put_batch", dies_after_k)
+    with pytest.raises(SystemExit):
+        service.fan_out(world.tenant_id, notice_id, event_key)
+    monkeypatch.undo()
+    assert len(batches(world, notice_id)) == k and world.event(notice_id).fanout == "planning"
+
+    service.fan_out(world.tenant_id, notice_id, event_key)  # SQS delivers the message again
+    planned = batches(world, notice_id)
+    held = [r["p"] for b in planned for r in b.recipients]
+    assert sorted(held) == people  # every person exactly once
+    assert all(len(b.recipients) <= 50 and len({b.language}) == 1 for b in planned)
+    event = world.event(notice_id)
+    assert (event.fanout, event.recipients, event.batches) == ("planned", 200, len(planned))
+
+    assert send_all(service) == 200
+    assert Counter(d.person_id for d in deliveries(world, notice_id)) == Counter(people)
+    destinations = [d for mail in sent_mails() for d in mail.destinations]
+    assert len(destinations) == 200
+
+
+def test_a_planned_fan_out_delivered_again_only_requeues_its_queued_batches(world):
+    audience(world, de=60, en=0)
+    notice_id, event_key = world.notice()
+    service = delivery_service()
+    service.fan_out(world.tenant_id, notice_id, event_key)
+    [first, second] = batch_messages()
+    service.send_batch(first["tenant_id"], first["notice_id"], first["batch"])
+
+    assert service.fan_out(world.tenant_id, notice_id, event_key) == 1
+    assert [m["batch"] for m in batch_messages()] == [second["batch"]]
+    assert len(batches(world, notice_id)) == 2
+
+
+def test_concurrent_fan_outs_plan_each_person_once(world, monkeypatch, atomic_moto):
+    from chalicelib.repositories.database import Contention
+    from chalicelib.services.audience import Audience
+    from tests.functional.conftest import run_together
+
+    people = audience(world, de=110, en=0)
+    notice_id, event_key = world.notice()
+    services = [delivery_service(), delivery_service()]
+    outcomes = run_together([lambda s=s: s.fan_out(world.tenant_id, notice_id, event_key) for s in services],
+                            monkeypatch, first_read=(Audience, "compute"))
+    assert sorted(kind for kind, _ in outcomes) == ["error", "ok"]
+    [error] = [value for kind, value in outcomes if kind == "error"]
+    assert isinstance(error, Contention)
+
+    services[0].fan_out(world.tenant_id, notice_id, event_key)  # the loser's retry
+    planned = batches(world, notice_id)
+    assert sorted(r["p"] for b in planned for r in b.recipients) == people
+    send_all(services[0])
+    assert sorted(d.person_id for d in deliveries(world, notice_id)) == people
+    assert sum(len(mail.destinations) for mail in sent_mails()) == 110
+
+
+def test_a_redelivered_batch_sends_nothing_twice(world):
+    audience(world, de=10, en=0)
+    notice_id, event_key = world.notice()
+    service = delivery_service()
+    service.fan_out(world.tenant_id, notice_id, event_key)
+    [message] = batch_messages()
+
+    assert service.send_batch(world.tenant_id, notice_id, message["batch"]) == 10
+    assert service.send_batch(world.tenant_id, notice_id, message["batch"]) == 0
+    assert len(sent_mails()) == 1 and world.event(notice_id).sent == 10
+
+
+def test_suppressed_addresses_are_settled_without_sending(world):
+    account = world.account()
+    kept = world.contact(account)
+    blocked = world.person(email="blocked@example.com")
+    world.member(account, blocked)
+    bootstrap.get_database().mail.suppress("blocked@example.com", "bounced", "2026-11-01T00:00:00.000Z")
+    notice_id, event_key = world.notice()
+    service = delivery_service()
+    service.fan_out(world.tenant_id, notice_id, event_key)
+    send_all(service)
+
+    [mail] = sent_mails()
+    assert mail.destinations["ToAddresses"] == [f"{kept}@example.com"]  # one recipient: SendTemplatedEmail
+    statuses = {d.person_id: (d.status, d.detail) for d in deliveries(world, notice_id)}
+    assert statuses == {kept: ("sent", None), blocked: ("suppressed", "bounced")}
+    event = world.event(notice_id)
+    assert (event.sent, event.suppressed) == (1, 1)
+
+
+# --- throttling, with botocore's Stubber on an SES client -----------------------------------------
+
+@contextmanager
+def stubbed_ses():
+    import boto3
+    from botocore.stub import Stubber
+
+    client = boto3.client("ses", region_name="eu-central-1")
+    with Stubber(client) as stubber:
+        yield client, stubber
+
+
+def throttle(stubber, times: int) -> None:
+    for _ in range(times):
+        stubber.add_client_error("send_bulk_templated_email", service_error_code="Throttling",
+                                 service_message="Maximum sending rate exceeded.", http_status_code=400)
+
+
+def accept(stubber, count: int, prefix: str = "msg") -> None:
+    stubber.add_response("send_bulk_templated_email",
+                         {"Status": [{"Status": "Success", "MessageId": f"{prefix}-{i}"} for i in range(count)]})
+
+
+@contextmanager
+def throttled_batch(world, times: int, sleeps: list | None = None):
+    """A planned batch of 20 and a service whose SES client is stubbed to throttle `times` calls."""
+    audience(world, de=20, en=0)
+    notice_id, event_key = world.notice()
+    with stubbed_ses() as (client, stubber):
+        service = delivery_service(ses_client=client, sleeps=sleeps)
+        service.fan_out(world.tenant_id, notice_id, event_key)
+        [message] = batch_messages()
+        throttle(stubber, times)
+        yield service, stubber, notice_id, message
+
+
+def test_throttling_is_retried_with_backoff_and_no_mail_is_lost(world):
+    sleeps: list = []
+    with throttled_batch(world, 2, sleeps) as (service, stubber, notice_id, message):
+        accept(stubber, 20)
+        assert service.send_batch(world.tenant_id, notice_id, message["batch"]) == 20
+        stubber.assert_no_pending_responses()
+    assert sleeps == [0.2, 0.4]  # exponential backoff (jitter pinned to its ceiling)
+    assert {d.status for d in deliveries(world, notice_id)} == {"sent"}
+    assert world.event(notice_id).sent == 20
+
+
+def test_throttling_that_persists_gives_the_batch_back_to_the_queue(world):
+    from chalicelib.adapters.ses import TransientMailError
+
+    with throttled_batch(world, 4) as (service, stubber, notice_id, message):
+        with pytest.raises(TransientMailError):
+            service.send_batch(world.tenant_id, notice_id, message["batch"])
+        [batch] = batches(world, notice_id)
+        assert batch.status == "queued" and deliveries(world, notice_id) == []
+
+        accept(stubber, 20)  # SQS redelivers later
+        assert service.send_batch(world.tenant_id, notice_id, message["batch"]) == 20
+    assert world.event(notice_id).sent == 20 and batches(world, notice_id)[0].status == "sent"
+
+
+def test_on_the_last_attempt_the_batch_fails_visibly(world):
+    from chalicelib.adapters.ses import TransientMailError
+
+    with throttled_batch(world, 4) as (service, stubber, notice_id, message):
+        with pytest.raises(TransientMailError):
+            service.send_batch(world.tenant_id, notice_id, message["batch"], last_attempt=True)
+    [batch] = batches(world, notice_id)
+    assert batch.status == "failed" and batch.pending_pk is None
+    assert {(d.status, d.detail) for d in deliveries(world, notice_id)} == {
+        ("failed", "gave up after the queue's last attempt")}
+    event = world.event(notice_id)
+    assert (event.sent, event.failed) == (0, 20)
+
+
+def test_the_token_bucket_paces_recipients_at_the_rate_share_of_each_worker(world):
+    audience(world, de=100, en=0)
+    notice_id, event_key = world.notice()
+    sleeps: list = []
+    service = delivery_service(max_send_rate=14, worker_concurrency=2, sleeps=sleeps)  # 7 mails/s a worker
+    service.fan_out(world.tenant_id, notice_id, event_key)
+    send_all(service)
+    assert service.bucket.rate == 7
+    assert sum(sleeps) == pytest.approx((100 - 7) / 7, abs=1.0)  # a one-second burst, then 7/s
+
+
+# --- claims that outlive their worker, the sweep ---------------------------------------------------
+
+@pytest.mark.parametrize("dies", ["after SES accepted", "after the delivery records"])
+def test_a_batch_stuck_in_sending_is_never_resent_and_the_sweep_settles_it(world, monkeypatch, dies):
+    from chalicelib.repositories.notice_delivery import NoticeDeliveryRepository
+
+    audience(world, de=10, en=0)
+    notice_id, event_key = world.notice()
+    clock = Clock()
+    service = delivery_service(clock)
+    service.fan_out(world.tenant_id, notice_id, event_key)
+    [message] = batch_messages()
+
+    def killed(*args, **kwargs):
+        raise SystemExit("Lambda killed")
+
+    monkeypatch.setattr(NoticeDeliveryRepository, "write_deliveries" if dies == "after SES accepted"
+                        else "settle_batch", killed)
+    with pytest.raises(SystemExit):
+        service.send_batch(world.tenant_id, notice_id, message["batch"])
+    monkeypatch.undo()
+    assert service.send_batch(world.tenant_id, notice_id, message["batch"]) == 0  # redelivered: nothing
+    assert len(sent_mails()) == 1
+
+    clock.advance(minutes=10)
+    assert service.sweep() == {"fanouts": 0, "batches": 0, "unconfirmed": 0}  # may still be working
+    clock.advance(minutes=6)
+    assert service.sweep() == {"fanouts": 0, "batches": 0, "unconfirmed": 1}
+    assert len(sent_mails()) == 1
+    expected = "failed" if dies == "after SES accepted" else "sent"
+    assert {d.status for d in deliveries(world, notice_id)} == {expected}
+    event = world.event(notice_id)
+    assert (event.sent, event.failed) == ((0, 10) if expected == "failed" else (10, 0))
+    assert service.sweep()["unconfirmed"] == 0
+
+
+def test_the_sweep_requeues_lost_fan_outs_and_batches(world):
+    audience(world, de=60, en=0)
+    notice_id, event_key = world.notice()
+    clock = Clock()
+    service = delivery_service(clock)
+    assert service.sweep() == {"fanouts": 0, "batches": 0, "unconfirmed": 0}  # too young
+    clock.advance(minutes=3)
+    assert service.sweep()["fanouts"] == 1  # the publish's message was lost
+    [fanout] = [json.loads(m["Body"]) for m in receive(FANOUT)]
+    assert fanout == {"tenant_id": world.tenant_id, "notice_id": notice_id, "event_key": event_key}
+
+    service.fan_out(**fanout)
+    batch_messages()  # lost too
+    clock.advance(minutes=3)
+    assert service.sweep() == {"fanouts": 0, "batches": 2, "unconfirmed": 0}
+    assert send_all(service) == 60
+    assert service.sweep() == {"fanouts": 0, "batches": 0, "unconfirmed": 0}
+
+
+# --- bounces and complaints ------------------------------------------------------------------------
+
+def test_a_bounce_updates_the_delivery_and_the_event_figures_once(world):
+    from chalicelib.models.entities import PersonItem
+    from chalicelib.models import keys
+
+    people = audience(world, de=3, en=0)
+    notice_id, event_key = world.notice()
+    service = delivery_service()
+    service.fan_out(world.tenant_id, notice_id, event_key)
+    send_all(service)
+    delivery = next(d for d in deliveries(world, notice_id) if d.person_id == people[0])
+
+    assert service.record_feedback(delivery.ses_message_id, "bounced") is True
+    assert service.record_feedback(delivery.ses_message_id, "bounced") is True  # SNS delivers it again
+    assert service.record_feedback("unknown-message", "bounced") is False
+    statuses = {d.person_id: d.status for d in deliveries(world, notice_id)}
+    assert statuses == {people[0]: "bounced", people[1]: "sent", people[2]: "sent"}
+    event = world.event(notice_id)
+    assert (event.sent, event.bounced) == (2, 1)
+    person = PersonItem.get(keys.person(world.tenant_id, people[0]), keys.PERSON_SK)
+    assert person.undeliverable == "bounced"
+
+
+def test_ses_feedback_through_the_mail_service_reaches_the_notice_delivery(world):
+    from chalicelib.services.mail import MailService
+
+    account = world.account()
+    person = world.person(email="complaint@simulator.amazonses.com")
+    world.member(account, person)
+    notice_id, event_key = world.notice()
+    service = delivery_service()
+    service.fan_out(world.tenant_id, notice_id, event_key)
+    send_all(service)
+    [delivery] = deliveries(world, notice_id)
+
+    mail = MailService(bootstrap.get_database(), Clock(), None, None, "mail.roster.test", bootstrap.get_logger())
+    mail.on_other_message(service.record_feedback)
+    mail.record_feedback({"notificationType": "Complaint", "mail": {"messageId": delivery.ses_message_id},
+                          "complaint": {"complainedRecipients": [{"emailAddress": "complaint@simulator.amazonses.com"}]}})
+    [delivery] = deliveries(world, notice_id)
+    assert delivery.status == "complained" and delivery.detail == "SES complaint"
+    event = world.event(notice_id)
+    assert (event.sent, event.complained) == (0, 1)
+    assert bootstrap.get_database().mail.suppressed(["complaint@simulator.amazonses.com"])
+
+
+# --- budgets ---------------------------------------------------------------------------------------
+
+class WriteCounter:
+    """DynamoDB item writes (Put/Update/Delete, each BatchWriteItem request item, each
+    TransactWriteItems item but ConditionChecks) and requests, from botocore's parameters."""
+
+    def __init__(self):
+        self.items, self.requests = 0, Counter()
+
+    def __call__(self, params=None, model=None, **_):
+        name = model.name
+        if name in ("PutItem", "UpdateItem", "DeleteItem"):
+            self.items += 1
+        elif name == "BatchWriteItem":
+            self.items += sum(len(requests) for requests in params["RequestItems"].values())
+        elif name == "TransactWriteItems":
+            self.items += sum(1 for item in params["TransactItems"] if "ConditionCheck" not in item)
+        else:
+            return
+        self.requests[name] += 1
+
+
+@contextmanager
+def counting_writes():
+    client = bootstrap.get_database().connection.client
+    counter = WriteCounter()
+    client.meta.events.register("before-parameter-build.dynamodb", counter)
+    try:
+        yield counter
+    finally:
+        client.meta.events.unregister("before-parameter-build.dynamodb", counter)
+
+
+@pytest.mark.parametrize("de, en", [(100, 50), (50, 50), (250, 0)])
+def test_write_budget_and_ses_calls(world, de, en):
+    audience(world, de=de, en=en)
+    notice_id, event_key = world.notice()
+    service = delivery_service()
+    recipients = de + en
+    with counting_writes() as writes:
+        service.fan_out(world.tenant_id, notice_id, event_key)
+        assert send_all(service) == recipients
+    ses_calls = len(sent_mails())
+    assert ses_calls == sum(math.ceil(n / 50) for n in (de, en) if n)
+    # one delivery record each; per batch: its PutItem, the claim, the settle (batch + event); per event: 1
+    assert writes.items == recipients + 4 * ses_calls + 1
+    assert writes.items / recipients <= 1.1, writes.items / recipients
+    print(f"\n{recipients} recipients: {writes.items} item writes ({writes.items / recipients:.3f}/recipient), "
+          f"{sum(writes.requests.values())} write requests {dict(writes.requests)}, {ses_calls} SES calls")
+
+
+# --- through the handlers ----------------------------------------------------------------------------
+
+def test_the_fan_out_and_mail_handlers_deliver_a_notice(world, chalice_client):
+    audience(world, de=55, en=5)
+    notice_id, event_key = world.notice()
+    bootstrap.get_notice_delivery()._fanout_queue.send({"tenant_id": world.tenant_id, "notice_id": notice_id,
+                                                        "event_key": event_key})
+    assert drain(chalice_client, "notice_fanout", FANOUT) == 1
+    assert drain(chalice_client, "send_mail", MAIL) == 3
+    assert sorted(m.template for m in sent_mails()) == ["roster-notice-de", "roster-notice-de", "roster-notice-en"]
+    data = json.loads(sent_mails()[0].destinations[0]["ReplacementTemplateData"])
+    assert "/preferences/" in data["preferences_url"] and data["preferences_url"].endswith("?type=maintenance")
+    assert world.event(notice_id).sent == 60
