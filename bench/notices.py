@@ -252,7 +252,7 @@ def run_roster(api: Http, recipients: int, timeout: float, counts_path: Path) ->
         time.sleep(1)
     wall = time.monotonic() - started
     after = read_counts(counts_path, time.time())
-    delivery = difference(after, requests_done)
+    delivery = difference(after, before)  # the workers' roles: from the first request on
     return {"notice_id": notice["notice_id"], "tenant_coverage": published["coverage"]["recipients"],
             "wall_seconds": round(wall, 2), "published_after_seconds": round(published_after, 2),
             "fanned_out_after_seconds": round(fanned_out_after, 2) if fanned_out_after else None,
