@@ -634,6 +634,107 @@ def _unsubscribe(w: World) -> Request:
     return Request(f"/preferences/{_preferences_token(w)}/unsubscribe", {"type": "outage"}, key="")
 
 
+# --- notices (issue 4) ---------------------------------------------------------------------------
+OUTAGE = {"type": "outage", "title": {"de": "Störung Telefonie"}, "body": {"de": "Anrufe schlagen fehl."}}
+MAINTENANCE = {"type": "maintenance", "title": {"de": "Wartung"}, "body": {"de": "Kurze Unterbrechungen."},
+               "starts_at": "2099-01-01T22:00:00Z", "ends_at": "2099-01-02T00:00:00Z"}
+
+
+def _notice(w: World, body: dict | None = None, publish: bool = False) -> str:
+    """A draft (or published) notice to one active account with two recipients (setup, not counted)."""
+    aid = w.ready_account()
+    w.api.must("POST", f"/accounts/{aid}/onboarding/complete")
+    w.contact(aid, "anna@example.com", notifications=["outage", "maintenance"])
+    notice_id = w.api.must("POST", "/notices", {**(body or OUTAGE), "affected": {"account_ids": [aid]}}, 201)["notice_id"]
+    if publish:
+        w.api.must("POST", f"/notices/{notice_id}/publish", status=202)
+    return notice_id
+
+
+@scenario("POST", "/notices", "write", status=201, variant="to one named account",
+          why="GetItem of the tenant (its default language must have a text), BatchGetItem of the named accounts "
+              "(they must exist), PutItem")
+def _create_notice(w: World) -> Request:
+    aid = w.account()
+    return Request("/notices", {**OUTAGE, "affected": {"account_ids": [aid]}})
+
+
+@scenario("GET", "/notices", "list")
+def _list_notices(w: World) -> Request:
+    _notice(w)
+    return Request("/notices")
+
+
+@scenario("GET", "/notices/{notice_id}", "read", variant="published, 1 event",
+          why="one Query of the notice's partition: the notice and every event with its figures")
+def _get_notice(w: World) -> Request:
+    return Request(f"/notices/{_notice(w, publish=True)}")
+
+
+@scenario("PATCH", "/notices/{notice_id}", "write", variant="reschedule a scheduled maintenance",
+          why="GetItem, the checks' GetItem of the tenant and BatchGetItem of the accounts, one transaction "
+              "(notice re-planned + the rescheduled event), the fan-out hand-off (SQS), and the answer's Query")
+def _reschedule_notice(w: World) -> Request:
+    notice_id = _notice(w, MAINTENANCE, publish=True)
+    return Request(f"/notices/{notice_id}", {"starts_at": "2099-01-08T22:00:00Z", "ends_at": "2099-01-09T00:00:00Z"})
+
+
+@scenario("DELETE", "/notices/{notice_id}", "write", status=204, why="GetItem (only a draft), conditional DeleteItem")
+def _delete_notice(w: World) -> Request:
+    return Request(f"/notices/{_notice(w)}")
+
+
+@scenario("POST", "/notices/{notice_id}/publish", "write", status=202, variant="1 account, 2 recipients",
+          why="GetItem; the audience (BatchGetItem of the accounts, a Query of each account's members, GetItem of "
+              "the tenant, BatchGetItem of the people); one transaction (notice + event); SQS; the answer's Query")
+def _publish_notice(w: World) -> Request:
+    return Request(f"/notices/{_notice(w)}/publish")
+
+
+@scenario("POST", "/notices/{notice_id}/publish", "read", variant="dry_run",
+          why="GetItem and the audience's reads; nothing written")
+def _publish_notice_dry_run(w: World) -> Request:
+    return Request(f"/notices/{_notice(w)}/publish?dry_run=true")
+
+
+@scenario("POST", "/notices/{notice_id}/updates", "write", status=202,
+          why="GetItem, GetItem of the tenant (default language), one transaction (notice + event), SQS, "
+              "the answer's Query")
+def _notice_update(w: World) -> Request:
+    return Request(f"/notices/{_notice(w, publish=True)}/updates", {"body": {"de": "Ursache gefunden."}})
+
+
+@scenario("POST", "/notices/{notice_id}/resolve", "write", status=202,
+          why="GetItem, one transaction (notice + event), SQS, the answer's Query")
+def _resolve_notice(w: World) -> Request:
+    return Request(f"/notices/{_notice(w, publish=True)}/resolve", {"body": {"de": "Behoben."}})
+
+
+@scenario("POST", "/notices/{notice_id}/cancel", "write", status=202,
+          why="GetItem, one transaction (notice + event), SQS, the answer's Query")
+def _cancel_notice(w: World) -> Request:
+    return Request(f"/notices/{_notice(w, MAINTENANCE, publish=True)}/cancel")
+
+
+@scenario("GET", "/notices/{notice_id}/coverage", "read", variant="1 account",
+          why="GetItem and the audience's reads (computed now)")
+def _notice_coverage(w: World) -> Request:
+    return Request(f"/notices/{_notice(w)}/coverage")
+
+
+@scenario("GET", "/notices/{notice_id}/deliveries", "list", variant="before the mail worker ran",
+          why="GetItem (the notice must exist), a Query of its open batches, then of its delivery records")
+def _notice_deliveries(w: World) -> Request:
+    return Request(f"/notices/{_notice(w, publish=True)}/deliveries")
+
+
+@scenario("GET", "/me/notices", "list", variant="member of 1 account",
+          why="a Query of the person's memberships, then a Query of the tenant's notices (newest first)")
+def _my_notices(w: World) -> Request:
+    _notice(w, publish=True)
+    return Request("/me/notices", key=w.person_token("anna@example.com"))
+
+
 # --- coverage and running ------------------------------------------------------------------------
 def route_table(chalice_app: Any) -> set[tuple[str, str]]:
     return {(method, path) for path, methods in chalice_app.routes.items() for method in methods}

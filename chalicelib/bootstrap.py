@@ -213,6 +213,18 @@ def get_preference_service():
 
 
 @lru_cache(maxsize=1)
+def get_notice_service():
+    import boto3
+
+    from chalicelib.adapters.job_queue import SqsMessages
+    from chalicelib.services.notices import NoticeService
+
+    settings = get_settings()
+    fanout = SqsMessages(boto3.client("sqs", region_name=settings.region), settings.notice_fanout_queue)
+    return NoticeService(get_database(), get_clock(), fanout, get_audience, get_logger())
+
+
+@lru_cache(maxsize=1)
 def get_audience():
     from chalicelib.services.audience import Audience
 
@@ -239,7 +251,7 @@ def get_notice_delivery():
 
 _BUILDERS = (
     get_logger, get_metrics, get_tracer, get_clock, get_database, get_platform_key_source, get_ses_client,
-    get_mail_service, get_invitation_service,
+    get_mail_service, get_invitation_service, get_notice_service,
     get_authenticator, get_jwks, get_person_tokens, get_tenant_service, get_api_key_service, get_account_service,
     get_contact_service, get_people_service, get_portal_service, get_audit_service, get_preference_service,
     get_audience, get_notice_delivery,

@@ -6,11 +6,11 @@ from chalice import Chalice
 
 def register(app: Chalice) -> None:
     from chalicelib.handlers import (
-        accounts, api_keys, contacts, health, housekeeping, invitations, mail, me, middleware, notice_delivery, people,
-        preferences, tenants,
+        accounts, api_keys, contacts, health, housekeeping, invitations, mail, me, middleware, notice_delivery, notices,
+        people, preferences, tenants,
     )
 
     app.register_middleware(middleware.observe_and_normalise, "http")
     for module in (health, tenants, api_keys, accounts, contacts, people, me, housekeeping, mail, invitations,
-                   preferences, notice_delivery):
+                   preferences, notices, notice_delivery):
         app.register_blueprint(module.bp)

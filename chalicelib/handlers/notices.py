@@ -2,7 +2,7 @@
 that moves maintenance notices (reminders, start, end) and sweeps the delivery pipeline."""
 from __future__ import annotations
 
-from chalice import Blueprint
+from chalice import Blueprint, Response
 
 from chalicelib import bootstrap
 from chalicelib.domain.errors import InvalidInput, Problem
@@ -124,7 +124,7 @@ def edit_notice(call, notice_id):
 @route(bp, "/notices/{notice_id}", ("DELETE",))
 def delete_notice(call, notice_id):
     bootstrap.get_notice_service().delete(call.tenant_id, notice_id, call.if_match())
-    return json_response(None, 204)
+    return Response(body="", status_code=204)
 
 
 @route(bp, "/notices/{notice_id}/publish", ("POST",))

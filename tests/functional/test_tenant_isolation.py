@@ -23,7 +23,7 @@ from tests.functional.conftest import (
 
 # How to fill each path parameter (and body placeholder): the kind of id it takes.
 PARAMETER_KINDS = {"account_id": "account", "person_id": "person", "other_person_id": "person", "key_id": "key",
-                   "job_id": "job", "invitation_id": "invitation", "token": "token"}
+                   "job_id": "job", "invitation_id": "invitation", "token": "token", "notice_id": "notice"}
 
 # A valid body for each write route that takes path parameters, so the call reaches the lookup
 # (a body that fails validation would answer 400 before it). "{name}" is filled like a path parameter.
@@ -37,6 +37,32 @@ BODIES = {
     ("POST", "/accounts/{account_id}/invitations"): {"email": "intruder@example.com"},
     ("POST", "/accounts/{account_id}/invitations/batch"): {"invitations": [{"email": "intruder@example.com"}]},
     ("POST", "/accounts/{account_id}/invitations/{invitation_id}/resend"): {},
+    ("PATCH", "/notices/{notice_id}"): {"severity": "critical"},
+    ("POST", "/notices/{notice_id}/publish"): {},
+    ("POST", "/notices/{notice_id}/updates"): {"body": {"de": "Hijacked"}},
+    ("POST", "/notices/{notice_id}/resolve"): {},
+    ("POST", "/notices/{notice_id}/cancel"): {},
+}
+
+
+def _published(notice_type: str):
+    """The world's notice is a draft outage; these routes need a published one of their own."""
+    def prepare(api: Api) -> dict:
+        body = {"type": notice_type, "title": {"de": "Eigene"}, "body": {"de": "Eigene"}, "affected": {"all": True},
+                **({"starts_at": "2099-01-01T00:00:00Z", "ends_at": "2099-01-01T02:00:00Z"}
+                   if notice_type == "maintenance" else {})}
+        notice_id = api.post("/notices", body).json["notice_id"]
+        assert api.post(f"/notices/{notice_id}/publish").status == 202
+        return {"notice_id": notice_id}
+
+    return prepare
+
+
+# Routes whose own-tenant call needs an object in another state than the world's.
+OWN_IDS = {
+    ("POST", "/notices/{notice_id}/updates"): _published("outage"),
+    ("POST", "/notices/{notice_id}/resolve"): _published("outage"),
+    ("POST", "/notices/{notice_id}/cancel"): _published("maintenance"),
 }
 WRITE_METHODS = {"POST", "PUT", "PATCH"}
 
@@ -84,9 +110,12 @@ def build_tenant(platform: Api, name: str, domain: str) -> tuple[Api, dict]:
     assert invitation.status == 201, invitation.json
     key = api.post("/api-keys", {"name": "spare"})
     assert key.status == 201, key.json
+    notice = api.post("/notices", {"type": "outage", "title": {"de": "Störung"}, "body": {"de": "Störung"},
+                                   "affected": {"account_ids": [aid]}})
+    assert notice.status == 201, notice.json
     ids = {"account_id": aid, "person_id": first["person_id"], "other_person_id": second["person_id"],
            "key_id": key.json["api_key"]["key_id"], "job_id": first["welcome_mail_job_id"],
-           "invitation_id": invitation.json["invitation_id"]}
+           "invitation_id": invitation.json["invitation_id"], "notice_id": notice.json["notice_id"]}
     return api, ids
 
 
@@ -150,7 +179,8 @@ def test_another_tenants_ids_answer_like_missing_ones_and_change_nothing(world, 
             if set(params) <= set(chosen):
                 assert_error(reply, 404, "not_found")
     # A's own key with the same ids reaches real objects: the route works, so the 404 was isolation
-    own = call(tenant_a, method, path, {s: ids_a[s] for s in slots})
+    own_ids = {**ids_a, **OWN_IDS.get((method, path), lambda api: {})(tenant_a)}
+    own = call(tenant_a, method, path, {s: own_ids[s] for s in slots})
     assert 200 <= own.status < 300, (own.status, own.json)
 
 

@@ -279,7 +279,10 @@ def test_fuzzed_bodies_never_yield_a_5xx(api, platform, account, member):
     """300 random bodies (deterministic seed) on every POST/PATCH/PUT route of the route table."""
     rng = random.Random(20240601)
     aid, pid = account["account_id"], member["person_id"]
-    fill = {"account_id": aid, "person_id": pid, "key_id": random_id("key"), "invitation_id": random_id("invitation")}
+    notice = api.post("/notices", {"type": "outage", "title": {"de": "Störung"}, "body": {"de": "Störung"},
+                                   "affected": {"account_ids": [aid]}})
+    fill = {"account_id": aid, "person_id": pid, "key_id": random_id("key"), "invitation_id": random_id("invitation"),
+            "notice_id": notice.json["notice_id"]}
     # the invitation and preferences links' pages answer HTML whatever the body (test_invitation_pages.py)
     routes = [(method, path, entry.view_function.auth)
               for path, methods in app_module.app.routes.items() for method, entry in methods.items()
@@ -309,8 +312,11 @@ def test_fuzzed_query_strings_and_path_ids_never_yield_a_5xx(api, account, membe
     aid, pid = account["account_id"], member["person_id"]
     weird = ["", "0", "-1", "x" * 3000, "%00", "%ff", "%2F", "é", "../", "acc_" + "a" * 16, "null", "[]",
              "per_%ED%A0%80", quote("\u202e"), "a b", "%25", "1e9"]
-    gets = ["/accounts", "/people", "/api-keys", f"/accounts/{aid}/contacts", f"/people/{pid}/access"]
-    params = ["limit", "cursor", "status", "warning", "role", "kind", "email", "x"]
+    notice_id = api.post("/notices", {"type": "outage", "title": {"de": "Störung"}, "body": {"de": "Störung"},
+                                      "affected": {"all": True}}).json["notice_id"]
+    gets = ["/accounts", "/people", "/api-keys", f"/accounts/{aid}/contacts", f"/people/{pid}/access", "/notices",
+            f"/notices/{notice_id}/deliveries", f"/notices/{notice_id}/coverage"]
+    params = ["limit", "cursor", "status", "warning", "role", "kind", "email", "x", "type", "from", "to", "event"]
     failures = []
     for _ in range(150):
         query = "&".join(f"{rng.choice(params)}={rng.choice(weird)}" for _ in range(rng.randint(1, 3)))
