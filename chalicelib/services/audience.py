@@ -21,8 +21,13 @@ class Audience:
         self._db = database
         self._reads = AudienceReads()
 
-    def compute(self, tenant_id: str, notice_type: str, affected: dict) -> tuple[list[AudienceMember], Coverage]:
-        """The recipients sorted by person id, and the coverage of the affected accounts."""
+    def compute(self, tenant_id: str, notice_type: str, affected: dict, people: bool = True
+                ) -> tuple[list[AudienceMember], Coverage]:
+        """The recipients sorted by person id, and the coverage of the affected accounts.
+
+        `people=False` counts the recipients from the memberships alone (an undeliverable
+        address is flagged on them too) and reads no person: no recipients, no languages —
+        what publishing answers, since the fan-out reads the people anyway."""
         accounts, memberships, affected_ids = self._affected(tenant_id, affected)
         roles = designated_roles(notice_type)
         acts_for: dict[str, set[str]] = {}
@@ -33,6 +38,9 @@ class Audience:
             designated = any(getattr(account, SLOT_OF[role]) == membership.person_id for role in roles)
             if designated or notice_type in (membership.notifications or ()):
                 acts_for.setdefault(membership.person_id, set()).add(membership.account_id)
+        if not people:
+            reached = {account_id for ids in acts_for.values() for account_id in ids}
+            return [], Coverage(len(affected_ids), len(acts_for), tuple(a for a in affected_ids if a not in reached), {})
         tenant = self._db.tenants.get(tenant_id)
         default_language = tenant.default_language if tenant else None
         members = []

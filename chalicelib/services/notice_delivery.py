@@ -25,7 +25,14 @@ from chalicelib.mail import notice_texts
 from chalicelib.mail.catalog import pick_language, template_name
 from chalicelib.models.base import plain
 from chalicelib.repositories.notice_delivery import NoticeDeliveryRepository
-from chalicelib.services.mail import STALE_CLAIM, SWEEP_AFTER, tenant_branding
+from chalicelib.resources import MAIL_QUEUE, NOTICE_FANOUT_QUEUE
+from chalicelib.services.mail import STALE_CLAIM, tenant_branding
+
+# A fan-out or batch message may legitimately be in flight (being worked on, or waiting for its
+# retry) up to its queue's visibility timeout; only later is it lost. Re-queueing sooner would run
+# a long fan-out twice, or duplicate the messages of batches queued behind a backlog.
+FANOUT_LOST_AFTER = timedelta(seconds=NOTICE_FANOUT_QUEUE.visibility_timeout_seconds)
+BATCH_LOST_AFTER = timedelta(seconds=MAIL_QUEUE.visibility_timeout_seconds)
 
 TEMPLATE_KIND = "notice"
 SES_RETRIES = 3  # in-process retries of a throttled SES call before the batch goes back to SQS
@@ -207,17 +214,17 @@ class NoticeDelivery:
 
     # --- sweep ---------------------------------------------------------------------------------
     def sweep(self, limit: int = 100) -> dict:
-        """Re-queues fan-outs and batches still open SWEEP_AFTER after they were written (their
-        message was lost or their worker died) and settles claims older than STALE_CLAIM."""
+        """Re-queues fan-outs and batches still open longer than their queue's visibility timeout
+        after they were written (their message was lost) and settles claims older than STALE_CLAIM."""
         now = self._clock.now()
-        cutoff, stale = iso(now - SWEEP_AFTER), iso(now - STALE_CLAIM)
-        fanning = self._repo.fanning_events(cutoff, limit)
+        stale = iso(now - STALE_CLAIM)
+        fanning = self._repo.fanning_events(iso(now - FANOUT_LOST_AFTER), limit)
         if fanning and self._fanout_queue is not None:
             self._fanout_queue.send_many([{"tenant_id": e.tenant_id, "notice_id": e.notice_id,
                                            "event_key": e.event_key} for e in fanning])
         queued, unconfirmed = [], 0
-        for batch in self._repo.open_batches(cutoff, limit):
-            if batch.status == QUEUED:
+        for batch in self._repo.open_batches(iso(now - min(BATCH_LOST_AFTER, STALE_CLAIM)), limit):
+            if batch.status == QUEUED and batch.created_at < iso(now - BATCH_LOST_AFTER):
                 queued.append(batch)
             elif batch.status == SENDING and batch.updated_at < stale:
                 self._settle_unconfirmed(batch)

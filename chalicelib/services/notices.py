@@ -126,7 +126,8 @@ class NoticeService:
         if notice.is_maintenance and notice.ends_at <= now:
             raise RuleViolation("A maintenance that has already ended cannot be announced.",
                                 [Problem("ends_at", "is in the past")])
-        members, coverage = self._audience().compute(tenant_id, notice.type, notice.affected)
+        # a real publish counts without reading the people: the fan-out reads them right after
+        _, coverage = self._audience().compute(tenant_id, notice.type, notice.affected, people=dry_run)
         report = CoverageReport(coverage, list(coverage.unreached_account_ids[:MAX_UNREACHED_PAGE]),
                                 _offset_cursor(len(coverage.unreached_account_ids), MAX_UNREACHED_PAGE))
         if dry_run:

@@ -321,14 +321,18 @@ def test_the_sweep_requeues_lost_fan_outs_and_batches(world):
     clock = Clock()
     service = delivery_service(clock)
     assert service.sweep() == {"fanouts": 0, "batches": 0, "unconfirmed": 0}  # too young
-    clock.advance(minutes=3)
+    clock.advance(minutes=29)
+    assert service.sweep()["fanouts"] == 0  # a fan-out may still run (its message is in flight)
+    clock.advance(minutes=2)  # past the fan-out queue's visibility timeout (30 minutes)
     assert service.sweep()["fanouts"] == 1  # the publish's message was lost
     [fanout] = [json.loads(m["Body"]) for m in receive(FANOUT)]
     assert fanout == {"tenant_id": world.tenant_id, "notice_id": notice_id, "event_key": event_key}
 
     service.fan_out(**fanout)
     batch_messages()  # lost too
-    clock.advance(minutes=3)
+    clock.advance(minutes=5)
+    assert service.sweep()["batches"] == 0  # may still wait behind others in the mail queue
+    clock.advance(minutes=2)  # past the mail queue's visibility timeout (6 minutes)
     assert service.sweep() == {"fanouts": 0, "batches": 2, "unconfirmed": 0}
     assert send_all(service) == 60
     assert service.sweep() == {"fanouts": 0, "batches": 0, "unconfirmed": 0}

@@ -149,7 +149,9 @@ def test_publishing_an_outage_opens_it_writes_one_event_and_answers_coverage(api
     assert reply.status == 202, reply.json
     assert reply.json["notice"]["status"] == "open"
     assert reply.json["notice"]["starts_at"] == "2026-12-01T08:00:00.000Z"
-    assert reply.json["coverage"] == dry.json["coverage"]
+    assert dry.json["coverage"]["by_language"] == {"de": 1}
+    # publishing counts from the memberships (the fan-out reads the people): no languages
+    assert reply.json["coverage"] == {**dry.json["coverage"], "by_language": {}}
     assert events(api, notice["notice_id"]) == ["published"]
     assert api.post(path + "/publish").status == 409
     assert api.patch(path, {"affected": {"all": True}}).status == 409
