@@ -207,6 +207,7 @@ class Coverage:
     recipients: int
     unreached_account_ids: tuple[str, ...]
     by_language: dict
+    account_names: dict = field(default_factory=dict)  # of the reached accounts: what mails name
 
     def as_dict(self) -> dict:
         return {"affected_accounts": self.affected_accounts, "recipients": self.recipients,

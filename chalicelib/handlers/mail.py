@@ -43,12 +43,20 @@ def send_mail(event):
 
     def run(job: dict, last_attempt: bool) -> None:
         if job.get("kind") == "notice_batch":  # a notice's batch of ≤ 50 (services/notice_delivery.py)
-            bootstrap.get_notice_delivery().send_batch(job["tenant_id"], job["notice_id"], job["batch"],
-                                                       last_attempt=last_attempt)
+            delivery = bootstrap.get_notice_delivery()
+            if _seconds_left(event) < delivery.seconds_per_batch():  # paced: no time for one more
+                delivery.defer(job["tenant_id"], job["notice_id"], job["batch"])
+                return
+            delivery.send_batch(job["tenant_id"], job["notice_id"], job["batch"], last_attempt=last_attempt)
         else:
             service.process(job["tenant_id"], job["job_id"], last_attempt=last_attempt)
 
     return _jobs(event, MAIL_QUEUE, run)
+
+
+def _seconds_left(event) -> float:
+    remaining = getattr(event.context, "get_remaining_time_in_millis", None)
+    return remaining() / 1000 if callable(remaining) else float("inf")
 
 
 @bp.on_sqs_message(queue=MAIL_FEEDBACK_QUEUE.default_name, batch_size=MAIL_FEEDBACK_QUEUE.batch_size,

@@ -128,6 +128,7 @@ class NoticeBatchItem(RosterModel):
     seq = NumberAttribute()
     language = UnicodeAttribute()
     recipients = ListAttribute(of=MapAttribute, default=list)
+    accounts = MapAttribute(default=dict)  # account id -> name, of the accounts its mails name
     status = UnicodeAttribute()        # queued | sending | sent | failed
     attempt = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()

@@ -96,25 +96,22 @@ class NoticeDeliveryRepository:
         return get_item(NoticeBatchItem, keys.notice_batches(tenant_id, notice_id), batch_sk)
 
     def new_batch(self, tenant_id: str, notice_id: str, event_key: str, seq: int, language: str,
-                  recipients: list[dict], now: str) -> NoticeBatchItem:
+                  recipients: list[dict], now: str, account_names: dict | None = None) -> NoticeBatchItem:
         sk = keys.notice_batch(event_key, seq)
         return NoticeBatchItem(keys.notice_batches(tenant_id, notice_id), sk, tenant_id=tenant_id,
                                notice_id=notice_id, event_key=event_key, seq=seq, language=language,
-                               recipients=recipients, status=QUEUED, created_at=now, updated_at=now,
+                               recipients=recipients, accounts=account_names or {}, status=QUEUED, created_at=now,
+                               updated_at=now,
                                pending_pk=keys.NOTICE_BATCHES_OPEN,
                                pending_sk=keys.due(now, tenant_id, notice_id, "#" + sk))
 
-    def put_batch(self, item: NoticeBatchItem) -> None:
-        """Conditional: a concurrent fan-out that planned the same batch makes this raise
-        Contention (the message is retried and the retry recomputes)."""
-        from pynamodb.exceptions import PutError
-
-        try:
-            item.save(condition=NoticeBatchItem.pk.does_not_exist())
-        except PutError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                raise Contention() from exc
-            raise
+    def put_batches(self, items: list[NoticeBatchItem]) -> None:
+        """One conditional transaction: a concurrent fan-out that planned any of the same batches
+        makes it raise Contention, writing none (the message is retried; the retry recomputes)."""
+        tx = self._db.transaction()
+        for item in items:
+            tx.put(item, condition=NoticeBatchItem.pk.does_not_exist(), error=Contention())
+        tx.commit()
 
     def open_batches(self, before: str, limit: int) -> list[NoticeBatchItem]:
         """Batches not yet settled, planned before `before` (oldest first)."""

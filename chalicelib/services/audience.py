@@ -57,7 +57,8 @@ class Audience:
         reached = {account_id for m in members for account_id in m.account_ids}
         coverage = Coverage(len(affected_ids), len(members),
                             tuple(a for a in affected_ids if a not in reached),
-                            dict(sorted(Counter(m.language for m in members).items())))
+                            dict(sorted(Counter(m.language for m in members).items())),
+                            {a: accounts[a].name for a in reached if accounts[a].name})
         return members, coverage
 
     def _affected(self, tenant_id: str, affected: dict):

@@ -31,6 +31,9 @@ from chalicelib.services.mail import STALE_CLAIM, tenant_branding
 # A fan-out or batch message may legitimately be in flight (being worked on, or waiting for its
 # retry) up to its queue's visibility timeout; only later is it lost. Re-queueing sooner would run
 # a long fan-out twice, or duplicate the messages of batches queued behind a backlog.
+BATCH_MARGIN_SECONDS = 10.0
+BATCHES_A_WRITE = 10  # one TransactWriteItems and one SendMessageBatch (its limit) per 10 batches
+TENANT_CACHE_SECONDS = 60.0  # branding and sender a worker may reuse; an event's text never changes
 FANOUT_LOST_AFTER = timedelta(seconds=NOTICE_FANOUT_QUEUE.visibility_timeout_seconds)
 BATCH_LOST_AFTER = timedelta(seconds=MAIL_QUEUE.visibility_timeout_seconds)
 
@@ -59,6 +62,9 @@ class NoticeDelivery:
         self._rng = rng
         rate = max_send_rate / max(worker_concurrency, 1) if max_send_rate else 0.0
         self.bucket = TokenBucket(rate, sleep=sleep)
+        self._events: dict = {}
+        self._tenants: dict = {}
+        self._monotonic = time.monotonic
 
     # --- fan-out -------------------------------------------------------------------------------
     def fan_out(self, tenant_id: str, notice_id: str, event_key: str, last_attempt: bool = False) -> int:
@@ -92,15 +98,19 @@ class NoticeDelivery:
             if member.person_id not in held:
                 by_language.setdefault(member.language, []).append(member)
         seq, now, planned = max((int(b.seq) for b in existing), default=0), self._clock.now_iso(), []
+        names = coverage.account_names
         for language in sorted(by_language):
             group = by_language[language]
             for start in range(0, len(group), BULK_LIMIT):
                 seq += 1
-                batch = self._repo.new_batch(tenant_id, notice_id, event_key, seq, language,
-                                             [_recipient(m) for m in group[start:start + BULK_LIMIT]], now)
-                self._repo.put_batch(batch)
-                planned.append(batch)
-        self._enqueue(planned)
+                chunk = group[start:start + BULK_LIMIT]
+                planned.append(self._repo.new_batch(
+                    tenant_id, notice_id, event_key, seq, language, [_recipient(m) for m in chunk], now,
+                    {a: names[a] for m in chunk for a in m.account_ids if a in names}))
+        # written and queued a few at a time, so the mail workers start while the rest is planned
+        for start in range(0, len(planned), BATCHES_A_WRITE):
+            self._repo.put_batches(planned[start:start + BATCHES_A_WRITE])
+            self._enqueue(planned[start:start + BATCHES_A_WRITE])
         batches = existing + planned
         self._repo.finish_fanout(tenant_id, notice_id, event_key, {
             "recipients": sum(len(b.recipients) for b in batches), "batches": len(batches),
@@ -114,6 +124,17 @@ class NoticeDelivery:
                                          "batch": b.sk} for b in batches])
 
     # --- one batch -----------------------------------------------------------------------------
+    def seconds_per_batch(self) -> float:
+        """How long a full batch may take at this worker's pace (0 when unpaced), with a margin
+        for the SES call and a throttling retry."""
+        return BULK_LIMIT / self.bucket.rate + BATCH_MARGIN_SECONDS if self.bucket.rate else 0.0
+
+    def defer(self, tenant_id: str, notice_id: str, batch_sk: str) -> None:
+        """Puts a batch's message back on the queue untouched: this worker's time is up (a paced
+        worker must not be cut off by its timeout between SES accepting and the settle)."""
+        self._mail_queue.send({"kind": "notice_batch", "tenant_id": tenant_id, "notice_id": notice_id,
+                               "batch": batch_sk})
+
     def send_batch(self, tenant_id: str, notice_id: str, batch_sk: str, last_attempt: bool = False) -> int:
         """Sends a queued batch once; returns how many mails SES accepted (0 when the batch was not
         queued: a redelivered message sends nothing).
@@ -149,17 +170,33 @@ class NoticeDelivery:
         self._settle(batch, attempt, recipients, outcomes, SENT)
         return sum(1 for status, _, _ in outcomes.values() if status == SENT)
 
+    def _event(self, batch):
+        """The event a batch belongs to: its text is a snapshot, so a worker keeps it."""
+        key = (batch.tenant_id, batch.notice_id, batch.event_key)
+        if key not in self._events:
+            if len(self._events) >= 64:
+                self._events.clear()
+            self._events[key] = self._repo.event(*key)
+        return self._events[key]
+
+    def _tenant(self, tenant_id: str):
+        """The tenant's branding and sender, kept for TENANT_CACHE_SECONDS by a worker."""
+        cached = self._tenants.get(tenant_id)
+        if cached is None or cached[0] < self._monotonic():
+            cached = (self._monotonic() + TENANT_CACHE_SECONDS, self._db.tenants.get(tenant_id))
+            self._tenants[tenant_id] = cached
+        return cached[1]
+
     def _render(self, batch, recipients: list[dict]) -> tuple:
-        event = self._repo.event(batch.tenant_id, batch.notice_id, batch.event_key)
-        tenant = self._db.tenants.get(batch.tenant_id)
+        event = self._event(batch)
+        tenant = self._tenant(batch.tenant_id)
         branding, source, reply_to = tenant_branding(tenant, self._domain)
         language = pick_language(batch.language)
         texts = _in_language(plain(event.title), plain(event.body), language, tenant.default_language if tenant else None)
         default_data = {**branding, **texts,
                         **notice_texts.labels(language, event.kind, event.notice_type, event.severity, event.starts_at,
                                               event.ends_at, plain(event.detail))}
-        names = {a.account_id: a.name for a in self._db.accounts.get_many(
-            batch.tenant_id, sorted({a for r in recipients for a in r.get("a") or ()})).values()}
+        names = plain(batch.accounts)
         destinations = [(r["e"], {"name": r.get("n") or "",
                                   "accounts_text": ", ".join(f"{names[a]} ({a})" if names.get(a) else a
                                                              for a in r.get("a") or ()),

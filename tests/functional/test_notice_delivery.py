@@ -92,22 +92,24 @@ def test_the_mail_names_every_account_and_carries_the_preferences_link(world):
     assert delivery.account_ids == sorted([first, second]) and delivery.language == "fr"
 
 
-@pytest.mark.parametrize("k", [0, 1, 3])
+@pytest.mark.parametrize("k", [0, 2, 4])
 def test_a_fan_out_killed_after_k_batches_resumes_without_duplicates_or_gaps(world, monkeypatch, k):
     from chalicelib.repositories.notice_delivery import NoticeDeliveryRepository
+    from chalicelib.services import notice_delivery
 
-    people = audience(world, de=130, en=70)
+    people = audience(world, de=130, en=70)  # 5 batches
     notice_id, event_key = world.notice()
     service = delivery_service()
-    original, written = NoticeDeliveryRepository.put_batch, []
+    original, written = NoticeDeliveryRepository.put_batches, []
 
-    def dies_after_k(self, item):
-        if len(written) == k:
+    def dies_after_k(self, items):
+        if len(written) >= k:
             raise SystemExit("Lambda killed mid fan-out")
-        original(self, item)
-        written.append(item.sk)
+        original(self, items)
+        written.extend(item.sk for item in items)
 
-    monkeypatch.setattr(NoticeDeliveryRepository, "put_batch", dies_after_k)
+    monkeypatch.setattr(notice_delivery, "BATCHES_A_WRITE", 2)  # written two at a time
+    monkeypatch.setattr(NoticeDeliveryRepository, "put_batches", dies_after_k)
     with pytest.raises(SystemExit):
         service.fan_out(world.tenant_id, notice_id, event_key)
     monkeypatch.undo()
@@ -449,3 +451,37 @@ def test_the_fan_out_and_mail_handlers_deliver_a_notice(world, chalice_client):
     data = json.loads(sent_mails()[0].destinations[0]["ReplacementTemplateData"])
     assert "/preferences/" in data["preferences_url"] and data["preferences_url"].endswith("?type=maintenance")
     assert world.event(notice_id).sent == 60
+
+
+class LambdaContext:
+    def __init__(self, seconds_left: float):
+        self.seconds_left = seconds_left
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int(self.seconds_left * 1000)
+
+
+def test_a_paced_worker_short_of_time_puts_the_batch_back_untouched(world, chalice_client, monkeypatch):
+    """A paced send must not be cut off by the Lambda timeout between SES and the settle."""
+    import boto3
+
+    import app
+    from infra.local_stack.sqs_events import sqs_event
+
+    monkeypatch.setenv("ROSTER_SES_MAX_SEND_RATE", "1000")  # 500/s a worker: 10.1 s a batch with the margin
+    bootstrap.reset()
+    audience(world, de=50, en=0)
+    notice_id, event_key = world.notice()
+    bootstrap.get_notice_delivery().fan_out(world.tenant_id, notice_id, event_key)
+    arn = boto3.client("sqs", region_name="eu-central-1").get_queue_attributes(
+        QueueUrl=boto3.client("sqs", region_name="eu-central-1").get_queue_url(QueueName=MAIL)["QueueUrl"],
+        AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+    [message] = receive(MAIL)
+    result = app.app.handler_map["send_mail"](sqs_event([message], arn, "eu-central-1"), LambdaContext(5))
+    assert result == {"batchItemFailures": []}  # handled: its copy is back on the queue
+    assert sent_mails() == [] and {b.status for b in batches(world, notice_id)} == {"queued"}
+    [again] = receive(MAIL)
+    assert json.loads(again["Body"]) == json.loads(message["Body"])
+    app.app.handler_map["send_mail"](sqs_event([again], arn, "eu-central-1"), LambdaContext(60))
+    assert len(sent_mails()) == 1 and world.event(notice_id).sent == 50
