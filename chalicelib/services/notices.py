@@ -25,6 +25,7 @@ from chalicelib.models.notices import NoticeItem
 
 ATTEMPTS = 5
 MAX_UNREACHED_PAGE = 100
+MAX_SCANNED_FOR_PERSON = 500  # notices looked at for one page of /me/notices
 DEFAULT_SEVERITY = {"outage": "major", "security": "major", "maintenance": "info", "general": "info"}
 EDITABLE_WHEN_LIVE = ("title", "body", "severity", "starts_at", "ends_at", "reminders")
 
@@ -91,6 +92,9 @@ class NoticeService:
                 edited.starts_at != notice.starts_at or edited.ends_at != notice.ends_at
                 or edited.reminders != notice.reminders)
             now = self._clock.now_iso()
+            if moved and edited.ends_at <= now:
+                raise RuleViolation("A maintenance cannot be moved into the past; cancel it instead.",
+                                    [Problem("ends_at", "is in the past")])
             extra: dict = {}
             event = None
             if moved:
@@ -293,17 +297,18 @@ class NoticeService:
         """GET /me/notices: published notices, newest first, that concern an account the person is
         active in, each with those of their accounts it concerns (never the others it names)."""
         accounts = self._active_accounts(tenant_id, person_id)
-        found, next_cursor = [], None
+        found: list = []
         if not accounts:
             return Page([], None)
+        read = 0
         for notice, after in self._repo.published_pages(tenant_id, cursor, page_size=max(limit, 25)):
+            read += 1
             concerned = accounts if notice.affected.get("all") else accounts.intersection(
                 notice.affected.get("account_ids", ()))
             if concerned:
                 found.append((notice, sorted(concerned)))
-                next_cursor = after
-                if len(found) == limit:
-                    return Page(found, next_cursor)
+            if len(found) == limit or read == MAX_SCANNED_FOR_PERSON:
+                return Page(found, after)  # a bounded request: the cursor goes on from here
         return Page(found, None)
 
     def _active_accounts(self, tenant_id: str, person_id: str) -> set[str]:

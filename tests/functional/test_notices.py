@@ -262,6 +262,9 @@ def test_rescheduling_replans_the_reminders_and_mails_a_rescheduled_notice(api, 
     tick(chalice_client)
     assert events(api, notice_id)[-1] == "reminder-1440-202612080800"
     assert api.patch(f"/notices/{notice_id}", {"type": "outage"}).status == 409
+    past = {"starts_at": at(T0 - timedelta(hours=3)), "ends_at": at(T0 - timedelta(hours=1))}
+    reply = api.patch(f"/notices/{notice_id}", past)
+    assert reply.status == 422 and reply.fields() == {"ends_at"}
 
 
 def test_cancel_stops_the_schedule_and_is_mailed(api, clock, chalice_client):
@@ -314,3 +317,17 @@ def _me_notices(api, account, issuer, tenant_id):
     assert reply.json["items"][0]["account_ids"] == [account["account_id"]]  # never the other account
     assert "coverage" not in reply.json["items"][0]
     assert api.get("/me/notices").status == 403
+    # a page looks at a bounded number of notices; the cursor goes on from there
+    from chalicelib.services import notices
+
+    notices.MAX_SCANNED_FOR_PERSON, seen, cursor = 2, [], None
+    try:
+        for _ in range(5):
+            page = anna.get("/me/notices?limit=5" + (f"&cursor={cursor}" if cursor else "")).json
+            seen += [n["notice_id"] for n in page["items"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+    finally:
+        notices.MAX_SCANNED_FOR_PERSON = 500
+    assert seen == [mine, everyone]
