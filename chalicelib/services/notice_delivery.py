@@ -1,8 +1,9 @@
 """Fan-out and delivery of notice events (issue 4 §4); docs/notices.md has the guarantees.
 
 fan-out (SQS roster-notice-fanout, one event a message): the audience, minus the people the
-event's existing batches already hold, in batches of ≤ 50 sharing a language, each written
-(conditional PutItem) and handed to the mail queue; then the event is `planned`.
+event's existing batches already hold, in batches of ≤ 50 sharing a language, written ten to a
+conditional transaction and handed to the mail queue as they are written; then the event is
+`planned`.
 
 send_batch (SQS roster-mail, `kind: notice_batch`): claim queued → sending, one SES bulk call,
 one delivery record per recipient (BatchWriteItem), one transaction settling the batch and
@@ -28,12 +29,12 @@ from chalicelib.repositories.notice_delivery import NoticeDeliveryRepository
 from chalicelib.resources import MAIL_QUEUE, NOTICE_FANOUT_QUEUE
 from chalicelib.services.mail import STALE_CLAIM, tenant_branding
 
+BATCH_MARGIN_SECONDS = 10.0  # what a paced batch needs beyond its pacing: the SES call, a retry
+BATCHES_A_WRITE = 10  # one TransactWriteItems and one SendMessageBatch (its limit) per 10 batches
+TENANT_CACHE_SECONDS = 60.0  # branding and sender a worker may reuse; an event's text never changes
 # A fan-out or batch message may legitimately be in flight (being worked on, or waiting for its
 # retry) up to its queue's visibility timeout; only later is it lost. Re-queueing sooner would run
 # a long fan-out twice, or duplicate the messages of batches queued behind a backlog.
-BATCH_MARGIN_SECONDS = 10.0
-BATCHES_A_WRITE = 10  # one TransactWriteItems and one SendMessageBatch (its limit) per 10 batches
-TENANT_CACHE_SECONDS = 60.0  # branding and sender a worker may reuse; an event's text never changes
 FANOUT_LOST_AFTER = timedelta(seconds=NOTICE_FANOUT_QUEUE.visibility_timeout_seconds)
 BATCH_LOST_AFTER = timedelta(seconds=MAIL_QUEUE.visibility_timeout_seconds)
 

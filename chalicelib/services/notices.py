@@ -143,7 +143,7 @@ class NoticeService:
             changes["starts_at"] = now
         due = False
         if notice.is_maintenance:
-            changes["steps"] = plan(notice.starts_at, notice.ends_at, notice.reminders, now, iso_of)
+            changes["steps"] = plan(notice.starts_at, notice.ends_at, notice.reminders, now, iso)
             due = next_due(changes["steps"])
         published = replace(notice, **changes)
         event = self._event(published, PUBLISHED, PUBLISHED, now, actor)
@@ -391,7 +391,7 @@ class NoticeService:
     def _replan(self, notice: Notice, edited: Notice, now: str) -> dict:
         """Keeps what was sent; plans the new reminders, start and end."""
         kept = {key: step for key, step in notice.steps.items() if step["state"] == DONE}
-        fresh = plan(edited.starts_at, edited.ends_at, edited.reminders, now, iso_of)
+        fresh = plan(edited.starts_at, edited.ends_at, edited.reminders, now, iso)
         if notice.status == IN_PROGRESS:
             fresh = {COMPLETED: fresh[COMPLETED]}
         return {**fresh, **kept} if notice.status == SCHEDULED else {**kept, **fresh}
@@ -413,10 +413,6 @@ class NoticeService:
                     for i, account_id in enumerate(ids) if account_id not in found]
         if problems:
             raise RuleViolation("The notice names accounts that do not exist.", problems, "unknown_account")
-
-
-def iso_of(moment) -> str:
-    return iso(moment)
 
 
 def _close_steps(steps: dict, status: str) -> dict:
