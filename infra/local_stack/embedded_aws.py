@@ -19,7 +19,7 @@ class EmbeddedAws:
         from moto.server import ThreadedMotoServer
 
         from infra.local_stack import (
-            moto_dispatch, moto_projection, moto_queries, moto_responses, moto_sqs, moto_transactions,
+            moto_dispatch, moto_item_size, moto_projection, moto_queries, moto_responses, moto_sqs, moto_transactions,
         )
 
         moto_transactions.install()  # TransactWriteItems copies the items it writes, not the table
@@ -28,6 +28,7 @@ class EmbeddedAws:
         moto_responses.install()  # DynamoDB items are written as they are, not walked shape by shape
         moto_dispatch.install()  # the server finds a request's service without listing its package
         moto_projection.install()  # a projection of top-level names copies them, not the whole item
+        moto_item_size.install()  # a new item's 400 KB check sums its attributes once, not per attribute
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one log line per AWS call is noise
         self._server = ThreadedMotoServer(ip_address=self._host, port=self._port, verbose=False)
         self._server.start()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 
 from tests.functional.conftest import add_contact, assert_error, run_together, table_items, walk
 from tests.functional.invitation_helpers import accept, decline, invite, link_of, membership, page, token_of
