@@ -1,6 +1,6 @@
 """Reads of a notice's audience, and the fan-out's batches and delivery records (issue 4 §3, §4).
 
-Every read is a GetItem, BatchGetItem or Query (never a Scan); every write that changes two
+Every read is a GetItem, BatchGetItem or Query (never a whole-table read); every write that changes two
 items at once is one TransactWriteItems. docs/notices.md explains the flow."""
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ whatever their selections; one recipient per person, naming every affected accou
 
 Reads page by page: the active accounts (by_status) and the tenant's active memberships (by_list)
 for a notice to all accounts, BatchGetItem and one Query per account partition for named ones,
-then BatchGetItem (100 a request) for the people. Never a Scan."""
+then BatchGetItem (100 a request) for the people. Never a whole-table read."""
 from __future__ import annotations
 
 from collections import Counter

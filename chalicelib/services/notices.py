@@ -210,7 +210,7 @@ class NoticeService:
     # --- the schedule ------------------------------------------------------------------------
     def run_schedule(self, limit: int = 100) -> dict:
         """Moves every maintenance with a step due: a reminder, the start, the end, each mailed.
-        Found by a key condition on the due index, never a Scan."""
+        Found by a key condition on the due index, never by reading the whole table."""
         now = self._clock.now_iso()
         moved = {"notices": 0, "mailed": 0, "skipped": 0}
         for tenant_id, notice_id in self._repo.due(now, limit):
