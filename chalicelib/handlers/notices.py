@@ -36,7 +36,7 @@ LIST = Schema({**PAGE, "type": Enum(NOTICE_TYPES), "status": Enum(NOTICE_STATUSE
 PUBLISH = Schema({"dry_run": Boolean(from_text=True)})
 DELIVERIES = Schema({**PAGE, "event": String(max_length=60, pattern=r"[a-z0-9-]+"),
                      "status": Enum(("queued", "sent", "suppressed", "bounced", "complained", "failed"))})
-ME = Schema(PAGE)
+PAGE_ONLY = Schema(PAGE)
 
 
 def _affected(body: dict) -> None:
@@ -161,7 +161,7 @@ def cancel_notice(call, notice_id):
 
 @route(bp, "/notices/{notice_id}/coverage")
 def notice_coverage(call, notice_id):
-    q = call.query(Schema(PAGE))
+    q = call.query(PAGE_ONLY)
     report = bootstrap.get_notice_service().coverage(call.tenant_id, notice_id, q.get("limit", 100), q.get("cursor"))
     return render_coverage(report)
 
@@ -176,7 +176,7 @@ def notice_deliveries(call, notice_id):
 
 @route(bp, "/me/notices", auth="person")
 def my_notices(call):
-    q = call.query(ME)
+    q = call.query(PAGE_ONLY)
     principal = call.principal
     page = bootstrap.get_notice_service().for_person(principal.tenant_id, principal.person_id, q.get("limit", 20),
                                                      q.get("cursor"))

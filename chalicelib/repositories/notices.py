@@ -60,6 +60,21 @@ class NoticeRepository:
             version=n.version, list_pk=keys.notices_list(n.tenant_id), list_sk=list_sort_key(n),
             status_pk=keys.notices_by_status(n.tenant_id, n.status))
 
+    def create(self, notice: Notice) -> None:
+        self.new_item(notice).save(condition=NoticeItem.pk.does_not_exist())
+
+    def delete_at(self, notice: Notice) -> bool:
+        """Deletes the notice if it is still the version read; False if it is not."""
+        from pynamodb.exceptions import DeleteError
+
+        try:
+            self.ref(notice.tenant_id, notice.notice_id).delete(condition=NoticeItem.version == notice.version)
+        except DeleteError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
     def write_actions(self, notice: Notice, changes: dict) -> list:
         """SET actions for changed fields; the list and status indexes follow."""
         actions = []

@@ -75,7 +75,7 @@ class NoticeService:
                         list(fields.get("reminders", DEFAULT_REMINDERS)) if fields["type"] == "maintenance" else [],
                         {}, now, now, None, actor, 1)
         self._check(notice)
-        self._repo.new_item(notice).save(condition=NoticeItem.pk.does_not_exist())
+        self._repo.create(notice)
         return notice
 
     def update(self, tenant_id: str, notice_id: str, changes: dict, expected_version: int | None,
@@ -111,12 +111,8 @@ class NoticeService:
         notice = self._current(tenant_id, notice_id, expected_version)
         if notice.status != DRAFT:
             raise Conflict("Only a draft can be deleted; cancel or resolve a published notice.", "not_draft")
-        try:
-            self._repo.ref(tenant_id, notice_id).delete(condition=(NoticeItem.version == notice.version))
-        except Exception as exc:
-            if getattr(exc, "cause_response_code", "") == "ConditionalCheckFailedException":
-                raise VersionConflict("Notice")
-            raise
+        if not self._repo.delete_at(notice):  # it changed between the read and the delete
+            raise VersionConflict("Notice")
 
     # --- publishing --------------------------------------------------------------------------
     def publish(self, tenant_id: str, notice_id: str, dry_run: bool, expected_version: int | None,

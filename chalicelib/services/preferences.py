@@ -31,8 +31,6 @@ MAC_BYTES = 16  # 128 bits
 MAX_TOKEN_LENGTH = 300
 ATTEMPTS = 5
 
-# N3: the designated contacts receive these types whatever their own selections.
-DESIGNATED_TYPES = DESIGNATED
 
 
 @dataclass(frozen=True)
@@ -48,7 +46,7 @@ class AccountChoices:
         """type → the designated slots that make the person receive it anyway."""
         out: dict[str, list[str]] = {}
         for slot in self.designated:
-            for notice_type in DESIGNATED_TYPES[slot]:
+            for notice_type in DESIGNATED[slot]:
                 out.setdefault(notice_type, []).append(slot)
         return out
 
@@ -210,7 +208,7 @@ class PreferenceService:
 def _slots(account, person_id: str) -> list[str]:
     if account is None:
         return []
-    return [slot for slot in DESIGNATED_TYPES if getattr(account, f"{slot}_contact_id") == person_id]
+    return [slot for slot in DESIGNATED if getattr(account, f"{slot}_contact_id") == person_id]
 
 
 def _type_query(notice_type: str | None) -> str:
