@@ -1,7 +1,10 @@
 """PynamoDB base for the single table. Schema only: no behaviour lives in models."""
 from __future__ import annotations
 
-from pynamodb.attributes import UnicodeAttribute
+import json
+import zlib
+
+from pynamodb.attributes import BinaryAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
 
@@ -17,6 +20,24 @@ class RosterModel(Model):
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
+
+
+class PackedJSONAttribute(BinaryAttribute):
+    """A JSON value stored as one zlib-compressed binary attribute.
+
+    For data that is only ever read and written whole, never queried or updated by path (a
+    notice batch's recipients): about a third of the size of the same data as nested maps, so
+    fewer write units for every update of the item, and one value to (de)serialize instead of
+    a walk over hundreds of typed attributes."""
+
+    def __init__(self, **kwargs):
+        super().__init__(legacy_encoding=False, **kwargs)
+
+    def serialize(self, value) -> bytes:
+        return zlib.compress(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode(), 6)
+
+    def deserialize(self, value: bytes):
+        return json.loads(zlib.decompress(value))
 
 
 def bind(models: list[type[Model]], table_name: str, region: str) -> None:

@@ -8,7 +8,7 @@ from pynamodb.attributes import (
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
-from chalicelib.models.base import RosterModel
+from chalicelib.models.base import PackedJSONAttribute, RosterModel
 
 
 def _meta(name: str):
@@ -119,16 +119,18 @@ class NoticeEventItem(RosterModel):
 class NoticeBatchItem(RosterModel):
     """pk T#<tid>#N#<notice_id>#B, sk <event_key>#<nnnnn>: ≤ 50 recipients sharing a language.
 
-    `recipients` holds, per person: p (person id), e (e-mail), n (name), a (account ids).
-    Carries `pending_*` until settled (sent or failed)."""
+    `recipients` holds, per person: p (person id), e (e-mail), n (name), a (account ids);
+    `accounts` the names of the accounts its mails name. Both are packed (compressed JSON): the
+    worker reads them whole and never changes them, and its claim and settle update this item,
+    which then costs 2–3 write units instead of 8. Carries `pending_*` until settled."""
 
     tenant_id = UnicodeAttribute()
     notice_id = UnicodeAttribute()
     event_key = UnicodeAttribute()
     seq = NumberAttribute()
     language = UnicodeAttribute()
-    recipients = ListAttribute(of=MapAttribute, default=list)
-    accounts = MapAttribute(default=dict)  # account id -> name, of the accounts its mails name
+    recipients = PackedJSONAttribute(default=list)
+    accounts = PackedJSONAttribute(default=dict)  # account id -> name, of the accounts its mails name
     status = UnicodeAttribute()        # queued | sending | sent | failed
     attempt = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()

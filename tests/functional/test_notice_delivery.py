@@ -3,6 +3,7 @@ after a crash without duplicates or gaps, redelivery, throttling (botocore Stubb
 attempt, stale claims, the sweep, bounces, and the write and SES-call budgets."""
 import json
 import math
+import zlib
 from collections import Counter
 from contextlib import contextmanager
 
@@ -66,6 +67,28 @@ def test_fan_out_plans_batches_of_at_most_50_sharing_a_language(world):
     event = world.event(notice_id)
     assert (event.sent, event.failed, event.suppressed) == (150, 0, 0)
     assert sorted(d.person_id for d in deliveries(world, notice_id)) == people
+
+
+def test_a_batch_stores_its_recipients_packed_as_one_compressed_binary(world):
+    audience(world, de=50, en=0)
+    notice_id, event_key = world.notice()
+    delivery_service().fan_out(world.tenant_id, notice_id, event_key)
+    [planned] = batches(world, notice_id)
+
+    import boto3
+
+    from chalicelib.settings import get_settings
+
+    raw = boto3.client("dynamodb").get_item(TableName=get_settings().table_name,
+                                            Key={"pk": {"S": planned.pk}, "sk": {"S": planned.sk}})["Item"]
+    assert set(raw["recipients"]) == {"B"} and set(raw["accounts"]) == {"B"}
+    unpacked = json.loads(zlib.decompress(raw["recipients"]["B"]))
+    assert unpacked == planned.recipients and len(unpacked) == 50
+    assert {"p", "e", "n", "a"} <= set(unpacked[0])
+    assert json.loads(zlib.decompress(raw["accounts"]["B"])) == planned.accounts
+    packed = len(raw["recipients"]["B"]) + len(raw["accounts"]["B"])
+    as_json = len(json.dumps(unpacked)) + len(json.dumps(planned.accounts))
+    assert packed < as_json / 2  # what the claim and the settle no longer rewrite
 
 
 def test_the_mail_names_every_account_and_carries_the_preferences_link(world):
