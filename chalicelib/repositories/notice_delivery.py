@@ -4,6 +4,7 @@ Every read is a GetItem, BatchGetItem or Query (never a whole-table read); every
 items at once is one TransactWriteItems. docs/notices.md explains the flow."""
 from __future__ import annotations
 
+from collections import Counter
 from typing import Iterator
 
 from chalicelib.domain.mail import FAILED, QUEUED, SENDING, SENT
@@ -92,9 +93,6 @@ class NoticeDeliveryRepository:
         return list(NoticeBatchItem.query(keys.notice_batches(tenant_id, notice_id),
                                           NoticeBatchItem.sk.startswith(f"{event_key}#"), consistent_read=True))
 
-    def batch(self, tenant_id: str, notice_id: str, batch_sk: str) -> NoticeBatchItem | None:
-        return get_item(NoticeBatchItem, keys.notice_batches(tenant_id, notice_id), batch_sk)
-
     def new_batch(self, tenant_id: str, notice_id: str, event_key: str, seq: int, language: str,
                   recipients: list[dict], now: str, account_names: dict | None = None) -> NoticeBatchItem:
         sk = keys.notice_batch(event_key, seq)
@@ -118,25 +116,30 @@ class NoticeDeliveryRepository:
         return list(NoticeBatchItem.by_pending.query(keys.NOTICE_BATCHES_OPEN, NoticeBatchItem.pending_sk < before,
                                                      limit=limit))
 
-    def claim(self, batch: NoticeBatchItem, attempt: str, now: str) -> bool:
-        """queued → sending for this attempt; False when someone else has it (or had it)."""
-        return self._conditional_update(batch, [NoticeBatchItem.status.set(SENDING),
-                                                NoticeBatchItem.attempt.set(attempt),
-                                                NoticeBatchItem.updated_at.set(now)],
-                                        NoticeBatchItem.status == QUEUED)
+    def claim(self, tenant_id: str, notice_id: str, batch_sk: str, attempt: str, now: str) -> NoticeBatchItem | None:
+        """queued → sending for this attempt, in one UpdateItem that answers with the claimed batch
+        (ReturnValues ALL_NEW); None when it is not queued (someone else has or had it, or it does
+        not exist)."""
+        item = NoticeBatchItem(keys.notice_batches(tenant_id, notice_id), batch_sk)
+        claimed = self._conditional_update(item, [NoticeBatchItem.status.set(SENDING),
+                                                  NoticeBatchItem.attempt.set(attempt),
+                                                  NoticeBatchItem.updated_at.set(now)],
+                                           NoticeBatchItem.status == QUEUED)
+        return item if claimed else None
 
     def release(self, batch: NoticeBatchItem, attempt: str, now: str) -> bool:
         """sending → queued: a transient error gives the batch back to the queue."""
-        return self._conditional_update(batch, [NoticeBatchItem.status.set(QUEUED),
+        return self._conditional_update(NoticeBatchItem(batch.pk, batch.sk), [NoticeBatchItem.status.set(QUEUED),
                                                 NoticeBatchItem.updated_at.set(now)],
                                         (NoticeBatchItem.status == SENDING) & (NoticeBatchItem.attempt == attempt))
 
     @staticmethod
     def _conditional_update(batch: NoticeBatchItem, actions: list, condition) -> bool:
+        """PynamoDB's update asks for ALL_NEW and loads the answer into the instance given."""
         from pynamodb.exceptions import UpdateError
 
         try:
-            NoticeBatchItem(batch.pk, batch.sk).update(actions, condition=condition)
+            batch.update(actions, condition=condition)
             return True
         except UpdateError as exc:
             if exc.cause_response_code == "ConditionalCheckFailedException":
@@ -153,30 +156,22 @@ class NoticeDeliveryRepository:
             detail=detail[:500] if detail else None, ses_message_id=message_id, queued_at=batch.created_at,
             updated_at=now, email_key=keys.SES_MESSAGE_PREFIX + message_id if message_id else None)
 
-    def write_deliveries(self, items: list[NoticeDeliveryItem]) -> None:
-        """BatchWriteItem, 25 a request (PynamoDB retries unprocessed items)."""
-        if not items:
-            return
-        with NoticeDeliveryItem.batch_write() as batch:
-            for item in items:
-                batch.save(item)
-
-    def deliveries(self, batch: NoticeBatchItem) -> dict[str, NoticeDeliveryItem]:
-        """The delivery records already written for a batch's recipients, by person id."""
-        pk = keys.notice_deliveries(batch.tenant_id, batch.notice_id)
-        wanted = [(pk, keys.notice_delivery(batch.event_key, r["p"])) for r in batch.recipients]
-        return {item.person_id: item for item in NoticeDeliveryItem.batch_get(wanted)} if wanted else {}
-
-    def settle_batch(self, batch: NoticeBatchItem, attempt: str, status: str, counts: dict, now: str) -> bool:
-        """One TransactWriteItems: the batch leaves `sending` (only the attempt that holds it may
-        settle it) and the event's counters move. False when the claim was no longer ours."""
+    def settle_batch(self, batch: NoticeBatchItem, attempt: str, status: str, deliveries: list[NoticeDeliveryItem],
+                     now: str) -> bool:
+        """One TransactWriteItems of ≤ 52 items: the batch leaves `sending` (only the attempt that
+        holds it may settle it), its recipients' delivery records are written and the event's
+        counters move by their statuses — all or nothing, so a settled batch always has every
+        record and an unsettled one none. False when the claim was no longer ours."""
         tx = self._db.transaction()
         tx.update(NoticeBatchItem(batch.pk, batch.sk),
                   [NoticeBatchItem.status.set(status), NoticeBatchItem.updated_at.set(now),
                    NoticeBatchItem.pending_pk.remove(), NoticeBatchItem.pending_sk.remove()],
                   condition=(NoticeBatchItem.status == SENDING) & (NoticeBatchItem.attempt == attempt),
                   error=NotOurs())
-        actions = [getattr(NoticeEventItem, name).add(count) for name, count in counts.items() if count]
+        for delivery in deliveries:
+            tx.put(delivery)
+        counts = Counter(delivery.status for delivery in deliveries)
+        actions = [getattr(NoticeEventItem, name).add(count) for name, count in sorted(counts.items())]
         if actions:
             tx.update(NoticeEventItem(keys.notice(batch.tenant_id, batch.notice_id), keys.notice_event(batch.event_key)),
                       actions)

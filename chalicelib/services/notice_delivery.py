@@ -5,16 +5,15 @@ event's existing batches already hold, in batches of ≤ 50 sharing a language, 
 conditional transaction and handed to the mail queue as they are written; then the event is
 `planned`.
 
-send_batch (SQS roster-mail, `kind: notice_batch`): claim queued → sending, one SES bulk call,
-one delivery record per recipient (BatchWriteItem), one transaction settling the batch and
-moving the event's counters. A batch is never sent twice; a claim that outlives any worker is
+send_batch (SQS roster-mail, `kind: notice_batch`): claim queued → sending (the claim answers
+with the batch), one SES bulk call, then one transaction settling the batch, writing one
+delivery record per recipient and moving the event's counters. A batch is never sent twice; a claim that outlives any worker is
 settled by the sweep without sending."""
 from __future__ import annotations
 
 import random
 import time
 import uuid
-from collections import Counter
 from datetime import timedelta
 from typing import Callable
 
@@ -93,7 +92,7 @@ class NoticeDelivery:
         if event.fanout != "planning":
             return len(requeued)
         members, coverage = self._audience.compute(tenant_id, event.notice_type, plain(event.affected))
-        held = {plain(r)["p"] for batch in existing for r in batch.recipients}
+        held = {r["p"] for batch in existing for r in batch.recipients}
         by_language: dict[str, list] = {}
         for member in members:  # sorted by person id
             if member.person_id not in held:
@@ -140,28 +139,31 @@ class NoticeDelivery:
         """Sends a queued batch once; returns how many mails SES accepted (0 when the batch was not
         queued: a redelivered message sends nothing).
 
-        Throttling is retried in-process with backoff; then the claim is released and the error
-        raised (SQS redelivers later). On the queue's last attempt the batch is settled `failed`
-        before the error goes on to the dead-letter queue."""
-        batch = self._repo.batch(tenant_id, notice_id, batch_sk)
-        if batch is None or batch.status != QUEUED:
-            return 0
+        The claim (queued → sending) answers with the batch, so it costs no read. Until SES is
+        called any error releases the claim; throttling is retried in-process with backoff, then
+        released and raised (SQS redelivers later). On the queue's last attempt the batch is
+        settled `failed` before the error goes on to the dead-letter queue."""
+        attempt = uuid.uuid4().hex
+        batch = self._repo.claim(tenant_id, notice_id, batch_sk, attempt, self._clock.now_iso())
+        if batch is None:
+            return 0  # not queued: sent, being sent, or never planned
         try:
-            return self._send_batch(batch)
+            return self._send_batch(batch, attempt)
         except Exception:
             if last_attempt:
                 self._give_up(tenant_id, notice_id, batch_sk)
             raise
 
-    def _send_batch(self, batch) -> int:
-        recipients = [plain(r) for r in batch.recipients]
-        suppressed = self._db.mail.suppressed([r["e"] for r in recipients])
+    def _send_batch(self, batch, attempt: str) -> int:
+        recipients = batch.recipients
+        try:
+            suppressed = self._db.mail.suppressed([r["e"] for r in recipients])
+            to_send = [r for r in recipients if r["e"] not in suppressed]
+            mail = self._render(batch, to_send) if to_send else None
+        except Exception:
+            self._repo.release(batch, attempt, self._clock.now_iso())
+            raise
         outcomes = {r["p"]: (SUPPRESSED, None, suppressed[r["e"]]) for r in recipients if r["e"] in suppressed}
-        to_send = [r for r in recipients if r["e"] not in suppressed]
-        mail = self._render(batch, to_send) if to_send else None  # every read before the claim
-        attempt = uuid.uuid4().hex
-        if not self._repo.claim(batch, attempt, self._clock.now_iso()):
-            return 0  # another worker has it (or had it)
         if mail is not None:
             try:
                 outcomes.update(self._send(mail, to_send))
@@ -197,7 +199,7 @@ class NoticeDelivery:
         default_data = {**branding, **texts,
                         **notice_texts.labels(language, event.kind, event.notice_type, event.severity, event.starts_at,
                                               event.ends_at, plain(event.detail))}
-        names = plain(batch.accounts)
+        names = batch.accounts
         destinations = [(r["e"], {"name": r.get("n") or "",
                                   "accounts_text": ", ".join(f"{names[a]} ({a})" if names.get(a) else a
                                                              for a in r.get("a") or ()),
@@ -223,32 +225,24 @@ class NoticeDelivery:
 
     def _settle(self, batch, attempt: str, recipients: list[dict], outcomes: dict, batch_status: str) -> None:
         now = self._clock.now_iso()
-        self._repo.write_deliveries([self._repo.delivery_item(batch, r, *outcomes[r["p"]], now) for r in recipients])
-        counts = Counter(status for status, _, _ in outcomes.values())
-        if not self._repo.settle_batch(batch, attempt, batch_status, counts, now):
+        deliveries = [self._repo.delivery_item(batch, r, *outcomes[r["p"]], now) for r in recipients]
+        if not self._repo.settle_batch(batch, attempt, batch_status, deliveries, now):
             self._log.warning("notice batch settled by someone else", extra={"batch": batch.sk})
 
     def _give_up(self, tenant_id: str, notice_id: str, batch_sk: str) -> None:
         """The queue's last attempt failed: the batch's recipients are `failed`, visibly."""
-        batch = self._repo.batch(tenant_id, notice_id, batch_sk)
         attempt = uuid.uuid4().hex
-        if batch is None or batch.status != QUEUED or not self._repo.claim(batch, attempt, self._clock.now_iso()):
-            return
-        recipients = [plain(r) for r in batch.recipients]
-        self._settle(batch, attempt, recipients, {r["p"]: (FAILED, None, GAVE_UP) for r in recipients}, FAILED)
+        batch = self._repo.claim(tenant_id, notice_id, batch_sk, attempt, self._clock.now_iso())
+        if batch is not None:
+            self._settle(batch, attempt, batch.recipients, {r["p"]: (FAILED, None, GAVE_UP) for r in batch.recipients},
+                         FAILED)
 
     def _settle_unconfirmed(self, batch) -> None:
-        """A claim older than any worker lives: its mails may or may not have gone out. Recipients
-        with a delivery record keep it; the others are `failed` (unconfirmed), never re-sent."""
-        recorded = self._repo.deliveries(batch)
-        now = self._clock.now_iso()
-        missing = [plain(r) for r in batch.recipients if plain(r)["p"] not in recorded]
-        self._repo.write_deliveries([self._repo.delivery_item(batch, r, FAILED, None, UNCONFIRMED, now)
-                                     for r in missing])
-        # a bounce that came first already moved the counters sent → bounced: count it as sent here
-        counts = Counter(SENT if d.status in (BOUNCED, COMPLAINED) else d.status for d in recorded.values())
-        counts[FAILED] += len(missing)
-        self._repo.settle_batch(batch, batch.attempt, SENT if recorded else FAILED, counts, now)
+        """A claim older than any worker lives: its mails may or may not have gone out. The settle
+        writes every record or none, so none exist yet: each recipient is `failed` (unconfirmed),
+        never re-sent."""
+        self._settle(batch, batch.attempt, batch.recipients,
+                     {r["p"]: (FAILED, None, UNCONFIRMED) for r in batch.recipients}, FAILED)
 
     # --- sweep ---------------------------------------------------------------------------------
     def sweep(self, limit: int = 100) -> dict:

@@ -275,7 +275,7 @@ class NoticeService:
             rows = [{"event_key": b.event_key, "person_id": r["p"], "account_ids": list(r["a"]),
                      "language": b.language, "status": "queued", "detail": None, "ses_message_id": None,
                      "queued_at": b.created_at, "updated_at": b.updated_at}
-                    for b in batches for r in map(plain, b.recipients)]
+                    for b in batches for r in b.recipients]
             if after:
                 return rows, f"q.{after}"
             return rows, "d."

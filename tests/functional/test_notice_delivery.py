@@ -306,9 +306,11 @@ def test_the_token_bucket_paces_recipients_at_the_rate_share_of_each_worker(worl
 
 # --- claims that outlive their worker, the sweep ---------------------------------------------------
 
-@pytest.mark.parametrize("dies", ["after SES accepted", "after the delivery records"])
+@pytest.mark.parametrize("dies", ["killed", "DynamoDB refuses"])
 def test_a_batch_stuck_in_sending_is_never_resent_and_the_sweep_settles_it(world, monkeypatch, dies):
+    """After SES accepted, the settle (records, batch, counters: one transaction) never happened."""
     from chalicelib.repositories.notice_delivery import NoticeDeliveryRepository
+    from chalicelib.services import notice_delivery
 
     audience(world, de=10, en=0)
     notice_id, event_key = world.notice()
@@ -316,16 +318,19 @@ def test_a_batch_stuck_in_sending_is_never_resent_and_the_sweep_settles_it(world
     service = delivery_service(clock)
     service.fan_out(world.tenant_id, notice_id, event_key)
     [message] = batch_messages()
+    error = SystemExit("Lambda killed") if dies == "killed" else RuntimeError("ProvisionedThroughputExceeded")
 
-    def killed(*args, **kwargs):
-        raise SystemExit("Lambda killed")
+    def fails(*args, **kwargs):
+        raise error
 
-    monkeypatch.setattr(NoticeDeliveryRepository, "write_deliveries" if dies == "after SES accepted"
-                        else "settle_batch", killed)
-    with pytest.raises(SystemExit):
+    monkeypatch.setattr(NoticeDeliveryRepository, "settle_batch", fails)
+    with pytest.raises(type(error)):
         service.send_batch(world.tenant_id, notice_id, message["batch"])
     monkeypatch.undo()
+    assert len(sent_mails()) == 1
+    assert deliveries(world, notice_id) == []  # nothing of the settle was written
     assert service.send_batch(world.tenant_id, notice_id, message["batch"]) == 0  # redelivered: nothing
+    assert service.send_batch(world.tenant_id, notice_id, message["batch"], last_attempt=True) == 0
     assert len(sent_mails()) == 1
 
     clock.advance(minutes=10)
@@ -333,11 +338,33 @@ def test_a_batch_stuck_in_sending_is_never_resent_and_the_sweep_settles_it(world
     clock.advance(minutes=6)
     assert service.sweep() == {"fanouts": 0, "batches": 0, "unconfirmed": 1}
     assert len(sent_mails()) == 1
-    expected = "failed" if dies == "after SES accepted" else "sent"
-    assert {d.status for d in deliveries(world, notice_id)} == {expected}
+    records = deliveries(world, notice_id)
+    assert len(records) == 10 and {(d.status, d.detail) for d in records} == {("failed", notice_delivery.UNCONFIRMED)}
     event = world.event(notice_id)
-    assert (event.sent, event.failed) == ((0, 10) if expected == "failed" else (10, 0))
+    assert (event.sent, event.failed) == (0, 10)
+    assert [b.status for b in batches(world, notice_id)] == ["failed"]
     assert service.sweep()["unconfirmed"] == 0
+
+
+def test_an_error_before_ses_releases_the_claim_and_the_retry_sends_once(world, monkeypatch):
+    audience(world, de=10, en=0)
+    notice_id, event_key = world.notice()
+    service = delivery_service()
+    service.fan_out(world.tenant_id, notice_id, event_key)
+    [message] = batch_messages()
+    mail = bootstrap.get_database().mail
+
+    def throttled(emails):
+        raise RuntimeError("ProvisionedThroughputExceeded")
+
+    monkeypatch.setattr(mail, "suppressed", throttled)
+    with pytest.raises(RuntimeError):
+        service.send_batch(world.tenant_id, notice_id, message["batch"])
+    monkeypatch.undo()
+    assert [b.status for b in batches(world, notice_id)] == ["queued"] and sent_mails() == []
+    assert service.send_batch(world.tenant_id, notice_id, message["batch"]) == 10
+    assert service.send_batch(world.tenant_id, notice_id, message["batch"]) == 0
+    assert len(sent_mails()) == 1 and {d.status for d in deliveries(world, notice_id)} == {"sent"}
 
 
 def test_the_sweep_requeues_lost_fan_outs_and_batches(world):
