@@ -83,12 +83,18 @@ def items_of(operation: str, params: dict) -> int:
 
 def install_stack_counter(path: str | None = None, interval: float = 0.2):
     """Counts every botocore call of this process (sessions made from now on) by (role, service,
-    operation) and writes `{"calls": {...}, "items": {...}, "written_at": t}` to `path` (default:
-    $ROSTER_BENCH_CALLS) every `interval` seconds. Returns a function that stops it."""
+    operation) and writes `{"calls": {...}, "items": {...}, "written_at": t}` to `<path>.<pid>`
+    (path default: $ROSTER_BENCH_CALLS) every `interval` seconds and when it stops (at exit too;
+    then with `"final": true`): the stack and each of its function processes, which all load the
+    sitecustomize, write their own file. Returns a function that stops it."""
     path = path or os.environ.get(COUNTS_ENV)
     if not path:
         return lambda: None
+    import atexit
+
     from botocore.handlers import BUILTIN_HANDLERS
+
+    path = f"{path}.{os.getpid()}"
 
     lock, calls, items, stopping = threading.Lock(), Counter(), Counter(), threading.Event()
 
@@ -102,9 +108,9 @@ def install_stack_counter(path: str | None = None, interval: float = 0.2):
             calls[key] += 1
             items[key] += n
 
-    def write() -> None:
+    def write(final: bool = False) -> None:
         with lock:
-            data = {"calls": dict(calls), "items": dict(items), "written_at": time.time()}
+            data = {"calls": dict(calls), "items": dict(items), "written_at": time.time(), "final": final}
         Path(path + ".tmp").write_text(json.dumps(data))
         os.replace(path + ".tmp", path)
 
@@ -118,26 +124,45 @@ def install_stack_counter(path: str | None = None, interval: float = 0.2):
     writer.start()
 
     def stop() -> None:
+        if stopping.is_set():
+            return
         BUILTIN_HANDLERS.remove(entry)
         stopping.set()
         writer.join()
-        write()
+        write(final=True)
 
+    atexit.register(stop)  # a function process that ended still counts
     return stop
 
 
 def read_counts(path: Path, after: float) -> dict:
-    """The counter's file once it was written after `after` (time.time())."""
+    """The counts of every process of the stack summed (their files `<path>.<pid>`), once each
+    process still running wrote after `after` (time.time()); one that ended counts as it last wrote."""
+    def ended(pid: int, data: dict) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:  # running, as another user
+            pass
+        return bool(data.get("final"))
+
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
+        files = [file for file in path.parent.glob(path.name + ".*") if file.suffix[1:].isdigit()]
         try:
-            data = json.loads(path.read_text())
-            if data["written_at"] > after:
-                return data
+            parts = [(int(file.suffix[1:]), json.loads(file.read_text())) for file in files]
         except (FileNotFoundError, json.JSONDecodeError):
-            pass
+            parts = []
+        if parts and all(data["written_at"] > after or ended(pid, data) for pid, data in parts):
+            calls, items = Counter(), Counter()
+            for _, data in parts:
+                calls.update(data["calls"])
+                items.update(data["items"])
+            return {"calls": dict(calls), "items": dict(items),
+                    "written_at": max(data["written_at"] for _, data in parts)}
         time.sleep(0.05)
-    raise RuntimeError(f"the stack's call counter did not write {path}")
+    raise RuntimeError(f"the stack's call counter did not write {path}.<pid> for every process")
 
 
 def difference(later: dict, earlier: dict) -> dict:

@@ -19,6 +19,7 @@ from pathlib import Path
 from types import FrameType
 
 from infra.local_stack.fake_aws import REGION
+from infra.local_stack.function_processes import FunctionProcesses
 from infra.local_stack.stack import LocalStack, StackSettings, StackUrls
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -34,6 +35,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--aws-port", type=int, default=8002, help="embedded AWS, moto (default 8002)")
     parser.add_argument("--stage", default="dev", help="stage of .chalice/config.json (default dev)")
     parser.add_argument("--project-dir", default=str(PROJECT_DIR), help=argparse.SUPPRESS)
+    parser.add_argument("--functions-in-process", action="store_true",
+                        help="run the Lambda handlers in this process (default: in worker processes)")
     parser.add_argument("--verbose", action="store_true", help="debug logging")
     return parser.parse_args(argv)
 
@@ -50,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     stack = LocalStack(StackSettings(
         project_dir=args.project_dir, platform_key=platform_key, api_port=args.api_port,
         console_port=args.console_port, aws_port=args.aws_port, stage=args.stage,
+        function_processes=not args.functions_in_process,
     ))
     try:
         urls = stack.start()
@@ -93,7 +97,10 @@ def _stop_on_signals() -> threading.Event:
 
 def _print_banner(stack: LocalStack, urls: StackUrls, platform_key: str) -> None:
     subscriptions = stack.queue_runner.subscriptions if stack.queue_runner else []
-    queues = ", ".join(f"{s.queue_name} -> {s.function_name} (batch {s.batch_size})" for s in subscriptions) or "none"
+    queues = ", ".join(f"{s.queue_name} -> {s.function_name} (batch {s.batch_size}"
+                       + (f", {s.concurrency} at a time)" if s.concurrency > 1 else ")") for s in subscriptions) or "none"
+    functions = f"in {stack.invoker.workers} worker processes" if isinstance(stack.invoker, FunctionProcesses) \
+        else "in this process (--functions-in-process)"
     jobs = stack.scheduler.jobs() if stack.scheduler else []
     schedules = ", ".join(f"{job['function']} {job['expression']}" for job in jobs) or "none"
     print(f"""
@@ -105,5 +112,6 @@ Roster local stack is running (127.0.0.1 only).
   Platform key {platform_key}
   SQS handlers {queues}
   Schedules    {schedules}
+  Functions    {functions}
 All state (tables, queues, mails, secrets) is in memory and lost on stop. Ctrl-C stops.
 """, flush=True)

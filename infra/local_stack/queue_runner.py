@@ -1,9 +1,10 @@
 """Delivers SQS messages to the app's `@app.on_sqs_message` handlers with Lambda semantics.
 
-Per subscription one poller receives up to `batch_size` messages, builds a Lambda SQS event,
-calls the handler and deletes only what succeeded: `batchItemFailures` keeps the listed
-records, an exception keeps the whole batch. Kept messages reappear after the queue's
-visibility timeout; SQS (moto) moves them to the DLQ once maxReceiveCount is exceeded.
+Per subscription `concurrency` pollers (the queue's `max_concurrency`, else 1) each receive up
+to `batch_size` messages, build a Lambda SQS event, call the handler and delete only what
+succeeded: `batchItemFailures` keeps the listed records, an exception keeps the whole batch.
+Kept messages reappear after the queue's visibility timeout; SQS (moto) moves them to the DLQ
+once maxReceiveCount is exceeded.
 """
 from __future__ import annotations
 
@@ -26,11 +27,13 @@ _ERROR_BACKOFF_SECONDS = 1.0
 
 @dataclass(frozen=True)
 class SqsSubscription:
-    """One `@app.on_sqs_message` handler and the physical queue it consumes."""
+    """One `@app.on_sqs_message` handler, the physical queue it consumes and how many batches
+    may be in flight at once (the queue's `max_concurrency`)."""
 
     function_name: str
     queue_name: str
     batch_size: int
+    concurrency: int = 1
 
 
 @dataclass
@@ -51,7 +54,8 @@ def discover_subscriptions(app: Any, resources: Resources = RESOURCES,
     """Every SQS event source registered on `app`, with its queue name resolved.
 
     A declared queue name that matches a Queue of `resources` (by default or physical name, or
-    by its `handler`) resolves to that queue's physical name; anything else is used as is.
+    by its `handler`) resolves to that queue's physical name and takes its `max_concurrency`;
+    anything else is used as is, with a concurrency of 1.
     """
     from chalice.app import SQSEventConfig
 
@@ -63,7 +67,8 @@ def discover_subscriptions(app: Any, resources: Resources = RESOURCES,
         queue = next((q for q in resources.queues if declared in (q.default_name, physical_name(q, environ))), None) \
             or next((q for q in resources.queues if q.handler == source.name), None)
         name = physical_name(queue, environ) if queue is not None else declared
-        subscriptions.append(SqsSubscription(source.name, name, source.batch_size))
+        concurrency = (queue.max_concurrency if queue is not None else None) or 1
+        subscriptions.append(SqsSubscription(source.name, name, source.batch_size, concurrency))
     return subscriptions
 
 
@@ -104,14 +109,16 @@ class QueueRunner:
         return result
 
     def start(self) -> None:
-        """Resolves every queue (fails fast if one is missing), then starts one poller each."""
+        """Resolves every queue (fails fast if one is missing), then starts `concurrency` pollers
+        each, all named `sqs-<function>` (the bench attributes AWS calls by that name)."""
         for subscription in self._subscriptions:
             self._queue(subscription.queue_name)
         for subscription in self._subscriptions:
-            thread = threading.Thread(target=self._poll_forever, args=(subscription,),
-                                      name=f"sqs-{subscription.function_name}", daemon=True)
-            thread.start()
-            self._threads.append(thread)
+            for _ in range(subscription.concurrency):
+                thread = threading.Thread(target=self._poll_forever, args=(subscription,),
+                                          name=f"sqs-{subscription.function_name}", daemon=True)
+                thread.start()
+                self._threads.append(thread)
 
     def stop(self, timeout: float = 15.0) -> bool:
         """Stops polling after the batches in flight; True if every poller thread ended."""

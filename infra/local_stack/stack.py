@@ -14,10 +14,11 @@ from infra.local_stack.chalice_project import create_api_server, load_app, load_
 from infra.local_stack.dev_console import create_console_server
 from infra.local_stack.embedded_aws import EmbeddedAws
 from infra.local_stack.fake_aws import apply_fake_aws_environment, aws_client
+from infra.local_stack.function_processes import FunctionProcesses, worker_count
 from infra.local_stack.lambda_invoker import LambdaInvoker
 from infra.local_stack.provisioning import ProvisioningReport, create_resources
-from infra.local_stack.queue_runner import QueueRunner, discover_subscriptions
-from infra.local_stack.scheduler import Scheduler
+from infra.local_stack.queue_runner import QueueRunner, SqsSubscription, discover_subscriptions
+from infra.local_stack.scheduler import Scheduler, discover_schedules
 from infra.local_stack.server_thread import ServerThread
 from infra.local_stack.token_issuer import LOCAL_AUDIENCE, TokenIssuer
 
@@ -35,6 +36,8 @@ class StackSettings:
     aws_port: int = 8002
     host: str = "127.0.0.1"
     stage: str = "dev"
+    # Lambda handlers run in spawned worker processes (function_processes.py), not in this one.
+    function_processes: bool = False
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,7 @@ class LocalStack:
     provisioning: ProvisioningReport | None = None
     queue_runner: QueueRunner | None = None
     scheduler: Scheduler | None = None
+    invoker: LambdaInvoker | None = None
     _stoppers: list[tuple[str, Callable[[], bool | None]]] = field(default_factory=list)
 
     def start(self) -> StackUrls:
@@ -99,22 +103,25 @@ class LocalStack:
         self.provisioning = self._provision(aws_url)
         app = load_app(config)
         warn_about_function_environments(config, app, settings.stage)
-        invoker = LambdaInvoker(app, settings.stage, config)
-
-        self.queue_runner = QueueRunner(invoker, discover_subscriptions(app), aws_client("sqs", aws_url))
-        self.queue_runner.start()
-        self._stoppers.append(("queue runner", self.queue_runner.stop))
-        self.scheduler = Scheduler(invoker)
-        self.scheduler.start()
-        self._stoppers.append(("scheduler", self.scheduler.stop))
-
         api_server = create_api_server(app, config, settings.host, settings.api_port)
+        self._stoppers.append(("api socket", api_server.server_close))
         # Invitation links name the API as bound (its port may be 0), unless configured otherwise;
         # the app reads its settings lazily, so nothing has cached the default yet.
         if "ROSTER_PUBLIC_BASE_URL" not in os.environ:
             os.environ["ROSTER_PUBLIC_BASE_URL"] = f"http://{settings.host}:{api_server.server_address[1]}"
             from chalicelib import bootstrap
             bootstrap.reset()
+
+        # The environment is final from here on: function processes inherit it as it is now.
+        subscriptions = discover_subscriptions(app)
+        self.invoker = self._invoker(app, config, subscriptions)
+        self.queue_runner = QueueRunner(self.invoker, subscriptions, aws_client("sqs", aws_url))
+        self.queue_runner.start()
+        self._stoppers.append(("queue runner", self.queue_runner.stop))
+        self.scheduler = Scheduler(self.invoker)
+        self.scheduler.start()
+        self._stoppers.append(("scheduler", self.scheduler.stop))
+
         api = self._serve("api", api_server)
         console_server.scheduler = self.scheduler
         console = self._serve("console", console_server)
@@ -123,6 +130,19 @@ class LocalStack:
         for url in (urls.api + "/health", urls.console + "/health"):
             _wait_until_answers(url)
         return urls
+
+    def _invoker(self, app: Any, config: Any, subscriptions: list[SqsSubscription]) -> LambdaInvoker:
+        """In-process, or (`function_processes`) a pool of worker processes sized so that every
+        poller and the scheduler can have an invocation in flight; started before it returns."""
+        settings = self.settings
+        if not settings.function_processes:
+            return LambdaInvoker(app, settings.stage, config)
+        workers = worker_count([s.concurrency for s in subscriptions], len(discover_schedules(app)))
+        processes = FunctionProcesses(app, settings.stage, config, settings.project_dir, workers)
+        self._stoppers.append(("function processes", processes.stop))
+        processes.start()
+        log.info("%d function processes ready", workers)
+        return processes
 
     def _provision(self, aws_url: str) -> ProvisioningReport:
         from chalicelib.resources import PLATFORM_KEY, RESOURCES

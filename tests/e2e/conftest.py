@@ -27,6 +27,7 @@ class RunningStack:
     platform_key: str
     environ: dict[str, str]  # the stack's environment: resolves resource names the way the app does
     log_path: Path
+    pid: int
 
     def log_tail(self, lines: int = 60) -> str:
         return _tail(self.log_path, lines)
@@ -52,7 +53,8 @@ def local_stack(tmp_path_factory) -> RunningStack:
         _kill(process)
         raise
     yield RunningStack(ready["api"], ready["console"], ready["aws"], ready["platform_key"],
-                       {**environ, **_stage_environment()}, log_path)
+                       {**environ, **_stage_environment()}, log_path, process.pid)
+    children = child_pids(process.pid)  # the function processes (and multiprocessing's tracker)
     process.send_signal(signal.SIGINT)
     try:
         code = process.wait(timeout=STOP_TIMEOUT_SECONDS)
@@ -61,6 +63,36 @@ def local_stack(tmp_path_factory) -> RunningStack:
         pytest.fail(f"the local stack did not stop within {STOP_TIMEOUT_SECONDS}s after SIGINT\n{_tail(log_path)}")
     assert code == 0, f"the local stack exited with {code} after SIGINT\n{_tail(log_path)}"
     assert "Stopped. All local state is gone." in log_path.read_text(errors="replace")
+    deadline = time.monotonic() + 5
+    while (left := [pid for pid in children if _running(pid)]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not left, f"the local stack left processes {left} behind\n{_tail(log_path)}"
+
+
+def child_pids(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (Linux: /proc)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = _stat_fields(stat)
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return children
+
+
+def _running(pid: int) -> bool:
+    """Not ended (an ended process whose parent died stays a zombie until init reaps it)."""
+    try:
+        return _stat_fields(Path(f"/proc/{pid}/stat"))[0] != "Z"
+    except OSError:
+        return False
+
+
+def _stat_fields(stat: Path) -> list[str]:
+    """The fields of /proc/<pid>/stat after "pid (comm)": state, ppid, …"""
+    return stat.read_text().rsplit(")", 1)[1].split()
 
 
 def _wait_for_ready(process: subprocess.Popen, log_path: Path) -> dict[str, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import socket
 import uuid
+from pathlib import Path
 
 import pytest
 import requests
@@ -14,6 +15,8 @@ from chalicelib.resources import PLATFORM_KEY, RESOURCES
 from infra.local_stack.fake_aws import aws_client
 from infra.local_stack.provisioning import create_resources
 from infra.local_stack.resource_names import physical_name
+
+from tests.e2e.conftest import child_pids
 
 pytestmark = pytest.mark.e2e
 TIMEOUT = 10
@@ -145,3 +148,19 @@ def test_the_console_lists_the_apps_schedules(local_stack):
 
     assert {job["function"]: job["expression"] for job in listed} == discover_schedules(app)
     assert unknown.status_code == 404
+
+
+def test_lambda_handlers_run_in_worker_processes_one_per_poller_and_one_for_the_schedules(local_stack):
+    from app import app
+
+    from infra.local_stack.function_processes import worker_count
+    from infra.local_stack.queue_runner import discover_subscriptions
+    from infra.local_stack.scheduler import discover_schedules
+
+    workers = [pid for pid in child_pids(local_stack.pid)
+               if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    subscriptions = discover_subscriptions(app, environ=local_stack.environ)
+
+    assert any(subscription.concurrency > 1 for subscription in subscriptions)  # roster-mail's max_concurrency
+    assert len(workers) == worker_count([s.concurrency for s in subscriptions], len(discover_schedules(app)))
+    assert f"{len(workers)} function processes ready" in local_stack.log_path.read_text(errors="replace")

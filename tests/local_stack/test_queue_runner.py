@@ -1,6 +1,7 @@
 """The queue runner gives a test app's @app.on_sqs_message handlers Lambda's SQS semantics (moto server)."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
@@ -199,3 +200,48 @@ def test_a_subscribed_queue_that_does_not_exist_fails_at_start(sqs, unique):
 
     with pytest.raises(LookupError, match="does not exist"):
         runner.start()
+
+
+def test_a_queues_max_concurrency_is_the_subscriptions_concurrency():
+    app = Chalice(app_name="concurrency", configure_logs=False)
+
+    @app.on_sqs_message(queue="mail-jobs")
+    def send_mail(event):
+        pass
+
+    @app.on_sqs_message(queue="feedback")
+    def feedback(event):
+        pass
+
+    @app.on_sqs_message(queue="undeclared")
+    def other(event):
+        pass
+
+    resources = Resources(tables=(), queues=(Queue("MailJobs", "MAIL", "mail-jobs", "send_mail", max_concurrency=3),
+                                             Queue("Feedback", "FEEDBACK", "feedback", "feedback")))
+
+    assert [s.concurrency for s in discover_subscriptions(app, resources, environ={})] == [3, 1, 1]
+
+
+def test_the_runner_polls_with_concurrency_pollers_at_once(sqs, unique):
+    met, names = threading.Barrier(2, timeout=5), []
+
+    def wait_for_the_other_batch(records):
+        names.append(threading.current_thread().name)
+        met.wait()  # with one poller the second batch never comes: BrokenBarrierError
+
+    jobs = Jobs(sqs, f"jobs-{unique}", wait_for_the_other_batch, batch_size=1)
+    [subscription] = jobs.runner.subscriptions
+    runner = QueueRunner(LambdaInvoker(jobs.app), [dataclasses.replace(subscription, concurrency=2)], sqs)
+    jobs.send("a", "b")
+    runner.start()
+    try:
+        deadline = time.monotonic() + 10
+        while len(jobs.batches) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        assert runner.stop(timeout=10)
+
+    assert sorted(bodies(jobs.batches[0]) + bodies(jobs.batches[1])) == ["a", "b"]
+    assert not met.broken
+    assert names == ["sqs-work", "sqs-work"]
