@@ -38,6 +38,8 @@ import types
 from dataclasses import dataclass
 from typing import Any
 
+from infra.local_stack import moto_queries
+
 _state = threading.local()
 _installed = False
 WRITE_OPS = ("Put", "Update", "Delete")
@@ -105,6 +107,7 @@ class _Snapshot:
             items.get(self.hash_value, {}).pop(self.range_value, None)
         else:
             items[self.hash_value][self.range_value] = self.item
+        moto_queries.changed(self.table, self.hash_value, self.range_value)  # its partitions, if any
         shard = self.table.stream_shard
         if shard is not None and self.stream_length is not None:
             del shard.items[self.stream_length:]
