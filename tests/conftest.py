@@ -13,6 +13,7 @@ os.environ.update({
 # moto's TransactWriteItems backs up the whole table per item, and its Query sorts the whole
 # table: copy only the items a transaction writes, sort only the queried partition; and its
 # responses walk the AttributeValue shape for every value: write them as they are.
+from infra.local_stack import moto_expressions  # noqa: E402
 from infra.local_stack import (  # noqa: E402
     moto_item_size, moto_projection, moto_queries, moto_responses, moto_transactions,
 )
@@ -22,3 +23,4 @@ moto_queries.install()
 moto_responses.install()
 moto_projection.install()
 moto_item_size.install()
+moto_expressions.install()

@@ -18,17 +18,19 @@ class EmbeddedAws:
         """Starts the server (port 0 picks a free one) and returns its URL."""
         from moto.server import ThreadedMotoServer
 
+        from infra.local_stack import moto_expressions
         from infra.local_stack import (
             moto_dispatch, moto_item_size, moto_projection, moto_queries, moto_responses, moto_sqs, moto_transactions,
         )
 
         moto_transactions.install()  # TransactWriteItems copies the items it writes, not the table
-        moto_queries.install()  # Query sorts its partition, not the whole table
+        moto_queries.install()  # Query reads its page of a kept, sorted partition, not the whole table
         moto_sqs.install()  # ReceiveMessage reads the retention period, not every queue attribute
         moto_responses.install()  # DynamoDB items are written as they are, not walked shape by shape
         moto_dispatch.install()  # the server finds a request's service without listing its package
         moto_projection.install()  # a projection of top-level names copies them, not the whole item
         moto_item_size.install()  # a new item's 400 KB check sums its attributes once, not per attribute
+        moto_expressions.install()  # an update expression is parsed once per text and copied cheaply
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one log line per AWS call is noise
         self._server = ThreadedMotoServer(ip_address=self._host, port=self._port, verbose=False)
         self._server.start()

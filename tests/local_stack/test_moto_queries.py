@@ -487,3 +487,37 @@ def test_random_writes_and_paged_queries_equal_motos_own():
                 except AttributeError:
                     pass  # moto fails on an item without v (an update created it): the self-check compared
         assert fast["pages"] > 600  # most pages took the window path
+
+
+def test_the_page_copy_is_shallow_and_leaves_the_stored_items_as_they_were(table, monkeypatch):
+    """Nested values, binaries and sets, through ALL and KEYS_ONLY indexes, filters and
+    projections: no value moto stores is changed, and moto's page copy copies no item; then the
+    same queries once more with the self-check (moto's own answers over the whole table)."""
+    import copy
+
+    from moto.dynamodb.models.dynamo_type import Item
+
+    client = boto3.client("dynamodb", region_name="eu-central-1")
+    for i in range(6):
+        client.put_item(TableName=TABLE, Item={
+            "pk": {"S": "N"}, "sk": {"S": f"{i}"}, "g": {"S": "NEST"}, "gs": {"S": f"{5 - i}"}, "n": {"N": "7"},
+            "m": {"M": {"l": {"L": [{"S": "a"}, {"M": {"b": {"B": b"\x00\x01"}}}]}, "ss": {"SS": ["x", "y"]}}},
+            "v": {"N": str(i)}})
+    stored = {key: copy.deepcopy(item.to_json()) for key, item in table.get_table(TABLE).items["N"].items()}
+    queries = (
+        {"IndexName": "by_g", "KeyConditionExpression": "g = :g", "ExpressionAttributeValues": {":g": {"S": "NEST"}}},
+        {"IndexName": "by_g", "KeyConditionExpression": "g = :g", "FilterExpression": "v > :v",
+         "ProjectionExpression": "pk, m.l[1], sk", "ExpressionAttributeValues": {":g": {"S": "NEST"}, ":v": {"N": "2"}}},
+        {"IndexName": "by_n", "KeyConditionExpression": "n = :n", "ExpressionAttributeValues": {":n": {"N": "7"}}},
+        {"KeyConditionExpression": "pk = :p", "ProjectionExpression": "m, v", "ScanIndexForward": False,
+         "ExpressionAttributeValues": {":p": {"S": "N"}}},
+    )
+    copied_items = []
+    real = Item.__deepcopy__
+    monkeypatch.setattr(Item, "__deepcopy__", lambda self, memo: copied_items.append(self) or real(self, memo))
+    monkeypatch.setattr(moto_queries, "SELF_CHECK", False)  # the check runs moto's own query, which copies
+    answers = [client.query(TableName=TABLE, **query)["Items"] for query in queries]
+    assert all(answers) and copied_items == []
+    assert {key: item.to_json() for key, item in table.get_table(TABLE).items["N"].items()} == stored
+    monkeypatch.undo()
+    assert [client.query(TableName=TABLE, **query)["Items"] for query in queries] == answers
