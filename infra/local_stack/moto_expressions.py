@@ -9,16 +9,18 @@ every claim and every settle of a batch is an UpdateItem or a TransactWriteItems
 
 `install()`
 
-1. gives moto's AST `Node` a `__deepcopy__` that copies each node's attributes the way
-   `copy._reconstruct` would (a new instance of the same class, every attribute deep-copied
-   through the same memo, so parent links and shared nodes stay shared), without the generic
-   pickling protocol: about 2.5 times cheaper;
-2. keeps the trees `UpdateExpressionParser.make` built by expression text (at most
-   `PARSED_KEPT`) and answers later calls with a deep copy of the kept tree, which is what a fresh
-   parse returns (the validators rewrite the tree they are given, so the kept one is never handed
-   out). Invalid expressions raise as before: nothing is kept for them.
+1. keeps the tree `UpdateExpressionParser.make` built per expression text (at most
+   `PARSED_KEPT`) and answers later calls with the same tree. Nothing in moto changes a tree it
+   got from `make`: the handlers only look for placeholders (`find_clauses`), and the backend
+   hands it to `UpdateExpressionValidator`, which copies it before it rewrites anything (the
+   copy is what gets executed). Invalid expressions raise as before: nothing is kept for them;
+2. gives moto's AST `Node` a `__deepcopy__` for that copy: a new instance of the same class
+   whose attributes are copied the way `copy.deepcopy` copies them (through the same memo, so
+   parent links and shared nodes stay shared), with strings and `None` taken as they are and
+   child lists copied in place, without the generic pickling protocol (about 3× cheaper).
 
-Tests compare the copies and the cached parses with moto's own, node by node.
+Tests compare the trees and copies with moto's own node by node, check that repeated updates
+leave the kept tree as parsed, and run updates through the API.
 """
 from __future__ import annotations
 
@@ -48,13 +50,13 @@ def install() -> None:
             tree = kept.get(expression_str)
             if tree is not None:
                 kept.move_to_end(expression_str)
-        if tree is None:
-            tree = original_make(cls, expression_str)
-            with lock:
-                kept[expression_str] = tree
-                while len(kept) > PARSED_KEPT:
-                    kept.popitem(last=False)
-        return copy.deepcopy(tree)
+                return tree
+        tree = original_make(cls, expression_str)
+        with lock:
+            kept[expression_str] = tree
+            while len(kept) > PARSED_KEPT:
+                kept.popitem(last=False)
+        return tree
 
     make.__wrapped__ = original_make
     UpdateExpressionParser.make = classmethod(make)
@@ -73,5 +75,13 @@ def _node_deepcopy(self, memo: dict):
     memo[id(self)] = copied
     state = copied.__dict__
     for name, value in self.__dict__.items():
-        state[name] = copy.deepcopy(value, memo)
+        if value is None or type(value) is str:
+            state[name] = value
+        elif type(value) is list and id(value) not in memo:
+            items = memo[id(value)] = []
+            for element in value:
+                items.append(element if element is None or type(element) is str else copy.deepcopy(element, memo))
+            state[name] = items
+        else:
+            state[name] = copy.deepcopy(value, memo)
     return copied
