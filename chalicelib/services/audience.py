@@ -8,12 +8,32 @@ then BatchGetItem (100 a request) for the people. Never a whole-table read."""
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
+from typing import Iterator
 
 from chalicelib.domain.notices import AudienceMember, Coverage, designated_roles
 from chalicelib.mail.catalog import pick_language
 from chalicelib.repositories.notice_delivery import ACTIVE, AudienceReads
 
 SLOT_OF = {"technical": "technical_contact_id", "administrative": "administrative_contact_id"}
+
+
+PEOPLE_A_READ = 100  # BatchGetItem's limit
+
+
+@dataclass(frozen=True)
+class AudiencePlan:
+    """What the memberships say: the active affected accounts, every affected account id, and
+    per person the affected accounts they receive for. No person has been read yet."""
+
+    tenant_id: str
+    accounts: dict
+    affected_ids: list
+    acts_for: dict
+
+    @property
+    def account_names(self) -> dict:
+        return {account_id: item.name for account_id, item in self.accounts.items() if item.name}
 
 
 class Audience:
@@ -28,6 +48,16 @@ class Audience:
         `people=False` counts the recipients from the memberships alone (an undeliverable
         address is flagged on them too) and reads no person: no recipients, no languages —
         what publishing answers, since the fan-out reads the people anyway."""
+        plan = self.plan(tenant_id, notice_type, affected)
+        if not people:
+            reached = {account_id for ids in plan.acts_for.values() for account_id in ids}
+            return [], Coverage(len(plan.affected_ids), len(plan.acts_for),
+                                tuple(a for a in plan.affected_ids if a not in reached), {})
+        members = [member for chunk in self.members(plan) for member in chunk]
+        return members, self.coverage(plan, members)
+
+    def plan(self, tenant_id: str, notice_type: str, affected: dict) -> AudiencePlan:
+        """Reads the affected accounts and their memberships (page by page) into a plan."""
         accounts, memberships, affected_ids = self._affected(tenant_id, affected)
         roles = designated_roles(notice_type)
         acts_for: dict[str, set[str]] = {}
@@ -38,28 +68,35 @@ class Audience:
             designated = any(getattr(account, SLOT_OF[role]) == membership.person_id for role in roles)
             if designated or notice_type in (membership.notifications or ()):
                 acts_for.setdefault(membership.person_id, set()).add(membership.account_id)
-        if not people:
-            reached = {account_id for ids in acts_for.values() for account_id in ids}
-            return [], Coverage(len(affected_ids), len(acts_for), tuple(a for a in affected_ids if a not in reached), {})
-        tenant = self._db.tenants.get(tenant_id)
+        return AudiencePlan(tenant_id, accounts, affected_ids, acts_for)
+
+    def members(self, plan: AudiencePlan) -> Iterator[list[AudienceMember]]:
+        """The plan's recipients, read 100 people at a time in person id order: one sorted list
+        a read (erased and undeliverable people left out), so a caller can work while it reads."""
+        tenant = self._db.tenants.get(plan.tenant_id)
         default_language = tenant.default_language if tenant else None
-        members = []
-        for person in self._reads.people(tenant_id, sorted(acts_for)):
-            if person.undeliverable:
-                continue
-            account_ids = tuple(sorted(acts_for[person.person_id]))
-            account_language = next((accounts[a].language for a in account_ids if accounts[a].language), None)
-            name = " ".join(part for part in (person.first_name, person.last_name) if part)
-            members.append(AudienceMember(person.person_id, person.email, name,
-                                          pick_language(person.language, account_language, default_language),
-                                          account_ids))
-        members.sort(key=lambda m: m.person_id)
+        person_ids = sorted(plan.acts_for)
+        for start in range(0, len(person_ids), PEOPLE_A_READ):
+            chunk = []
+            for person in self._reads.people(plan.tenant_id, person_ids[start:start + PEOPLE_A_READ]):
+                if person.undeliverable:
+                    continue
+                account_ids = tuple(sorted(plan.acts_for[person.person_id]))
+                account_language = next((plan.accounts[a].language for a in account_ids if plan.accounts[a].language),
+                                        None)
+                name = " ".join(part for part in (person.first_name, person.last_name) if part)
+                chunk.append(AudienceMember(person.person_id, person.email, name,
+                                            pick_language(person.language, account_language, default_language),
+                                            account_ids))
+            yield sorted(chunk, key=lambda m: m.person_id)
+
+    @staticmethod
+    def coverage(plan: AudiencePlan, members: list[AudienceMember]) -> Coverage:
+        """The coverage once every recipient has been read."""
         reached = {account_id for m in members for account_id in m.account_ids}
-        coverage = Coverage(len(affected_ids), len(members),
-                            tuple(a for a in affected_ids if a not in reached),
-                            dict(sorted(Counter(m.language for m in members).items())),
-                            {a: accounts[a].name for a in reached if accounts[a].name})
-        return members, coverage
+        return Coverage(len(plan.affected_ids), len(members), tuple(a for a in plan.affected_ids if a not in reached),
+                        dict(sorted(Counter(m.language for m in members).items())),
+                        {a: plan.accounts[a].name for a in reached if plan.accounts[a].name})
 
     def _affected(self, tenant_id: str, affected: dict):
         """(active affected accounts by id, their memberships, every affected account id sorted).

@@ -91,32 +91,28 @@ class NoticeDelivery:
         self._enqueue(requeued)  # a crashed run may not have queued them; twice is harmless (claims)
         if event.fanout != "planning":
             return len(requeued)
-        members, coverage = self._audience.compute(tenant_id, event.notice_type, plain(event.affected))
+        plan = self._audience.plan(tenant_id, event.notice_type, plain(event.affected))
         held = {r["p"] for batch in existing for r in batch.recipients}
-        by_language: dict[str, list] = {}
-        for member in members:  # sorted by person id
-            if member.person_id not in held:
-                by_language.setdefault(member.language, []).append(member)
-        seq, now, planned = max((int(b.seq) for b in existing), default=0), self._clock.now_iso(), []
-        names = coverage.account_names
-        for language in sorted(by_language):
-            group = by_language[language]
-            for start in range(0, len(group), BULK_LIMIT):
-                seq += 1
-                chunk = group[start:start + BULK_LIMIT]
-                planned.append(self._repo.new_batch(
-                    tenant_id, notice_id, event_key, seq, language, [_recipient(m) for m in chunk], now,
-                    {a: names[a] for m in chunk for a in m.account_ids if a in names}))
-        # written and queued a few at a time, so the mail workers start while the rest is planned
-        for start in range(0, len(planned), BATCHES_A_WRITE):
-            self._repo.put_batches(planned[start:start + BATCHES_A_WRITE])
-            self._enqueue(planned[start:start + BATCHES_A_WRITE])
-        batches = existing + planned
+        planner = _Planner(self, event, plan.account_names, max((int(b.seq) for b in existing), default=0))
+        members = []
+        # people are read 100 at a time; each language's batch is planned once it holds 50, and
+        # written and queued ten at a time, so the mail workers start while the rest is read
+        for chunk in self._audience.members(plan):
+            members.extend(chunk)
+            planner.add(member for member in chunk if member.person_id not in held)
+        planner.finish()
+        coverage = self._audience.coverage(plan, members)
+        batches = len(existing) + planner.planned
         self._repo.finish_fanout(tenant_id, notice_id, event_key, {
-            "recipients": sum(len(b.recipients) for b in batches), "batches": len(batches),
+            "recipients": sum(len(b.recipients) for b in existing) + planner.recipients, "batches": batches,
             "affected_accounts": coverage.affected_accounts,
             "unreached_accounts": len(coverage.unreached_account_ids)})
-        return len(requeued) + len(planned)
+        return len(requeued) + planner.planned
+
+    def _write(self, batches: list) -> None:
+        """One conditional transaction of the batches, then their messages."""
+        self._repo.put_batches(batches)
+        self._enqueue(batches)
 
     def _enqueue(self, batches: list) -> None:
         if batches:
@@ -276,6 +272,51 @@ class NoticeDelivery:
             if self._repo.record_feedback(delivery, status, FEEDBACK_DETAIL[status], self._clock.now_iso()):
                 self._db.people.mark_undeliverable(delivery.tenant_id, delivery.person_id, status)
         return True
+
+
+class _Planner:
+    """Turns recipients (in person id order) into batches of ≤ 50 sharing a language: a
+    language's batch is planned when it holds 50, the rest when every recipient has come. Batches
+    are numbered in the order they are planned (after the event's existing ones), so two runs over
+    the same data plan the same keys (their conditional writes collide)."""
+
+    def __init__(self, delivery: "NoticeDelivery", event, names: dict, seq: int):
+        self._delivery, self._event, self._names, self._seq = delivery, event, names, seq
+        self._now = delivery._clock.now_iso()
+        self._open: dict[str, list] = {}
+        self._unwritten: list = []
+        self.planned = self.recipients = 0
+
+    def add(self, members) -> None:
+        for member in members:
+            group = self._open.setdefault(member.language, [])
+            group.append(member)
+            if len(group) == BULK_LIMIT:
+                self._plan(member.language, group)
+                self._open[member.language] = []
+        while len(self._unwritten) >= BATCHES_A_WRITE:
+            self._flush(BATCHES_A_WRITE)
+
+    def finish(self) -> None:
+        for language in sorted(self._open):
+            if self._open[language]:
+                self._plan(language, self._open[language])
+        self._open = {}
+        while self._unwritten:
+            self._flush(BATCHES_A_WRITE)
+
+    def _plan(self, language: str, group: list) -> None:
+        self._seq += 1
+        event = self._event
+        self._unwritten.append(self._delivery._repo.new_batch(
+            event.tenant_id, event.notice_id, event.event_key, self._seq, language, [_recipient(m) for m in group],
+            self._now, {a: self._names[a] for m in group for a in m.account_ids if a in self._names}))
+        self.planned += 1
+        self.recipients += len(group)
+
+    def _flush(self, count: int) -> None:
+        batches, self._unwritten = self._unwritten[:count], self._unwritten[count:]
+        self._delivery._write(batches)
 
 
 def _recipient(member) -> dict:

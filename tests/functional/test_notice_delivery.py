@@ -69,6 +69,25 @@ def test_fan_out_plans_batches_of_at_most_50_sharing_a_language(world):
     assert sorted(d.person_id for d in deliveries(world, notice_id)) == people
 
 
+def test_batches_are_written_and_queued_while_the_people_are_still_read(world, monkeypatch):
+    """1,000 readers of one language: ten full batches are queued after the first 500 people are
+    read, before the other 500; the plan is the one a read of everyone at once gives."""
+    from chalicelib.repositories.notice_delivery import AudienceReads, NoticeDeliveryRepository
+
+    people = audience(world, de=1000, en=0)
+    notice_id, event_key = world.notice()
+    steps = []
+    read, write = AudienceReads.people, NoticeDeliveryRepository.put_batches
+    monkeypatch.setattr(AudienceReads, "people", lambda self, t, ids: steps.append(("read", len(ids))) or read(self, t, ids))
+    monkeypatch.setattr(NoticeDeliveryRepository, "put_batches",
+                        lambda self, items: steps.append(("write", len(items))) or write(self, items))
+    assert delivery_service().fan_out(world.tenant_id, notice_id, event_key) == 20
+    assert steps == [("read", 100)] * 5 + [("write", 10)] + [("read", 100)] * 5 + [("write", 10)]
+    planned = batches(world, notice_id)
+    assert [r["p"] for b in planned for r in b.recipients] == people
+    assert [len(b.recipients) for b in planned] == [50] * 20 and len(batch_messages()) == 20
+
+
 def test_a_batch_stores_its_recipients_packed_as_one_compressed_binary(world):
     audience(world, de=50, en=0)
     notice_id, event_key = world.notice()
