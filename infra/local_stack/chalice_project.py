@@ -34,8 +34,14 @@ def warn_about_function_environments(config: Any, app: Any, stage: str) -> None:
                         "stack runs every handler with the stage's variables", name)
 
 
-def create_api_server(app: Any, config: Any, host: str, port: int) -> Any:
-    """chalice's own local API Gateway emulation (threaded HTTP server) for `app`."""
-    from chalice.local import create_local_server
+def create_api_server(app: Any, config: Any, host: str, port: int, gateway_app: Any = None) -> Any:
+    """chalice's own local API Gateway emulation (threaded HTTP server) for `app`; its requests
+    call `gateway_app` (an ApiApp over `app`, see function_processes) instead, when given."""
+    import functools
 
-    return create_local_server(app, config, host, port).server
+    from chalice.local import ChaliceRequestHandler, create_local_server
+
+    server = create_local_server(app, config, host, port).server  # makes app.current_request per thread
+    if gateway_app is not None:
+        server.RequestHandlerClass = functools.partial(ChaliceRequestHandler, app_object=gateway_app, config=config)
+    return server

@@ -27,10 +27,35 @@ _CHILD_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [function process %(proc
 _invoker: LambdaInvoker | None = None  # in a child: the app, loaded by _start_worker
 
 
-def worker_count(concurrencies: list[int], schedules: int) -> int:
+API_WORKERS = 2  # REST calls in flight at once besides the queues' and the scheduler's
+
+
+def worker_count(concurrencies: list[int], schedules: int, api: bool = False) -> int:
     """Enough workers for every queue poller to have an invocation in flight, plus one for the
-    scheduler (which fires one handler at a time) when there are schedules; at least one."""
-    return max(1, sum(concurrencies) + (1 if schedules else 0))
+    scheduler (which fires one handler at a time) when there are schedules, plus API_WORKERS
+    when the API runs in them too; at least one."""
+    return max(1, sum(concurrencies) + (1 if schedules else 0) + (API_WORKERS if api else 0))
+
+
+class ApiApp:
+    """The app as chalice's local API Gateway sees it (routes, binary types, ...), whose REST
+    invocations run in the function processes once `run_in` names them, as the API's Lambda
+    runs apart from the services in AWS; until then (or in-process stacks) in this process."""
+
+    def __init__(self, app: Any):
+        self._app = app
+        self._functions: "FunctionProcesses | None" = None
+
+    def run_in(self, functions: "FunctionProcesses") -> None:
+        self._functions = functions
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._app, name)
+
+    def __call__(self, event: dict[str, Any], context: Any) -> Any:
+        if self._functions is None:
+            return self._app(event, context)
+        return self._functions.invoke_api(event)
 
 
 class FunctionProcesses(LambdaInvoker):
@@ -70,6 +95,15 @@ class FunctionProcesses(LambdaInvoker):
         pool = self._pool
         try:
             return pool.submit(_invoke_in_worker, threading.current_thread().name, name, event).result()
+        except BrokenProcessPool:
+            self._replace(pool)
+            raise
+
+    def invoke_api(self, event: dict[str, Any]) -> Any:
+        """Calls the app's REST handler (API Gateway's proxy event) in a worker."""
+        pool = self._pool
+        try:
+            return pool.submit(_invoke_api_in_worker, threading.current_thread().name, event).result()
         except BrokenProcessPool:
             self._replace(pool)
             raise
@@ -143,6 +177,20 @@ def _invoke_in_worker(thread_name: str, name: str, event: dict[str, Any]) -> Any
         if _crosses_processes(error):
             raise
         raise RuntimeError(repr(error)) from error
+    finally:
+        thread.name = own_name
+
+
+def _invoke_api_in_worker(thread_name: str, event: dict[str, Any]) -> Any:
+    from chalice.local import LambdaContext
+
+    assert _invoker is not None, "the worker's initializer did not run"
+    thread = threading.current_thread()
+    own_name, thread.name = thread.name, thread_name
+    try:
+        context = LambdaContext(_invoker.app.app_name, memory_size=128,
+                                max_runtime_ms=_invoker.timeout_seconds("api_handler") * 1000)
+        return _invoker.app(event, context)
     finally:
         thread.name = own_name
 

@@ -14,7 +14,7 @@ from infra.local_stack.chalice_project import create_api_server, load_app, load_
 from infra.local_stack.dev_console import create_console_server
 from infra.local_stack.embedded_aws import EmbeddedAws
 from infra.local_stack.fake_aws import apply_fake_aws_environment, aws_client
-from infra.local_stack.function_processes import FunctionProcesses, worker_count
+from infra.local_stack.function_processes import ApiApp, FunctionProcesses, worker_count
 from infra.local_stack.lambda_invoker import LambdaInvoker
 from infra.local_stack.provisioning import ProvisioningReport, create_resources
 from infra.local_stack.queue_runner import QueueRunner, SqsSubscription, discover_subscriptions
@@ -103,7 +103,8 @@ class LocalStack:
         self.provisioning = self._provision(aws_url)
         app = load_app(config)
         warn_about_function_environments(config, app, settings.stage)
-        api_server = create_api_server(app, config, settings.host, settings.api_port)
+        api_app = ApiApp(app)
+        api_server = create_api_server(app, config, settings.host, settings.api_port, api_app)
         self._stoppers.append(("api socket", api_server.server_close))
         # Invitation links name the API as bound (its port may be 0), unless configured otherwise;
         # the app reads its settings lazily, so nothing has cached the default yet.
@@ -115,6 +116,8 @@ class LocalStack:
         # The environment is final from here on: function processes inherit it as it is now.
         subscriptions = discover_subscriptions(app)
         self.invoker = self._invoker(app, config, subscriptions)
+        if isinstance(self.invoker, FunctionProcesses):
+            api_app.run_in(self.invoker)
         self.queue_runner = QueueRunner(self.invoker, subscriptions, aws_client("sqs", aws_url))
         self.queue_runner.start()
         self._stoppers.append(("queue runner", self.queue_runner.stop))
@@ -137,7 +140,7 @@ class LocalStack:
         settings = self.settings
         if not settings.function_processes:
             return LambdaInvoker(app, settings.stage, config)
-        workers = worker_count([s.concurrency for s in subscriptions], len(discover_schedules(app)))
+        workers = worker_count([s.concurrency for s in subscriptions], len(discover_schedules(app)), api=True)
         processes = FunctionProcesses(app, settings.stage, config, settings.project_dir, workers)
         self._stoppers.append(("function processes", processes.stop))
         processes.start()

@@ -162,5 +162,5 @@ def test_lambda_handlers_run_in_worker_processes_one_per_poller_and_one_for_the_
     subscriptions = discover_subscriptions(app, environ=local_stack.environ)
 
     assert any(subscription.concurrency > 1 for subscription in subscriptions)  # roster-mail's max_concurrency
-    assert len(workers) == worker_count([s.concurrency for s in subscriptions], len(discover_schedules(app)))
+    assert len(workers) == worker_count([s.concurrency for s in subscriptions], len(discover_schedules(app)), api=True)
     assert f"{len(workers)} function processes ready" in local_stack.log_path.read_text(errors="replace")

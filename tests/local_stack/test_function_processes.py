@@ -15,7 +15,7 @@ import pytest
 from chalicelib.resources import Resources
 
 from infra.local_stack.chalice_project import load_config
-from infra.local_stack.function_processes import FunctionProcesses, worker_count
+from infra.local_stack.function_processes import ApiApp, FunctionProcesses, worker_count
 from infra.local_stack.queue_runner import QueueRunner, discover_subscriptions
 
 QUEUE = f"procs-{uuid.uuid4().hex[:10]}"
@@ -40,6 +40,12 @@ def echo(event, context):
     return {"pid": os.getpid(), "thread": threading.current_thread().name, "event": event,
             "env": os.environ.get(PARENT_ENV), "function": context.function_name,
             "remaining_ms": context.get_remaining_time_in_millis()}
+
+
+@app.route("/where/{name}")
+def where(name):
+    return {"pid": os.getpid(), "thread": threading.current_thread().name, "name": name,
+            "query": app.current_request.query_params}
 
 
 @app.lambda_function()
@@ -212,3 +218,31 @@ def test_the_pool_has_a_worker_per_poller_and_one_for_the_schedules():
     assert worker_count([2, 1, 1], schedules=4) == 5
     assert worker_count([3], schedules=0) == 3
     assert worker_count([], schedules=0) == 1
+    assert worker_count([2, 1, 1], schedules=4, api=True) == 7
+
+
+def test_rest_calls_through_chalices_local_gateway_run_in_a_worker(processes, parent_app, project):
+    """The stack's API server holds an ApiApp: once it runs in the pool, each REST call does."""
+    import requests
+
+    from infra.local_stack.chalice_project import create_api_server
+    from infra.local_stack.server_thread import ServerThread
+
+    api_app = ApiApp(parent_app)
+    server = create_api_server(parent_app, load_config(str(project)), "127.0.0.1", 0, api_app)
+    thread = ServerThread(server, "api-test")
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{thread.port}/where/here?x=1"
+        session = requests.Session()
+        session.trust_env = False
+        before = session.get(url, timeout=30).json()
+        assert before["pid"] == os.getpid()  # not yet handed to the pool: in this process
+        api_app.run_in(processes)
+        answer = session.get(url, timeout=30).json()
+        assert answer["pid"] != os.getpid() and answer["pid"] in processes.worker_pids()
+        assert (answer["name"], answer["query"]) == ("here", {"x": "1"})
+        assert answer["thread"] == before["thread"]  # the gateway thread's name, carried over
+        assert session.get(f"http://127.0.0.1:{thread.port}/nowhere", timeout=30).status_code in (403, 404)
+    finally:
+        thread.stop()
