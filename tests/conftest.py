@@ -14,6 +14,7 @@ os.environ.update({
 # table: copy only the items a transaction writes, sort only the queried partition; and its
 # responses walk the AttributeValue shape for every value: write them as they are.
 from infra.local_stack import moto_expressions  # noqa: E402
+from infra.local_stack import moto_request_parsing  # noqa: E402 - requests parsed without the shape walk
 from infra.local_stack import (  # noqa: E402
     moto_item_size, moto_projection, moto_queries, moto_responses, moto_transactions,
 )
@@ -23,4 +24,5 @@ moto_queries.install()
 moto_responses.install()
 moto_projection.install()
 moto_item_size.install()
+moto_request_parsing.install()
 moto_expressions.install()

@@ -19,6 +19,7 @@ class EmbeddedAws:
         from moto.server import ThreadedMotoServer
 
         from infra.local_stack import moto_expressions
+        from infra.local_stack import moto_request_parsing
         from infra.local_stack import (
             moto_dispatch, moto_item_size, moto_projection, moto_queries, moto_responses, moto_sqs, moto_transactions,
         )
@@ -30,6 +31,7 @@ class EmbeddedAws:
         moto_dispatch.install()  # the server finds a request's service without listing its package
         moto_projection.install()  # a projection of top-level names copies them, not the whole item
         moto_item_size.install()  # a new item's 400 KB check sums its attributes once, not per attribute
+        moto_request_parsing.install()  # DynamoDB requests are loaded as JSON, only blobs and numbers converted
         moto_expressions.install()  # an update expression is parsed once per text and copied cheaply
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one log line per AWS call is noise
         self._server = ThreadedMotoServer(ip_address=self._host, port=self._port, verbose=False)
