@@ -25,7 +25,9 @@ def install() -> None:
         return
     from moto.ses.models import SESBackend
 
-    SESBackend._SESBackend__process_sns_feedback__ = lambda self, source, destinations: None
+    # moto's canned notification (a dict, which SQS cannot deliver) is replaced by ours. The name
+    # ends in "__", so Python does not mangle it: `_SESBackend__…` (as before) replaced nothing.
+    SESBackend.__process_sns_feedback__ = lambda self, source, destinations: None
     for name, addresses_of in (("send_email", _single), ("send_templated_email", _single),
                                ("send_bulk_templated_email", _bulk)):
         original = getattr(SESBackend, name)
