@@ -20,6 +20,7 @@ class EmbeddedAws:
 
         from infra.local_stack import moto_expressions
         from infra.local_stack import moto_request_parsing
+        from infra.local_stack import moto_ses_bulk
         from infra.local_stack import (
             moto_dispatch, moto_item_size, moto_projection, moto_queries, moto_responses, moto_sqs, moto_transactions,
         )
@@ -33,6 +34,7 @@ class EmbeddedAws:
         moto_item_size.install()  # a new item's 400 KB check sums its attributes once, not per attribute
         moto_request_parsing.install()  # DynamoDB requests are loaded as JSON, only blobs and numbers converted
         moto_expressions.install()  # an update expression is parsed once per text and copied cheaply
+        moto_ses_bulk.install()  # SES sends: the form parsed and the ids drawn in C, no per-destination walk
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one log line per AWS call is noise
         self._server = ThreadedMotoServer(ip_address=self._host, port=self._port, verbose=False)
         self._server.start()

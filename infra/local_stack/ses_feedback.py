@@ -9,12 +9,17 @@ publish to the sending identity's topic. Used by the local stack and by the test
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import datetime, timezone
 from email.utils import parseaddr
 from typing import Any
 
 SIMULATOR_DOMAIN = "simulator.amazonses.com"
+# A bare address of dot-atoms (RFC 5322): parseaddr returns it unchanged, so it is split directly
+# (parseaddr costs ~10 µs an address, most of a 50-destination bulk send's feedback check).
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+PLAIN_ADDRESS = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@{_ATOM}(?:\.{_ATOM})*\Z")
 _installed = False
 
 
@@ -64,7 +69,9 @@ def _with_feedback(original, addresses_of):
 
 
 def _kind(address: str) -> str | None:
-    local, _, domain = parseaddr(address)[1].partition("@")
+    if not PLAIN_ADDRESS.match(address):
+        address = parseaddr(address)[1]
+    local, _, domain = address.partition("@")
     if domain.lower() != SIMULATOR_DOMAIN:
         return None
     local = local.split("+")[0].lower()

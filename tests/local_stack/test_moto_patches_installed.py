@@ -13,6 +13,8 @@ def test_starting_the_embedded_aws_installs_every_moto_patch():
             "from infra.local_stack.embedded_aws import EmbeddedAws\n"
             "patches = (moto_transactions, moto_queries, moto_sqs, moto_responses, moto_dispatch, moto_projection, moto_item_size, moto_expressions)\n"
             "patches += (moto_request_parsing,)\n"
+            "from infra.local_stack import moto_ses_bulk\n"
+            "patches += (moto_ses_bulk,)\n"
             "assert not any(p.installed() for p in patches)\n"
             "aws = EmbeddedAws(port=0); aws.start()\n"
             "print(all(p.installed() for p in patches)); aws.stop()\n")
