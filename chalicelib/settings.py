@@ -30,7 +30,7 @@ class Settings:
     # SES account quota (mails per second) shared by every mail worker; 0 = no pacing (local)
     ses_max_send_rate: float = 0.0
     # the mail worker's maximum concurrency (infra sets it): each worker paces at rate / workers
-    mail_worker_concurrency: int = 2
+    mail_worker_concurrency: int = 4  # MAIL_QUEUE.max_concurrency
 
 
 def _flag(name: str) -> bool:
@@ -50,7 +50,7 @@ def get_settings() -> Settings:
         mail_domain=os.environ.get("ROSTER_MAIL_DOMAIN", "mail.roster.test"),
         notice_fanout_queue=os.environ.get("ROSTER_NOTICE_FANOUT_QUEUE", "roster-notice-fanout"),
         ses_max_send_rate=float(os.environ.get("ROSTER_SES_MAX_SEND_RATE", "0") or 0),
-        mail_worker_concurrency=int(os.environ.get("ROSTER_MAIL_WORKER_CONCURRENCY", "2") or 2),
+        mail_worker_concurrency=int(os.environ.get("ROSTER_MAIL_WORKER_CONCURRENCY", "4") or 4),
         public_base_url=os.environ.get("ROSTER_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
         ses_configuration_set=os.environ.get("ROSTER_SES_CONFIGURATION_SET", "").strip(),
         oidc_issuer=os.environ.get("ROSTER_OIDC_ISSUER", "").strip(),

@@ -133,7 +133,7 @@ def publish_notice(call, notice_id):
     publication = bootstrap.get_notice_service().publish(call.tenant_id, notice_id, dry_run, call.if_match(),
                                                          _actor(call))
     answer = {"dry_run": dry_run, "notice": render_view(publication.view),
-              "coverage": render_coverage(publication.report)}
+              "coverage": render_coverage(publication.report) if publication.report else None}
     return json_response(answer, 200 if dry_run else 202)
 
 

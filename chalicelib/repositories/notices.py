@@ -87,6 +87,10 @@ class NoticeRepository:
             actions.append(NoticeItem.list_sk.set(list_sort_key(notice)))
         return actions
 
+    def set_coverage(self, tenant_id: str, notice_id: str, coverage: dict) -> None:
+        """The coverage counted at publishing (derived data: the notice's version stays)."""
+        self.ref(tenant_id, notice_id).update([NoticeItem.coverage.set(coverage)], condition=NoticeItem.pk.exists())
+
     def due_actions(self, tenant_id: str, notice_id: str, due_at: str | None) -> list:
         """Enters the notice in the schedule's due index at `due_at` (or takes it out)."""
         if due_at is None:

@@ -50,7 +50,7 @@ class CoverageReport:
 @dataclass(frozen=True)
 class Publication:
     view: NoticeView
-    report: CoverageReport
+    report: CoverageReport | None  # None: published, but the count failed
     dry_run: bool
 
 
@@ -118,7 +118,8 @@ class NoticeService:
     def publish(self, tenant_id: str, notice_id: str, dry_run: bool, expected_version: int | None,
                 actor: str) -> Publication:
         """Outage, security, general → `open`, mailed now; maintenance → `scheduled`, announced now.
-        Answers the coverage either way; `dry_run` computes it without writing anything."""
+        Answers the coverage either way, counted once the event is committed and handed to the
+        fan-out; `dry_run` computes it (with the people) without writing anything."""
         notice = self._current(tenant_id, notice_id, expected_version)
         if notice.status != DRAFT:
             raise Conflict(f"The notice is already {notice.status}.", "already_published")
@@ -126,25 +127,28 @@ class NoticeService:
         if notice.is_maintenance and notice.ends_at <= now:
             raise RuleViolation("A maintenance that has already ended cannot be announced.",
                                 [Problem("ends_at", "is in the past")])
-        # a real publish counts without reading the people: the fan-out reads them right after
-        _, coverage = self._audience().compute(tenant_id, notice.type, notice.affected, people=dry_run)
-        report = CoverageReport(coverage, list(coverage.unreached_account_ids[:MAX_UNREACHED_PAGE]),
-                                _offset_cursor(len(coverage.unreached_account_ids), MAX_UNREACHED_PAGE))
         if dry_run:
-            return Publication(NoticeView(notice, []), report, True)
-        status = published_status(notice.type)
-        changes = {"status": status, "published_at": now,
-                   "coverage": {**coverage.as_dict(), "computed_at": now}}
+            _, coverage = self._audience().compute(tenant_id, notice.type, notice.affected)
+            return Publication(NoticeView(notice, []), _first_page(coverage), True)
+        changes = {"status": published_status(notice.type), "published_at": now}
         if notice.starts_at is None:
             changes["starts_at"] = now
         due = False
         if notice.is_maintenance:
             changes["steps"] = plan(notice.starts_at, notice.ends_at, notice.reminders, now, iso)
             due = next_due(changes["steps"])
-        published = replace(notice, **changes)
-        event = self._event(published, PUBLISHED, PUBLISHED, now, actor)
+        event = self._event(replace(notice, **changes), PUBLISHED, PUBLISHED, now, actor)
         self._write(notice, changes, event, due=due, expected_status=DRAFT)
-        return Publication(self.view(tenant_id, notice_id), report, False)
+        # The fan-out is under way: the answer's count does not hold up the mails. It comes from
+        # the memberships alone (the fan-out reads the people); if it cannot be counted now the
+        # publication stands, the answer's coverage is null and the event's figures follow.
+        try:
+            _, coverage = self._audience().compute(tenant_id, notice.type, notice.affected, people=False)
+            self._repo.set_coverage(tenant_id, notice_id, {**coverage.as_dict(), "computed_at": self._clock.now_iso()})
+        except Exception:
+            self._log.warning("coverage not counted at publishing", extra={"notice_id": notice_id}, exc_info=True)
+            return Publication(self.view(tenant_id, notice_id), None, False)
+        return Publication(self.view(tenant_id, notice_id), _first_page(coverage), False)
 
     def add_update(self, tenant_id: str, notice_id: str, body: dict, status: str | None, actor: str) -> NoticeView:
         """An incident update, mailed to the same audience; it may move the notice on (e.g. resolved)."""
@@ -430,6 +434,11 @@ def _offset(cursor: str | None) -> int:
         raise InvalidInput("The cursor is not valid for this list.", [Problem("cursor", "is invalid")],
                            "invalid_cursor")
     return int(cursor)
+
+
+def _first_page(coverage: Coverage) -> CoverageReport:
+    return CoverageReport(coverage, list(coverage.unreached_account_ids[:MAX_UNREACHED_PAGE]),
+                          _offset_cursor(len(coverage.unreached_account_ids), MAX_UNREACHED_PAGE))
 
 
 def _offset_cursor(total: int, end: int) -> str | None:

@@ -157,6 +157,35 @@ def test_publishing_an_outage_opens_it_writes_one_event_and_answers_coverage(api
     assert api.patch(path, {"affected": {"all": True}}).status == 409
 
 
+def test_publishing_hands_the_event_to_the_fan_out_before_counting(api, clock, monkeypatch):
+    """The mails do not wait for the answer's count; a count that fails leaves the publication
+    standing (202, coverage null, the event queued) and is not stored."""
+    from chalicelib.adapters.job_queue import SqsMessages
+    from chalicelib.services.audience import Audience
+    from tests.functional.test_accounts import onboarded
+
+    active = onboarded(api)
+    add_contact(api, active["account_id"], "tech@muster.ch", notifications=["outage"])
+    steps, compute, send = [], Audience.compute, SqsMessages.send
+    monkeypatch.setattr(Audience, "compute", lambda self, *a, **k: steps.append("count") or compute(self, *a, **k))
+    monkeypatch.setattr(SqsMessages, "send", lambda self, body: steps.append(("queue", body.get("event_key")))
+                        or send(self, body))
+    notice = create(api, OUTAGE)
+    reply = api.post(f"/notices/{notice['notice_id']}/publish")
+    assert reply.status == 202 and steps == [("queue", "published"), "count"]
+    assert reply.json["coverage"]["recipients"] == 1 and reply.json["notice"]["coverage"]["recipients"] == 1
+
+    def fails(self, *args, **kwargs):
+        raise RuntimeError("ProvisionedThroughputExceededException")
+
+    monkeypatch.setattr(Audience, "compute", fails)
+    other = create(api, OUTAGE)
+    reply = api.post(f"/notices/{other['notice_id']}/publish")
+    assert reply.status == 202 and reply.json["coverage"] is None
+    assert reply.json["notice"]["status"] == "open" and reply.json["notice"]["coverage"] is None
+    assert events(api, other["notice_id"]) == ["published"] and steps[-1] == ("queue", "published")
+
+
 def test_updates_resolve_and_the_status_rules(api, clock):
     path = f"/notices/{create(api, OUTAGE)['notice_id']}"
     assert api.post(path + "/updates", {"body": {"de": "Wir prüfen."}}).status == 409  # still a draft

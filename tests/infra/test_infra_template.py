@@ -70,14 +70,14 @@ def test_mail_workers_get_the_ses_send_rate_and_their_concurrency_bound(stack):
 
 
 def test_real_app_mail_worker_concurrency_is_bounded_as_declared(real_synth):
-    """The mail queue's consumer runs at most MAIL_QUEUE.max_concurrency (2) at a time, and knows it."""
+    """The mail queue's consumer runs at most MAIL_QUEUE.max_concurrency (4) at a time, and knows it."""
     _, template = load_template(real_synth)
     [(function_id, props)] = [(f, p) for f, _, p in sam.sqs_event_sources_raw(template)
                               if p["Queue"]["Fn::GetAtt"][0] == checks.queue_ids(template, MAIL_QUEUE)[0]]
     assert function_id == "SendMail"
-    assert props["ScalingConfig"] == {"MaximumConcurrency": MAIL_QUEUE.max_concurrency} == {"MaximumConcurrency": 2}
+    assert props["ScalingConfig"] == {"MaximumConcurrency": MAIL_QUEUE.max_concurrency} == {"MaximumConcurrency": 4}
     env = checks.env_of(sam.functions(template)["SendMail"])
-    assert env["ROSTER_MAIL_WORKER_CONCURRENCY"] == "2" and env["ROSTER_SES_MAX_SEND_RATE"] == "14"
+    assert env["ROSTER_MAIL_WORKER_CONCURRENCY"] == "4" and env["ROSTER_SES_MAX_SEND_RATE"] == "14"
 
 
 def test_real_app_has_the_notice_fanout_queue_and_schedule(real_synth):
