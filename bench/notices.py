@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import os
 import sys
 import tempfile
@@ -64,7 +65,7 @@ install_stack_counter()
 def role_of(thread_name: str) -> str:
     """Whose call it is, by the thread: the queue runner's `sqs-<function>`, the scheduler, the API."""
     if thread_name.startswith("sqs-"):
-        return thread_name[4:]
+        return re.sub(r"_\d+$", "", thread_name[4:])  # a handler's helper threads: <its name>_<n>
     return "schedules" if thread_name == "scheduler" else "api"
 
 

@@ -70,8 +70,9 @@ def test_fan_out_plans_batches_of_at_most_50_sharing_a_language(world):
 
 
 def test_batches_are_written_and_queued_while_the_people_are_still_read(world, monkeypatch):
-    """1,000 readers of one language: ten full batches are queued after the first 500 people are
-    read, before the other 500; the plan is the one a read of everyone at once gives."""
+    """1,000 readers of one language: the first ten full batches are written and queued before the
+    last people are read (reads run a few ahead); the plan is the one a read of everyone at once
+    gives."""
     from chalicelib.repositories.notice_delivery import AudienceReads, NoticeDeliveryRepository
 
     people = audience(world, de=1000, en=0)
@@ -82,7 +83,9 @@ def test_batches_are_written_and_queued_while_the_people_are_still_read(world, m
     monkeypatch.setattr(NoticeDeliveryRepository, "put_batches",
                         lambda self, items: steps.append(("write", len(items))) or write(self, items))
     assert delivery_service().fan_out(world.tenant_id, notice_id, event_key) == 20
-    assert steps == [("read", 100)] * 5 + [("write", 10)] + [("read", 100)] * 5 + [("write", 10)]
+    assert sorted(steps) == sorted([("read", 100)] * 10 + [("write", 10)] * 2)
+    assert steps.index(("write", 10)) < len(steps) - 2 and steps[-1] == ("write", 10)
+    assert steps[:5] == [("read", 100)] * 5  # ten batches need 500 people
     planned = batches(world, notice_id)
     assert [r["p"] for b in planned for r in b.recipients] == people
     assert [len(b.recipients) for b in planned] == [50] * 20 and len(batch_messages()) == 20

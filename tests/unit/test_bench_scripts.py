@@ -176,8 +176,9 @@ def test_notices_counts_the_stacks_calls_by_thread_and_writes_them(tmp_path):
 
 
 def test_notices_roles_items_budgets_and_report():
-    assert [notices.role_of(name) for name in ("sqs-notice_fanout", "scheduler", "Thread-7 (process_request_thread)")] \
-        == ["notice_fanout", "schedules", "api"]
+    assert [notices.role_of(name) for name in ("sqs-notice_fanout", "sqs-notice_fanout_3", "scheduler",
+                                               "Thread-7 (process_request_thread)")] \
+        == ["notice_fanout", "notice_fanout", "schedules", "api"]
     assert notices.items_of("TransactWriteItems", {"TransactItems": [{"Update": {}}, {"ConditionCheck": {}},
                                                                      {"Put": {}}]}) == 2
     assert notices.items_of("SendBulkTemplatedEmail", {"Destinations": [{}] * 50}) == 50
