@@ -685,8 +685,9 @@ def _delete_notice(w: World) -> Request:
 
 
 @scenario("POST", "/notices/{notice_id}/publish", "write", status=202, variant="1 account, 2 recipients",
-          why="GetItem; the coverage from the memberships (BatchGetItem of the accounts, a Query of each account's "
-              "members; no person read); one transaction (notice + event); SQS; the answer's Query")
+          why="GetItem; one transaction (notice + event); SQS (the fan-out starts); then the coverage from the "
+              "memberships (BatchGetItem of the accounts, a Query of each account's members; no person read) and its "
+              "UpdateItem on the notice; the answer's Query")
 def _publish_notice(w: World) -> Request:
     return Request(f"/notices/{_notice(w)}/publish")
 
