@@ -10,13 +10,11 @@ os.environ.update({
     "POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true",
 })
 
-# moto's TransactWriteItems backs up the whole table per item, and its Query sorts the whole
-# table: copy only the items a transaction writes, sort only the queried partition; and its
-# responses walk the AttributeValue shape for every value: write them as they are.
-from infra.local_stack import moto_expressions  # noqa: E402
-from infra.local_stack import moto_request_parsing  # noqa: E402 - requests parsed without the shape walk
+# The local stack's DynamoDB patches of moto (docs/local-stack.md, "moto at scale"): the same
+# answers as moto's own, without its whole-table copies and sorts and its per-value Python walks.
 from infra.local_stack import (  # noqa: E402
-    moto_item_size, moto_projection, moto_queries, moto_responses, moto_transactions,
+    moto_expressions, moto_item_size, moto_projection, moto_queries, moto_request_parsing, moto_responses,
+    moto_transactions,
 )
 
 moto_transactions.install()

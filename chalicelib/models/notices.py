@@ -122,7 +122,7 @@ class NoticeBatchItem(RosterModel):
     `recipients` holds, per person: p (person id), e (e-mail), n (name), a (account ids);
     `accounts` the names of the accounts its mails name. Both are packed (compressed JSON): the
     worker reads them whole and never changes them, and its claim and settle update this item,
-    which then costs 2–3 write units instead of 8. Carries `pending_*` until settled."""
+    which then costs about 3 write units instead of 8. Carries `pending_*` until settled."""
 
     tenant_id = UnicodeAttribute()
     notice_id = UnicodeAttribute()

@@ -93,7 +93,8 @@ class NoticeDelivery:
             return len(requeued)
         plan = self._audience.plan(tenant_id, event.notice_type, plain(event.affected))
         held = {r["p"] for batch in existing for r in batch.recipients}
-        planner = _Planner(self, event, plan.account_names, max((int(b.seq) for b in existing), default=0))
+        planner = _Planner(self._repo.new_batch, self._write, event, plan.account_names, self._clock.now_iso(),
+                           max((int(b.seq) for b in existing), default=0))
         members = []
         # people are read 100 at a time; each language's batch is planned once it holds 50, and
         # written and queued ten at a time, so the mail workers start while the rest is read
@@ -280,9 +281,9 @@ class _Planner:
     are numbered in the order they are planned (after the event's existing ones), so two runs over
     the same data plan the same keys (their conditional writes collide)."""
 
-    def __init__(self, delivery: "NoticeDelivery", event, names: dict, seq: int):
-        self._delivery, self._event, self._names, self._seq = delivery, event, names, seq
-        self._now = delivery._clock.now_iso()
+    def __init__(self, new_batch: Callable, write: Callable[[list], None], event, names: dict, now: str, seq: int):
+        self._new_batch, self._write, self._event, self._names, self._now, self._seq = \
+            new_batch, write, event, names, now, seq
         self._open: dict[str, list] = {}
         self._unwritten: list = []
         self.planned = self.recipients = 0
@@ -308,7 +309,7 @@ class _Planner:
     def _plan(self, language: str, group: list) -> None:
         self._seq += 1
         event = self._event
-        self._unwritten.append(self._delivery._repo.new_batch(
+        self._unwritten.append(self._new_batch(
             event.tenant_id, event.notice_id, event.event_key, self._seq, language, [_recipient(m) for m in group],
             self._now, {a: self._names[a] for m in group for a in m.account_ids if a in self._names}))
         self.planned += 1
@@ -316,7 +317,7 @@ class _Planner:
 
     def _flush(self, count: int) -> None:
         batches, self._unwritten = self._unwritten[:count], self._unwritten[count:]
-        self._delivery._write(batches)
+        self._write(batches)
 
 
 def _recipient(member) -> dict:

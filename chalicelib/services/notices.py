@@ -20,7 +20,6 @@ from chalicelib.domain.notices import (
 from chalicelib.adapters.clock import iso
 from chalicelib.repositories.database import Contention, retry_on_contention
 from chalicelib.repositories.notices import NoticeRepository
-from chalicelib.models.base import plain
 from chalicelib.models.notices import NoticeItem
 
 ATTEMPTS = 5

@@ -18,11 +18,9 @@ class EmbeddedAws:
         """Starts the server (port 0 picks a free one) and returns its URL."""
         from moto.server import ThreadedMotoServer
 
-        from infra.local_stack import moto_expressions
-        from infra.local_stack import moto_request_parsing
-        from infra.local_stack import moto_ses_bulk
         from infra.local_stack import (
-            moto_dispatch, moto_item_size, moto_projection, moto_queries, moto_responses, moto_sqs, moto_transactions,
+            moto_dispatch, moto_expressions, moto_item_size, moto_projection, moto_queries, moto_request_parsing,
+            moto_responses, moto_ses_bulk, moto_sqs, moto_transactions,
         )
 
         moto_transactions.install()  # TransactWriteItems copies the items it writes, not the table
