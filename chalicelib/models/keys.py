@@ -158,6 +158,18 @@ def notice_delivery(event_key: str, person_id: str) -> str:
     return f"{event_key}#{person_id}"
 
 
+def notice_of_deliveries(pk: str) -> tuple[str, str]:
+    """(tenant id, notice id) of a notice_deliveries key."""
+    _, tenant_id, _, notice_id, _ = pk.split("#")
+    return tenant_id, notice_id
+
+
+def event_and_person_of_delivery(sk: str) -> tuple[str, str]:
+    """(event key, person id) of a notice_delivery key (an event key may hold '#', an id never)."""
+    event_key, person_id = sk.rsplit("#", 1)
+    return event_key, person_id
+
+
 def due(at: str, tenant_id: str, entity_id: str, suffix: str = "") -> str:
     """by_pending sort key: the moment first, so a key condition `<= now` finds what is due."""
     return f"{at}#{tenant_id}#{entity_id}{suffix}"

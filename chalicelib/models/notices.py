@@ -8,6 +8,7 @@ from pynamodb.attributes import (
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
+from chalicelib.models import keys
 from chalicelib.models.base import PackedJSONAttribute, RosterModel
 
 
@@ -144,21 +145,38 @@ class NoticeDeliveryItem(RosterModel):
     """pk T#<tid>#N#<notice_id>#D, sk <event_key>#<person_id>: what happened to one mail.
 
     Written once, when its batch settles (one write per recipient); a bounce or complaint
-    updates it through `email_key` = SESMSG#<message id>."""
+    updates it through `email_key` = SESMSG#<message id>. The ids live in the keys only, not
+    again as attributes: records are written by the ten thousand, and every attribute costs on
+    each write."""
 
-    tenant_id = UnicodeAttribute()
-    notice_id = UnicodeAttribute()
-    event_key = UnicodeAttribute()
-    person_id = UnicodeAttribute()
     account_ids = ListAttribute(of=UnicodeAttribute, default=list)
     language = UnicodeAttribute()
     status = UnicodeAttribute()        # sent | suppressed | failed | bounced | complained
     detail = UnicodeAttribute(null=True)
-    ses_message_id = UnicodeAttribute(null=True)
     queued_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     email_key = UnicodeAttribute(null=True)
     by_ses_message = BySesMessage()
+
+    @property
+    def tenant_id(self) -> str:
+        return keys.notice_of_deliveries(self.pk)[0]
+
+    @property
+    def notice_id(self) -> str:
+        return keys.notice_of_deliveries(self.pk)[1]
+
+    @property
+    def event_key(self) -> str:
+        return keys.event_and_person_of_delivery(self.sk)[0]
+
+    @property
+    def person_id(self) -> str:
+        return keys.event_and_person_of_delivery(self.sk)[1]
+
+    @property
+    def ses_message_id(self) -> str | None:
+        return self.email_key.removeprefix(keys.SES_MESSAGE_PREFIX) if self.email_key else None
 
 
 NOTICE_MODELS = [NoticeItem, NoticeEventItem, NoticeBatchItem, NoticeDeliveryItem]

@@ -5,12 +5,14 @@ items at once is one TransactWriteItems. docs/notices.md explains the flow."""
 from __future__ import annotations
 
 from collections import Counter
+from types import SimpleNamespace
 from typing import Iterator
 
 from chalicelib.domain.mail import FAILED, QUEUED, SENDING, SENT
 from chalicelib.models import keys
 from chalicelib.models.entities import AccountItem, MembershipItem, PersonItem
 from chalicelib.models.notices import NoticeBatchItem, NoticeDeliveryItem, NoticeEventItem
+from chalicelib.repositories import rows
 from chalicelib.repositories.database import Contention, get_item
 
 ACTIVE = "active"
@@ -29,37 +31,34 @@ PERSON_FIELDS = ["person_id", "email", "first_name", "last_name", "language", "u
 
 
 class AudienceReads:
-    """The accounts and memberships a notice's audience is computed from, page by page."""
+    """The accounts, memberships and people a notice's audience is computed from, page by page,
+    as light rows of the projected fields (repositories/rows.py)."""
 
-    def active_accounts(self, tenant_id: str) -> Iterator[AccountItem]:
+    def active_accounts(self, tenant_id: str) -> Iterator[SimpleNamespace]:
         """Every active account of the tenant: the by_status partition, one Query a page."""
-        return AccountItem.by_status.query(keys.accounts_by_status(tenant_id, ACTIVE), attributes_to_get=ACCOUNT_FIELDS)
+        return rows.query(AccountItem, keys.accounts_by_status(tenant_id, ACTIVE), ACCOUNT_FIELDS,
+                          index_name=AccountItem.by_status.Meta.index_name)
 
-    def active_memberships(self, tenant_id: str) -> Iterator[MembershipItem]:
+    def active_memberships(self, tenant_id: str) -> Iterator[SimpleNamespace]:
         """Every active membership of the tenant (the by_list members partition), one Query a page."""
-        return MembershipItem.by_list.query(keys.members_list(tenant_id),
-                                            filter_condition=MembershipItem.status == ACTIVE,
-                                            attributes_to_get=MEMBERSHIP_FIELDS)
+        return rows.query(MembershipItem, keys.members_list(tenant_id), MEMBERSHIP_FIELDS,
+                          index_name=MembershipItem.by_list.Meta.index_name,
+                          filter_condition=MembershipItem.status == ACTIVE)
 
-    def accounts(self, tenant_id: str, account_ids: list[str]) -> list[AccountItem]:
+    def accounts(self, tenant_id: str, account_ids: list[str]) -> list[SimpleNamespace]:
         """BatchGetItem, 100 a request; missing ones are left out."""
-        if not account_ids:
-            return []
-        return list(AccountItem.batch_get([(keys.account(tenant_id, a), keys.ACCOUNT_SK) for a in account_ids],
-                                          attributes_to_get=ACCOUNT_FIELDS))
+        return rows.batch_get(AccountItem, [(keys.account(tenant_id, a), keys.ACCOUNT_SK) for a in account_ids],
+                              ACCOUNT_FIELDS)
 
-    def people(self, tenant_id: str, person_ids: list[str]) -> list[PersonItem]:
+    def people(self, tenant_id: str, person_ids: list[str]) -> list[SimpleNamespace]:
         """BatchGetItem, 100 a request; erased people are left out."""
-        if not person_ids:
-            return []
-        return list(PersonItem.batch_get([(keys.person(tenant_id, p), keys.PERSON_SK) for p in person_ids],
-                                         attributes_to_get=PERSON_FIELDS))
+        return rows.batch_get(PersonItem, [(keys.person(tenant_id, p), keys.PERSON_SK) for p in person_ids],
+                              PERSON_FIELDS)
 
-    def active_memberships_of(self, tenant_id: str, account_id: str) -> Iterator[MembershipItem]:
-        return MembershipItem.query(keys.account(tenant_id, account_id),
-                                    MembershipItem.sk.startswith(keys.MEMBER_PREFIX),
-                                    filter_condition=MembershipItem.status == ACTIVE,
-                                    attributes_to_get=MEMBERSHIP_FIELDS)
+    def active_memberships_of(self, tenant_id: str, account_id: str) -> Iterator[SimpleNamespace]:
+        return rows.query(MembershipItem, keys.account(tenant_id, account_id), MEMBERSHIP_FIELDS,
+                          range_key_condition=MembershipItem.sk.startswith(keys.MEMBER_PREFIX),
+                          filter_condition=MembershipItem.status == ACTIVE)
 
 
 class NoticeDeliveryRepository:
@@ -151,9 +150,8 @@ class NoticeDeliveryRepository:
                       detail: str | None, now: str) -> NoticeDeliveryItem:
         return NoticeDeliveryItem(
             keys.notice_deliveries(batch.tenant_id, batch.notice_id), keys.notice_delivery(batch.event_key, recipient["p"]),
-            tenant_id=batch.tenant_id, notice_id=batch.notice_id, event_key=batch.event_key, person_id=recipient["p"],
             account_ids=list(recipient.get("a") or []), language=batch.language, status=status,
-            detail=detail[:500] if detail else None, ses_message_id=message_id, queued_at=batch.created_at,
+            detail=detail[:500] if detail else None, queued_at=batch.created_at,
             updated_at=now, email_key=keys.SES_MESSAGE_PREFIX + message_id if message_id else None)
 
     def settle_batch(self, batch: NoticeBatchItem, attempt: str, status: str, deliveries: list[NoticeDeliveryItem],

@@ -194,6 +194,7 @@ def test_notices_roles_items_budgets_and_report():
             "mail_worker": notices.summarize(counts, ("send_mail",)), "schedules": empty}
     assert "send_mail SQS.ReceiveMessage" not in part["mail_worker"]["operations"]  # Lambda's part
     result = {"recipients": 100, "accounts": 10, "per_language": {"de": 50, "fr": 50}, "seed_seconds": 1.0,
+              "warm_up": {"accounts": 2, "seconds": 0.7},
               "roster": {**part, "wall_seconds": 2.0, "settled": True, "published_after_seconds": 0.5,
                          "fanned_out_after_seconds": 1.0, "event": {"deliveries": {"queued": 0, "sent": 100}}},
               "baseline": {"wall_seconds": 12.0, "ses_calls": 100, "mails_per_second": 8.3},
@@ -203,3 +204,4 @@ def test_notices_roles_items_budgets_and_report():
         "speed": (6.0, True), "ses_calls": (2, True), "write_requests_per_recipient": (0.04, True)}
     report = notices.render_report(result)
     assert "| speed | 6.0 | >= 5.0x | yes |" in report and "1.5 MiB" in report
+    assert "a warm-up notice to 2 accounts 0.7 s, not measured" in report

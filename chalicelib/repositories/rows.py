@@ -1,0 +1,51 @@
+"""Reads by the ten thousand (a notice's audience) as light records instead of PynamoDB models.
+
+PynamoDB builds a Model instance per item and sets every attribute the model declares, defaults
+included: about 19 µs for a membership (18 attributes) where reading the five fields the
+audience projects takes 3 µs. A notice to 10,000 people reads some 30,000 such items. These
+reads go through the same PynamoDB connection and pagination; only the mapping differs, and
+each field is deserialized by the model's own attribute."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Callable, Iterator
+
+from pynamodb.pagination import ResultIterator
+
+BATCH_GET_LIMIT = 100  # keys a BatchGetItem request may ask for
+
+
+def row_reader(model, fields: list[str]) -> Callable[[dict], SimpleNamespace]:
+    """Raw item → a record with exactly `fields` (None where the item has no value)."""
+    attributes = [(name, model.get_attributes()[name]) for name in fields]
+
+    def row(raw: dict) -> SimpleNamespace:
+        values = {}
+        for name, attribute in attributes:
+            value = raw.get(attribute.attr_name)
+            values[name] = None if value is None else attribute.deserialize(attribute.get_value(value))
+        return SimpleNamespace(**values)
+
+    return row
+
+
+def query(model, hash_key: str, fields: list[str], **conditions) -> Iterator[SimpleNamespace]:
+    """Model.query(hash_key, **conditions) read as rows of `fields`, page by page. `conditions`
+    are PynamoDB's: range_key_condition, filter_condition, index_name."""
+    return ResultIterator(model._get_connection().query, (hash_key,),
+                          {**conditions, "attributes_to_get": fields}, map_fn=row_reader(model, fields))
+
+
+def batch_get(model, key_pairs: list[tuple[str, str]], fields: list[str]) -> list[SimpleNamespace]:
+    """Model.batch_get of (pk, sk) pairs read as rows of `fields`, 100 keys a request; the keys
+    DynamoDB leaves unprocessed are asked again. Missing items are left out."""
+    connection, row = model._get_connection(), row_reader(model, fields)
+    table = model.Meta.table_name
+    rows = []
+    pending = [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in dict.fromkeys(key_pairs)]
+    while pending:
+        request, pending = pending[:BATCH_GET_LIMIT], pending[BATCH_GET_LIMIT:]
+        answer = connection.batch_get_item(request, attributes_to_get=fields)
+        rows.extend(row(raw) for raw in answer.get("Responses", {}).get(table, ()))
+        pending = answer.get("UnprocessedKeys", {}).get(table, {}).get("Keys", []) + pending
+    return rows

@@ -1,0 +1,57 @@
+"""Light rows (repositories/rows.py): the same items PynamoDB's models read, only the fields asked."""
+from __future__ import annotations
+
+import pytest
+from pynamodb.attributes import UnicodeAttribute
+
+from chalicelib import bootstrap
+from chalicelib.models.base import RosterModel
+from chalicelib.repositories import rows
+
+
+class Thing(RosterModel):
+    name = UnicodeAttribute()
+    colour = UnicodeAttribute(null=True)
+    size = UnicodeAttribute(null=True)
+
+
+@pytest.fixture
+def things(aws):
+    bootstrap.get_database()  # binds the models to the table
+    with Thing.batch_write() as batch:
+        for n in range(250):
+            batch.save(Thing("THINGS", f"t{n:03d}", name=f"thing {n}", colour="red" if n % 2 else None, size="L"))
+    return [(("THINGS", f"t{n:03d}")) for n in range(250)]
+
+
+def test_a_query_reads_rows_of_the_fields_asked_page_by_page(things):
+    read = list(rows.query(Thing, "THINGS", ["name", "colour"], range_key_condition=Thing.sk.startswith("t1"),
+                           filter_condition=Thing.size == "L"))
+    models = list(Thing.query("THINGS", Thing.sk.startswith("t1"), filter_condition=Thing.size == "L"))
+    assert [(r.name, r.colour) for r in read] == [(m.name, m.colour) for m in models] and len(read) == 100
+    assert not hasattr(read[0], "size")
+    assert len(list(rows.query(Thing, "THINGS", ["name"]))) == 250
+
+
+def test_a_batch_get_reads_every_key_once_and_leaves_missing_items_out(things):
+    asked = things[::-1] + things[:10] + [("THINGS", "missing")]
+    read = rows.batch_get(Thing, asked, ["name"])
+    assert sorted(r.name for r in read) == sorted(f"thing {n}" for n in range(250))
+
+
+def test_a_batch_get_asks_again_for_the_keys_dynamodb_left_unprocessed(things, monkeypatch):
+    """moto never leaves keys unprocessed; here its answers hold back the last key of each request."""
+    connection = Thing._get_connection()
+    real, requests = connection.batch_get_item, []
+
+    def holding_back_one(keys, **kwargs):
+        requests.append(len(keys))
+        answer = real(keys[:-1], **kwargs) if len(keys) > 1 else real(keys, **kwargs)
+        if len(keys) > 1:
+            answer["UnprocessedKeys"] = {Thing.Meta.table_name: {"Keys": [keys[-1]]}}
+        return answer
+
+    monkeypatch.setattr(connection, "batch_get_item", holding_back_one)
+    read = rows.batch_get(Thing, things[:150], ["name"])
+    assert sorted(r.name for r in read) == sorted(f"thing {n}" for n in range(150))
+    assert requests[0] == 100 and sum(requests) > 150
