@@ -25,8 +25,8 @@ class EmbeddedAws:
 
         moto_transactions.install()  # TransactWriteItems copies the items it writes, not the table
         moto_queries.install()  # Query reads its page of a kept, sorted partition, not the whole table
-        moto_sqs.install()  # ReceiveMessage reads the retention period, not every queue attribute
-        moto_responses.install()  # DynamoDB items are written as they are, not walked shape by shape
+        moto_sqs.install()  # receives and sends read the attribute they need, not every queue attribute
+        moto_responses.install()  # DynamoDB items are written once, straight from moto's values
         moto_dispatch.install()  # the server finds a request's service without listing its package
         moto_projection.install()  # a projection of top-level names copies them, not the whole item
         moto_item_size.install()  # a new item's 400 KB check sums its attributes once, not per attribute
