@@ -19,8 +19,8 @@ class EmbeddedAws:
         from moto.server import ThreadedMotoServer
 
         from infra.local_stack import (
-            moto_dispatch, moto_expressions, moto_item_size, moto_projection, moto_queries, moto_request_parsing,
-            moto_responses, moto_ses_bulk, moto_sqs, moto_transactions,
+            moto_dispatch, moto_expressions, moto_item_size, moto_keys, moto_projection, moto_queries,
+            moto_request_parsing, moto_responses, moto_ses_bulk, moto_sqs, moto_transactions,
         )
 
         keep_full_collections_short()
@@ -29,8 +29,9 @@ class EmbeddedAws:
         moto_sqs.install()  # receives and sends read the attribute they need, not every queue attribute
         moto_responses.install()  # DynamoDB items are written once, straight from moto's values
         moto_dispatch.install()  # the server finds a request's service without listing its package
-        moto_projection.install()  # a projection of top-level names copies them, not the whole item
-        moto_item_size.install()  # a new item's 400 KB check sums its attributes once, not per attribute
+        moto_projection.install()  # a projection of top-level names shares their values and knows its size
+        moto_item_size.install()  # a new item's 400 KB check sums its attributes once, in one pass each
+        moto_keys.install()  # key values hash without moto's type tests; empty and duplicate keys found in one pass
         moto_request_parsing.install()  # DynamoDB requests are loaded as JSON, only blobs and numbers converted
         moto_expressions.install()  # an update expression is parsed once per text and copied cheaply
         moto_ses_bulk.install()  # SES sends: the form parsed and the ids drawn in C, no per-destination walk

@@ -15,6 +15,8 @@ def test_starting_the_embedded_aws_installs_every_moto_patch():
             "patches += (moto_request_parsing,)\n"
             "from infra.local_stack import moto_ses_bulk\n"
             "patches += (moto_ses_bulk,)\n"
+            "from infra.local_stack import moto_keys\n"
+            "patches += (moto_keys,)\n"
             "assert not any(p.installed() for p in patches)\n"
             "aws = EmbeddedAws(port=0); aws.start()\n"
             "print(all(p.installed() for p in patches)); aws.stop()\n")
