@@ -1,6 +1,7 @@
 """moto's ThreadedMotoServer on 127.0.0.1: every AWS API the app uses, in memory."""
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 
@@ -60,15 +61,11 @@ def keep_full_collections_short() -> None:
     10,000-recipient run (a tenth of moto's time). Frozen objects are still freed by reference
     counting; only cyclic garbage among them is never collected, which a development stack
     can afford."""
-    import gc
-
     if _freeze_after_full_collection not in gc.callbacks:
         gc.callbacks.append(_freeze_after_full_collection)
 
 
 def _freeze_after_full_collection(phase: str, info: dict) -> None:
-    import gc
-
     if phase == "stop" and info.get("generation") == 2:
         gc.freeze()
 
