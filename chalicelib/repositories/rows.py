@@ -7,12 +7,14 @@ reads go through the same PynamoDB connection and pagination; only the mapping d
 each field is deserialized by the model's own attribute."""
 from __future__ import annotations
 
+import time
 from types import SimpleNamespace
 from typing import Callable, Iterator
 
 from pynamodb.pagination import ResultIterator
 
 BATCH_GET_LIMIT = 100  # keys a BatchGetItem request may ask for
+FIRST_PAUSE_SECONDS, MAX_PAUSE_SECONDS = 0.05, 1.0  # before asking again for unprocessed keys
 
 
 def row_reader(model, fields: list[str]) -> Callable[[dict], SimpleNamespace]:
@@ -36,16 +38,22 @@ def query(model, hash_key: str, fields: list[str], **conditions) -> Iterator[Sim
                           {**conditions, "attributes_to_get": fields}, map_fn=row_reader(model, fields))
 
 
-def batch_get(model, key_pairs: list[tuple[str, str]], fields: list[str]) -> list[SimpleNamespace]:
-    """Model.batch_get of (pk, sk) pairs read as rows of `fields`, 100 keys a request; the keys
-    DynamoDB leaves unprocessed are asked again. Missing items are left out."""
+def batch_get(model, key_pairs: list[tuple[str, str]], fields: list[str],
+              sleep: Callable[[float], None] = time.sleep) -> list[SimpleNamespace]:
+    """Model.batch_get of a RosterModel's (pk, sk) pairs read as rows of `fields`, 100 keys a
+    request. Keys DynamoDB leaves unprocessed (it is throttling) are asked again after a pause
+    that doubles each time, up to a second. Missing items are left out."""
     connection, row = model._get_connection(), row_reader(model, fields)
     table = model.Meta.table_name
-    rows = []
+    found, held_back = [], 0
     pending = [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in dict.fromkeys(key_pairs)]
     while pending:
         request, pending = pending[:BATCH_GET_LIMIT], pending[BATCH_GET_LIMIT:]
         answer = connection.batch_get_item(request, attributes_to_get=fields)
-        rows.extend(row(raw) for raw in answer.get("Responses", {}).get(table, ()))
-        pending = answer.get("UnprocessedKeys", {}).get(table, {}).get("Keys", []) + pending
-    return rows
+        found.extend(row(raw) for raw in answer.get("Responses", {}).get(table, ()))
+        unprocessed = answer.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
+        if unprocessed:
+            sleep(min(MAX_PAUSE_SECONDS, FIRST_PAUSE_SECONDS * 2 ** held_back))
+            held_back += 1
+            pending = unprocessed + pending
+    return found

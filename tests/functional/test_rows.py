@@ -40,18 +40,28 @@ def test_a_batch_get_reads_every_key_once_and_leaves_missing_items_out(things):
 
 
 def test_a_batch_get_asks_again_for_the_keys_dynamodb_left_unprocessed(things, monkeypatch):
-    """moto never leaves keys unprocessed; here its answers hold back the last key of each request."""
+    """moto never leaves keys unprocessed; here its answers hold back all but the first key."""
     connection = Thing._get_connection()
     real, requests = connection.batch_get_item, []
 
-    def holding_back_one(keys, **kwargs):
+    def holding_back(keys, **kwargs):
         requests.append(len(keys))
-        answer = real(keys[:-1], **kwargs) if len(keys) > 1 else real(keys, **kwargs)
+        answer = real(keys[:1], **kwargs)
         if len(keys) > 1:
-            answer["UnprocessedKeys"] = {Thing.Meta.table_name: {"Keys": [keys[-1]]}}
+            answer["UnprocessedKeys"] = {Thing.Meta.table_name: {"Keys": keys[1:]}}
         return answer
 
-    monkeypatch.setattr(connection, "batch_get_item", holding_back_one)
-    read = rows.batch_get(Thing, things[:150], ["name"])
-    assert sorted(r.name for r in read) == sorted(f"thing {n}" for n in range(150))
-    assert requests[0] == 100 and sum(requests) > 150
+    monkeypatch.setattr(connection, "batch_get_item", holding_back)
+    pauses = []
+    read = rows.batch_get(Thing, things[:8], ["name"], sleep=pauses.append)
+    assert sorted(r.name for r in read) == sorted(f"thing {n}" for n in range(8))
+    assert requests == [8, 7, 6, 5, 4, 3, 2, 1]
+    assert pauses == [0.05, 0.1, 0.2, 0.4, 0.8, 1.0, 1.0]  # doubling, up to a second
+
+
+def test_a_batch_get_of_more_than_100_keys_asks_100_at_a_time(things, monkeypatch):
+    connection = Thing._get_connection()
+    real, requests = connection.batch_get_item, []
+    monkeypatch.setattr(connection, "batch_get_item", lambda keys, **kw: requests.append(len(keys)) or real(keys, **kw))
+    assert len(rows.batch_get(Thing, things, ["name"])) == 250
+    assert requests == [100, 100, 50]
