@@ -2,10 +2,16 @@
 
 In one process moto, the API, the queue runner and the handlers share one GIL, so the stack
 used one core; AWS runs each function apart from the services. `FunctionProcesses` has
-LambdaInvoker's interface, but `invoke` runs in a pool of *spawned* processes (never forked: the
-parent has running server threads), each of which loads `.chalice/config.json` and `app.py`
-as the stack does and calls the handler with a plain LambdaInvoker. A child inherits the
-parent's environment as it is when the pool starts, so start it once the environment is final.
+LambdaInvoker's interface, but `invoke` runs in *spawned* processes (never forked: the parent
+has running server threads), each of which loads `.chalice/config.json` and `app.py` as the
+stack does and calls the handler with a plain LambdaInvoker. A child inherits the parent's
+environment as it is when it starts, so start the processes once the environment is final.
+
+As Lambda keeps containers per function, each function has its own processes, a *lane*: an SQS
+handler as many as its queues' concurrency, the REST API `API_WORKERS`, and the schedule
+handlers one together (the scheduler fires one at a time), which also runs any other function.
+A function is therefore cold (first imports, lazily built clients) at most once per process of
+its own lane, never in the processes of the others.
 """
 from __future__ import annotations
 
@@ -15,11 +21,16 @@ import os
 import pickle
 import signal
 import threading
-from concurrent.futures import ProcessPoolExecutor
+import time
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from infra.local_stack.lambda_invoker import LambdaInvoker
+
+if TYPE_CHECKING:
+    from infra.local_stack.queue_runner import SqsSubscription
 
 log = logging.getLogger("roster.local_stack.functions")
 
@@ -27,14 +38,56 @@ _CHILD_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [function process %(proc
 _invoker: LambdaInvoker | None = None  # in a child: the app, loaded by _start_worker
 
 
-API_WORKERS = 2  # REST calls in flight at once besides the queues' and the scheduler's
+API_WORKERS = 2  # the API's lane: REST calls in flight at once
+# Lane names that no handler can have (not Python identifiers); an SQS handler's lane is its name.
+API_LANE = "<api>"
+SCHEDULES_LANE = "<schedules>"
 
 
 def worker_count(concurrencies: list[int], schedules: int, api: bool = False) -> int:
     """Enough workers for every queue poller to have an invocation in flight, plus one for the
     scheduler (which fires one handler at a time) when there are schedules, plus API_WORKERS
-    when the API runs in them too; at least one."""
+    when the API runs in them too; at least one. `Lanes.sizes()` divides them among the lanes."""
     return max(1, sum(concurrencies) + (1 if schedules else 0) + (API_WORKERS if api else 0))
+
+
+@dataclass(frozen=True)
+class Lanes:
+    """Which processes run which function, as Lambda keeps containers per function.
+
+    Each SQS handler has a lane of `queue_functions[name]` processes (the concurrency of the
+    queues it consumes, summed); the API, when `api`, a lane of API_WORKERS; the schedule
+    handlers share SCHEDULES_LANE, one process, which also runs any function without a lane of
+    its own. That lane exists when there are schedules or no other lane, so the total is
+    `worker_count(...)`.
+    """
+
+    queue_functions: Mapping[str, int] = field(default_factory=dict)
+    schedule_functions: frozenset[str] = frozenset()
+    api: bool = False
+
+    @classmethod
+    def of(cls, subscriptions: Iterable[SqsSubscription], schedule_functions: Iterable[str],
+           api: bool = False) -> Lanes:
+        """The lanes of an app with these SQS subscriptions and schedule handlers."""
+        concurrency: dict[str, int] = {}
+        for subscription in subscriptions:
+            name = subscription.function_name
+            concurrency[name] = concurrency.get(name, 0) + subscription.concurrency
+        return cls(concurrency, frozenset(schedule_functions), api)
+
+    def sizes(self) -> dict[str, int]:
+        """`{lane name: number of processes}`."""
+        sizes = dict(self.queue_functions)
+        if self.api:
+            sizes[API_LANE] = API_WORKERS
+        if self.schedule_functions or not sizes:
+            sizes[SCHEDULES_LANE] = 1
+        return sizes
+
+    def lane_of(self, function_name: str) -> str:
+        """The lane that runs handler `function_name`."""
+        return function_name if function_name in self.queue_functions else SCHEDULES_LANE
 
 
 class ApiApp:
@@ -59,86 +112,149 @@ class ApiApp:
 
 
 class FunctionProcesses(LambdaInvoker):
-    """A LambdaInvoker whose `invoke` runs in one of `workers` spawned processes.
+    """A LambdaInvoker whose `invoke` runs in a spawned process of the function's lane (`Lanes`).
 
     The handler's result comes back as it is (plain data); an exception it raises is raised here
     (a RuntimeError with its repr if it cannot cross the process boundary). While a child runs
     an invocation its thread carries the calling thread's name (the bench attributes calls by it).
-    A child that dies (os._exit, a crash) fails its invocation and the pool is replaced.
+    A child that dies (os._exit, a crash) fails its invocation and its lane is replaced; the
+    other lanes keep their processes.
     """
 
-    def __init__(self, app: Any, stage: str, config: Any, project_dir: str, workers: int):
+    def __init__(self, app: Any, stage: str, config: Any, project_dir: str, lanes: Lanes):
         super().__init__(app, stage, config)
-        self._project_dir = project_dir
-        self._workers = workers
-        self._lock = threading.Lock()
-        self._stopped = False
-        self._pool = self._new_pool()
+        self._lanes = lanes
+        spawn = _spawner(project_dir, stage)
+        self._pools = {name: _Lane(name, size, spawn) for name, size in lanes.sizes().items()}
+
+    @property
+    def lanes(self) -> Lanes:
+        return self._lanes
 
     @property
     def workers(self) -> int:
-        return self._workers
+        """The number of processes, all lanes together."""
+        return sum(lane.size for lane in self._pools.values())
 
     def start(self, timeout: float = 60.0) -> None:
-        """Starts the workers and waits until each has loaded the app (raises if one could not)."""
-        ready = [self._pool.submit(_ready) for _ in range(self._workers)]
+        """Starts every lane's processes and waits until each has loaded the app (raises if one
+        could not)."""
+        ready = [future for lane in self._pools.values() for future in lane.start()]
         for future in ready:
             future.result(timeout)
 
     def worker_pids(self) -> list[int]:
-        """The process ids of the current workers."""
-        with self._lock:
-            return [process.pid for process in (self._pool._processes or {}).values()]
+        """The process ids of the current workers of every lane."""
+        return [pid for lane in self._pools.values() for pid in lane.pids()]
+
+    def lane_pids(self, lane: str) -> list[int]:
+        """The process ids of the current workers of `lane` (a handler's name, API_LANE or
+        SCHEDULES_LANE)."""
+        return self._pools[lane].pids()
 
     def invoke(self, name: str, event: dict[str, Any]) -> Any:
-        """Calls handler `name` with `event` in a worker; its exception is raised here."""
-        pool = self._pool
-        try:
-            return pool.submit(_invoke_in_worker, threading.current_thread().name, name, event).result()
-        except BrokenProcessPool:
-            self._replace(pool)
-            raise
+        """Calls handler `name` with `event` in a process of its lane; its exception is raised here."""
+        return self._lane(self._lanes.lane_of(name)).run(_invoke_in_worker, threading.current_thread().name,
+                                                         name, event)
 
     def invoke_api(self, event: dict[str, Any]) -> Any:
-        """Calls the app's REST handler (API Gateway's proxy event) in a worker."""
-        pool = self._pool
-        try:
-            return pool.submit(_invoke_api_in_worker, threading.current_thread().name, event).result()
-        except BrokenProcessPool:
-            self._replace(pool)
-            raise
+        """Calls the app's REST handler (API Gateway's proxy event) in a process of the API's lane."""
+        return self._lane(API_LANE).run(_invoke_api_in_worker, threading.current_thread().name, event)
 
     def stop(self, timeout: float = 15.0) -> bool:
         """Cancels what has not started, lets the invocations in flight finish and ends every
-        worker; True if all ended within `timeout` (the others are killed)."""
+        worker of every lane; True if all ended within `timeout` (the others are killed)."""
+        deadline = time.monotonic() + timeout
+        shutdowns = [lane.shut_down() for lane in self._pools.values()]
+        return all([shutdown.finish(deadline) for shutdown in shutdowns])
+
+    def _lane(self, name: str) -> _Lane:
+        lane = self._pools.get(name)
+        if lane is None:
+            raise LookupError(f"no function process lane {name!r} (lanes: {', '.join(self._pools)})")
+        return lane
+
+
+def _spawner(project_dir: str, stage: str) -> Callable[[int], ProcessPoolExecutor]:
+    """Makes pools of `size` spawned processes that load the project as the stack does."""
+
+    def spawn(size: int) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=size, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_start_worker,
+                                   initargs=(project_dir, stage, logging.getLogger().level))
+
+    return spawn
+
+
+class _Lane:
+    """One lane's pool of processes, replaced by a new one when one of them dies."""
+
+    def __init__(self, name: str, size: int, spawn: Callable[[int], ProcessPoolExecutor]):
+        self.name = name
+        self.size = size
+        self._spawn = spawn
+        self._lock = threading.Lock()
+        self._stopped = False
+        self._pool = spawn(size)
+
+    def start(self) -> list[Future]:
+        """Starts the processes; each future ends once a process has loaded the app."""
+        return [self._pool.submit(_ready) for _ in range(self.size)]
+
+    def pids(self) -> list[int]:
+        with self._lock:
+            return [process.pid for process in (self._pool._processes or {}).values()]
+
+    def run(self, function: Callable[..., Any], *args: Any) -> Any:
+        """`function(*args)` in one of the processes; a BrokenProcessPool if that process died."""
+        pool = self._pool
+        try:
+            return pool.submit(function, *args).result()
+        except BrokenProcessPool:
+            self._replace(pool)
+            raise
+
+    def shut_down(self) -> _Shutdown:
+        """Cancels what has not started; no replacement after this. `finish` waits for the rest."""
         with self._lock:
             self._stopped = True
             pool = self._pool
             # Gone from the pool once it shuts down. The pool's manager thread joins (reaps) the
             # workers; joining them here too would race with it, so wait for that thread instead.
-            processes, manager = list((pool._processes or {}).values()), pool._executor_manager_thread
+            shutdown = _Shutdown(self.name, pool, list((pool._processes or {}).values()),
+                                 pool._executor_manager_thread)
         pool.shutdown(wait=False, cancel_futures=True)
-        if manager is not None:
-            manager.join(timeout)
-        stuck = manager is not None and manager.is_alive()
-        if stuck:
-            log.warning("function processes still busy after %.0fs; killing them", timeout)
-            for process in processes:
-                process.kill()
-        pool.shutdown(wait=True)
-        return not stuck
-
-    def _new_pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=self._workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_start_worker,
-                                   initargs=(self._project_dir, self._stage, logging.getLogger().level))
+        return shutdown
 
     def _replace(self, broken: ProcessPoolExecutor) -> None:
         with self._lock:
             if self._pool is broken and not self._stopped:
-                log.error("a function process died; starting %d new ones", self._workers)
+                log.error("a function process of lane %s died; starting %d new ones", self.name, self.size)
                 broken.shutdown(wait=False, cancel_futures=True)
-                self._pool = self._new_pool()
+                self._pool = self._spawn(self.size)
+
+
+@dataclass
+class _Shutdown:
+    """A lane's pool that was told to shut down, with the processes it had then."""
+
+    lane: str
+    pool: ProcessPoolExecutor
+    processes: list[multiprocessing.process.BaseProcess]
+    manager: threading.Thread | None
+
+    def finish(self, deadline: float) -> bool:
+        """Waits until the processes have ended, up to `deadline` (time.monotonic); kills them
+        after it. True if they ended in time."""
+        if self.manager is not None:
+            self.manager.join(max(0.0, deadline - time.monotonic()))
+        stuck = self.manager is not None and self.manager.is_alive()
+        if stuck:
+            log.warning("function processes of lane %s still busy at the stop's deadline; killing them", self.lane)
+            for process in self.processes:
+                process.kill()
+        self.pool.shutdown(wait=True)
+        return not stuck
 
 
 # --- in the child -------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from infra.local_stack.chalice_project import create_api_server, load_app, load_
 from infra.local_stack.dev_console import create_console_server
 from infra.local_stack.embedded_aws import EmbeddedAws
 from infra.local_stack.fake_aws import apply_fake_aws_environment, aws_client
-from infra.local_stack.function_processes import ApiApp, FunctionProcesses, worker_count
+from infra.local_stack.function_processes import ApiApp, FunctionProcesses, Lanes
 from infra.local_stack.lambda_invoker import LambdaInvoker
 from infra.local_stack.provisioning import ProvisioningReport, create_resources
 from infra.local_stack.queue_runner import QueueRunner, SqsSubscription, discover_subscriptions
@@ -135,16 +135,18 @@ class LocalStack:
         return urls
 
     def _invoker(self, app: Any, config: Any, subscriptions: list[SqsSubscription]) -> LambdaInvoker:
-        """In-process, or (`function_processes`) a pool of worker processes sized so that every
-        poller and the scheduler can have an invocation in flight; started before it returns."""
+        """In-process, or (`function_processes`) worker processes in a lane per function, sized so
+        that every poller, the scheduler and the API can have an invocation in flight; started
+        before it returns."""
         settings = self.settings
         if not settings.function_processes:
             return LambdaInvoker(app, settings.stage, config)
-        workers = worker_count([s.concurrency for s in subscriptions], len(discover_schedules(app)), api=True)
-        processes = FunctionProcesses(app, settings.stage, config, settings.project_dir, workers)
+        lanes = Lanes.of(subscriptions, discover_schedules(app), api=True)
+        processes = FunctionProcesses(app, settings.stage, config, settings.project_dir, lanes)
         self._stoppers.append(("function processes", processes.stop))
         processes.start()
-        log.info("%d function processes ready", workers)
+        log.info("%d function processes ready (%s)", processes.workers,
+                 ", ".join(f"{lane} {size}" for lane, size in lanes.sizes().items()))
         return processes
 
     def _provision(self, aws_url: str) -> ProvisioningReport:

@@ -150,17 +150,24 @@ def test_the_console_lists_the_apps_schedules(local_stack):
     assert unknown.status_code == 404
 
 
-def test_lambda_handlers_run_in_worker_processes_one_per_poller_and_one_for_the_schedules(local_stack):
+def test_lambda_handlers_run_in_worker_processes_a_lane_per_function_one_for_the_schedules(local_stack):
     from app import app
 
-    from infra.local_stack.function_processes import worker_count
+    from infra.local_stack.function_processes import API_LANE, SCHEDULES_LANE, Lanes, worker_count
     from infra.local_stack.queue_runner import discover_subscriptions
     from infra.local_stack.scheduler import discover_schedules
 
     workers = [pid for pid in child_pids(local_stack.pid)
                if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
     subscriptions = discover_subscriptions(app, environ=local_stack.environ)
+    ready = next(line for line in local_stack.log_path.read_text(errors="replace").splitlines()
+                 if "function processes ready" in line)
 
     assert any(subscription.concurrency > 1 for subscription in subscriptions)  # roster-mail's max_concurrency
     assert len(workers) == worker_count([s.concurrency for s in subscriptions], len(discover_schedules(app)), api=True)
-    assert f"{len(workers)} function processes ready" in local_stack.log_path.read_text(errors="replace")
+    assert f"{len(workers)} function processes ready" in ready
+    # a lane per function, sized to its concurrency; the API's and the schedules' lanes
+    lanes = Lanes.of(subscriptions, discover_schedules(app), api=True).sizes()
+    assert {API_LANE, SCHEDULES_LANE} <= set(lanes) and sum(lanes.values()) == len(workers)
+    listed = ready.split("function processes ready (", 1)[1].rstrip(")").split(", ")
+    assert sorted(listed) == sorted(f"{lane} {size}" for lane, size in lanes.items())

@@ -1,5 +1,6 @@
 """Lambda handlers in worker processes: a spawned child loads a small chalice project from disk
-(as the stack loads app.py) and runs the handler; results and exceptions come back."""
+(as the stack loads app.py) and runs the handler; results and exceptions come back. Each function
+runs only in the processes of its own lane, as Lambda keeps containers per function."""
 from __future__ import annotations
 
 import importlib.util
@@ -15,8 +16,10 @@ import pytest
 from chalicelib.resources import Resources
 
 from infra.local_stack.chalice_project import load_config
-from infra.local_stack.function_processes import ApiApp, FunctionProcesses, worker_count
-from infra.local_stack.queue_runner import QueueRunner, discover_subscriptions
+from infra.local_stack.function_processes import (API_LANE, API_WORKERS, SCHEDULES_LANE, ApiApp, FunctionProcesses,
+                                                   Lanes, worker_count)
+from infra.local_stack.queue_runner import QueueRunner, SqsSubscription, discover_subscriptions
+from infra.local_stack.scheduler import Scheduler
 
 QUEUE = f"procs-{uuid.uuid4().hex[:10]}"
 PARENT_ENV = "ROSTER_TEST_FROM_THE_PARENT"
@@ -44,6 +47,7 @@ def echo(event, context):
 
 @app.route("/where/{name}")
 def where(name):
+    time.sleep(float((app.current_request.query_params or {}).get("sleep", 0)))
     return {"pid": os.getpid(), "thread": threading.current_thread().name, "name": name,
             "query": app.current_request.query_params}
 
@@ -72,6 +76,18 @@ def sleep(event, context):
 def work(event):
     if any(record.body == "fail" for record in event):
         raise ValueError("a failing body")
+
+
+@app.on_sqs_message(queue="fan-queue", batch_size=1)
+def fan(event):
+    for record in event:
+        time.sleep(float(record.body))
+    return {"pid": os.getpid()}
+
+
+@app.schedule("rate(1 hour)")
+def tick(event):
+    return {"pid": os.getpid(), "thread": threading.current_thread().name}
 '''
 CONFIG = {"version": "2.0", "app_name": "procs", "stages": {"dev": {"lambda_timeout": 7}}}
 
@@ -94,8 +110,12 @@ def parent_app(project):
     return module.app
 
 
-def start_processes(project, parent_app, workers: int) -> FunctionProcesses:
-    processes = FunctionProcesses(parent_app, "dev", load_config(str(project)), str(project), workers)
+# fan 2, work 1, the API's API_WORKERS, tick (and every lambda_function) 1
+LANES = Lanes({"fan": 2, "work": 1}, frozenset({"tick"}), api=True)
+
+
+def start_processes(project, parent_app, lanes: Lanes) -> FunctionProcesses:
+    processes = FunctionProcesses(parent_app, "dev", load_config(str(project)), str(project), lanes)
     processes.start()
     return processes
 
@@ -104,7 +124,7 @@ def start_processes(project, parent_app, workers: int) -> FunctionProcesses:
 def processes(project, parent_app):
     os.environ[PARENT_ENV] = "set before the pool started"
     try:
-        processes = start_processes(project, parent_app, workers=2)
+        processes = start_processes(project, parent_app, LANES)
         yield processes
         pids = processes.worker_pids()
         assert processes.stop(timeout=10)
@@ -134,6 +154,22 @@ def invoke_in_thread(processes: FunctionProcesses, thread_name: str, name: str, 
     return results[0]
 
 
+def at_once(calls: int, call) -> list:
+    """The results of `call()` run in `calls` threads at the same time."""
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(call())) for _ in range(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(results) == calls
+    return results
+
+
+def fan_event(seconds: float) -> dict:
+    return {"Records": [{"body": str(seconds), "receiptHandle": "handle"}]}
+
+
 def test_the_handler_runs_in_a_worker_process_and_its_result_comes_back(processes):
     result = processes.invoke("echo", {"n": 1, "nested": {"list": [1, "two"]}})
 
@@ -141,7 +177,7 @@ def test_the_handler_runs_in_a_worker_process_and_its_result_comes_back(processe
     assert result["event"] == {"n": 1, "nested": {"list": [1, "two"]}}
     assert result["function"] == "procs-dev-echo"
     assert 6000 < result["remaining_ms"] <= 7000  # the stage's lambda_timeout, read in the child
-    assert len(processes.worker_pids()) == 2
+    assert len(processes.worker_pids()) == processes.workers == 2 + 1 + API_WORKERS + 1
 
 
 def test_the_worker_sees_the_parents_environment(processes):
@@ -160,18 +196,19 @@ def test_the_handlers_exception_is_raised_in_the_parent(processes):
 
 def test_an_exception_that_cannot_cross_is_a_runtime_error_and_the_pool_survives(processes):
     workers = processes.worker_pids()
+    lane = processes.lane_pids(SCHEDULES_LANE)
 
     with pytest.raises(RuntimeError, match=r"TwoArgs\('a and b'\)"):
         processes.invoke("fail_oddly", {})
 
-    assert processes.invoke("echo", {})["pid"] in workers
+    assert processes.invoke("echo", {})["pid"] in lane
     assert processes.worker_pids() == workers
 
 
 def test_an_exception_in_the_worker_fails_the_whole_batch(processes, parent_app, sqs):
     url = sqs.create_queue(QueueName=QUEUE, Attributes={"VisibilityTimeout": "1"})["QueueUrl"]
     runner = QueueRunner(processes, discover_subscriptions(parent_app, Resources(tables=())), sqs)
-    [subscription] = runner.subscriptions
+    [subscription] = [s for s in runner.subscriptions if s.function_name == "work"]
     try:
         sqs.send_message(QueueUrl=url, MessageBody="ok")
         delivered = runner.poll_once(subscription)
@@ -187,14 +224,52 @@ def test_an_exception_in_the_worker_fails_the_whole_batch(processes, parent_app,
     assert again.message_ids == failed.message_ids  # it stayed on the queue
 
 
-def test_a_dead_worker_fails_its_invocation_and_stop_kills_a_stuck_one(project, parent_app):
-    processes = start_processes(project, parent_app, workers=1)
-    first = processes.worker_pids()
+def test_a_queue_function_runs_only_in_its_lane_in_at_most_its_concurrency_of_processes(processes):
+    lane = processes.lane_pids("fan")
+
+    results = at_once(8, lambda: processes.invoke("fan", fan_event(0.2)))
+
+    assert len(lane) == 2
+    assert {result["pid"] for result in results} <= set(lane)
+    assert processes.lane_pids("fan") == lane
+
+
+def test_schedule_handlers_and_functions_without_a_lane_run_in_the_schedules_lane(processes):
+    lane = processes.lane_pids(SCHEDULES_LANE)
+
+    fired = Scheduler(processes).fire("tick")
+
+    assert len(lane) == 1 and not set(lane) & set(processes.lane_pids("fan") + processes.lane_pids(API_LANE))
+    assert fired.error is None and fired.result["pid"] in lane
+    assert processes.invoke("echo", {})["pid"] in lane
+
+
+def test_a_function_without_a_lane_fails_when_there_is_no_schedules_lane(project, parent_app):
+    processes = FunctionProcesses(parent_app, "dev", load_config(str(project)), str(project), Lanes({"fan": 1}))
+    try:
+        with pytest.raises(LookupError, match="no function process lane '<schedules>'"):
+            processes.invoke("echo", {})
+        with pytest.raises(LookupError, match="no function process lane '<api>'"):
+            processes.invoke_api({})
+    finally:
+        assert processes.stop(timeout=10)
+
+
+def test_a_dead_worker_fails_its_invocation_only_its_lane_is_replaced_and_stop_kills_a_stuck_one(project, parent_app):
+    processes = start_processes(project, parent_app, Lanes({"fan": 1}, frozenset({"tick"})))
+    fan, first = processes.lane_pids("fan"), processes.lane_pids(SCHEDULES_LANE)
+    in_the_other_lane = []
+    other = threading.Thread(target=lambda: in_the_other_lane.append(processes.invoke("fan", fan_event(1))))
+    other.start()
+    time.sleep(0.2)
 
     with pytest.raises(BrokenProcessPool):
         processes.invoke("crash", {})
-    assert processes.invoke("echo", {})["pid"] not in first  # a new pool took over
-    second = processes.worker_pids()
+    other.join(30)
+    assert in_the_other_lane == [{"pid": fan[0]}]  # unaffected by the crash in the schedules' lane
+    assert processes.invoke("echo", {})["pid"] not in first  # a new pool took over that lane
+    assert processes.lane_pids("fan") == fan and processes.invoke("fan", fan_event(0)) == {"pid": fan[0]}
+    second = processes.lane_pids(SCHEDULES_LANE)
     outcome = []
 
     def invoke_a_sleeper():
@@ -211,7 +286,7 @@ def test_a_dead_worker_fails_its_invocation_and_stop_kills_a_stuck_one(project, 
 
     assert not stopped_cleanly
     assert not stuck.is_alive() and isinstance(outcome[0], BrokenProcessPool)
-    assert not [pid for pid in first + second if running(pid)]
+    assert not [pid for pid in fan + first + second if running(pid)]
 
 
 def test_the_pool_has_a_worker_per_poller_and_one_for_the_schedules():
@@ -221,10 +296,33 @@ def test_the_pool_has_a_worker_per_poller_and_one_for_the_schedules():
     assert worker_count([2, 1, 1], schedules=4, api=True) == 7
 
 
-def test_rest_calls_through_chalices_local_gateway_run_in_a_worker(processes, parent_app, project):
-    """The stack's API server holds an ApiApp: once it runs in the pool, each REST call does."""
-    import requests
+def test_lanes_give_each_queue_function_its_concurrency_the_schedules_one_and_the_api_its_workers():
+    subscriptions = [SqsSubscription("mail", "roster-mail", 10, 4), SqsSubscription("feedback", "roster-feedback", 10),
+                     SqsSubscription("mail", "roster-mail-bulk", 10, 2)]
 
+    lanes = Lanes.of(subscriptions, ["cleanup", "digest"], api=True)
+
+    assert lanes.sizes() == {"mail": 6, "feedback": 1, API_LANE: API_WORKERS, SCHEDULES_LANE: 1}
+    assert [lanes.lane_of(name) for name in ("mail", "feedback", "cleanup", "digest", "anything_else")] \
+        == ["mail", "feedback", SCHEDULES_LANE, SCHEDULES_LANE, SCHEDULES_LANE]
+    assert Lanes().sizes() == {SCHEDULES_LANE: 1}
+    assert Lanes.of(subscriptions, [], api=False).sizes() == {"mail": 6, "feedback": 1}
+
+
+@pytest.mark.parametrize("queues", [0, 1, 3])
+@pytest.mark.parametrize("schedules", [[], ["cleanup"], ["cleanup", "digest"]])
+@pytest.mark.parametrize("api", [False, True])
+def test_the_lanes_together_have_worker_count_processes(queues, schedules, api):
+    subscriptions = [SqsSubscription(f"consumer{n % 2}", f"queue{n}", 10, n + 1) for n in range(queues)]
+
+    sizes = Lanes.of(subscriptions, schedules, api).sizes()
+
+    assert sum(sizes.values()) == worker_count([s.concurrency for s in subscriptions], len(schedules), api)
+
+
+def test_rest_calls_through_chalices_local_gateway_run_in_the_apis_lane(processes, parent_app, project):
+    """The stack's API server holds an ApiApp: once it runs in the processes, each REST call
+    does, in the API's lane."""
     from infra.local_stack.chalice_project import create_api_server
     from infra.local_stack.server_thread import ServerThread
 
@@ -234,15 +332,25 @@ def test_rest_calls_through_chalices_local_gateway_run_in_a_worker(processes, pa
     thread.start()
     try:
         url = f"http://127.0.0.1:{thread.port}/where/here?x=1"
-        session = requests.Session()
-        session.trust_env = False
+        session = no_proxy_session()
         before = session.get(url, timeout=30).json()
-        assert before["pid"] == os.getpid()  # not yet handed to the pool: in this process
+        assert before["pid"] == os.getpid()  # not yet handed to the processes: in this one
         api_app.run_in(processes)
+        lane = processes.lane_pids(API_LANE)
         answer = session.get(url, timeout=30).json()
-        assert answer["pid"] != os.getpid() and answer["pid"] in processes.worker_pids()
+        assert answer["pid"] in lane and len(lane) == API_WORKERS
         assert (answer["name"], answer["query"]) == ("here", {"x": "1"})
         assert answer["thread"] == before["thread"]  # the gateway thread's name, carried over
+        at_the_same_time = at_once(6, lambda: no_proxy_session().get(url + "&sleep=0.2", timeout=30).json())
+        assert {answer["pid"] for answer in at_the_same_time} <= set(lane)
         assert session.get(f"http://127.0.0.1:{thread.port}/nowhere", timeout=30).status_code in (403, 404)
     finally:
         thread.stop()
+
+
+def no_proxy_session():
+    import requests
+
+    session = requests.Session()
+    session.trust_env = False
+    return session
