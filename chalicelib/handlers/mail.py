@@ -40,18 +40,43 @@ def _jobs(event, queue, run) -> dict:
 @bp.on_sqs_message(queue=MAIL_QUEUE.default_name, batch_size=MAIL_QUEUE.batch_size, name=MAIL_QUEUE.handler)
 def send_mail(event):
     service = bootstrap.get_mail_service()
+    following = _following_notice_batches(event)
 
     def run(job: dict, last_attempt: bool) -> None:
         if job.get("kind") == "notice_batch":  # a notice's batch of ≤ 50 (services/notice_delivery.py)
             delivery = bootstrap.get_notice_delivery()
-            if _seconds_left(event) < delivery.seconds_per_batch():  # paced: no time for one more
+            paced = delivery.seconds_per_batch()
+            if _seconds_left(event) < paced:  # no time for one more
                 delivery.defer(job["tenant_id"], job["notice_id"], job["batch"])
                 return
-            delivery.send_batch(job["tenant_id"], job["notice_id"], job["batch"], last_attempt=last_attempt)
+            then = following.get(_batch_key(job)) if _seconds_left(event) >= 2 * paced else None
+            delivery.send_batch(*_batch_key(job), last_attempt=last_attempt, then=then)
         else:
             service.process(job["tenant_id"], job["job_id"], last_attempt=last_attempt)
 
-    return _jobs(event, MAIL_QUEUE, run)
+    try:
+        return _jobs(event, MAIL_QUEUE, run)
+    finally:
+        if following:
+            bootstrap.get_notice_delivery().release_held()
+
+
+def _batch_key(job: dict) -> tuple[str, str, str]:
+    return job["tenant_id"], job["notice_id"], job["batch"]
+
+
+def _following_notice_batches(event) -> dict[tuple, tuple]:
+    """Each notice batch of this SQS batch → the notice batch after it, which this worker sends
+    next (its send_batch claims it ahead). Records that are not notice batches are passed over."""
+    batches = []
+    for record in event:
+        try:
+            job = json.loads(record.body)
+            if job.get("kind") == "notice_batch":
+                batches.append(_batch_key(job))
+        except (ValueError, AttributeError, KeyError):
+            continue  # its own handling reports it
+    return dict(zip(batches, batches[1:]))
 
 
 def _seconds_left(event) -> float:

@@ -11,8 +11,10 @@ from typing import Iterator
 from chalicelib.domain.mail import FAILED, QUEUED, SENDING, SENT
 from chalicelib.models import keys
 from chalicelib.models.entities import AccountItem, MembershipItem, PersonItem
+from chalicelib.models.mail import SuppressionItem
 from chalicelib.models.notices import NoticeBatchItem, NoticeDeliveryItem, NoticeEventItem
 from chalicelib.repositories import rows
+from chalicelib.domain.errors import Conflict
 from chalicelib.repositories.database import Contention, get_item
 
 ACTIVE = "active"
@@ -22,6 +24,13 @@ TRANSACTION_ATTEMPTS = 5  # a TransactionConflict on the event's counters (busy 
 
 class NotOurs(Contention):
     """The condition of a settle failed: the item is no longer in the state this write expects."""
+
+
+class NotQueued(Conflict):
+    """The batch a settle was to claim ahead is not queued (any more): the settle goes alone."""
+
+    def __init__(self) -> None:
+        super().__init__("The next batch is not queued.", "not_queued")
 
 
 # Only what the audience needs is read (a ProjectionExpression): less to read and to transfer.
@@ -120,11 +129,23 @@ class NoticeDeliveryRepository:
         (ReturnValues ALL_NEW); None when it is not queued (someone else has or had it, or it does
         not exist)."""
         item = NoticeBatchItem(keys.notice_batches(tenant_id, notice_id), batch_sk)
-        claimed = self._conditional_update(item, [NoticeBatchItem.status.set(SENDING),
-                                                  NoticeBatchItem.attempt.set(attempt),
-                                                  NoticeBatchItem.updated_at.set(now)],
-                                           NoticeBatchItem.status == QUEUED)
+        claimed = self._conditional_update(item, _claim_actions(attempt, now), NoticeBatchItem.status == QUEUED)
         return item if claimed else None
+
+    def suppressed_and_next(self, emails: list[str], upcoming: tuple[str, str, str] | None
+                            ) -> tuple[dict[str, str], NoticeBatchItem | None]:
+        """One BatchGetItem: which of `emails` are suppressed (email → reason), and the batch
+        `upcoming` = (tenant_id, notice_id, batch_sk) names, whole (None when absent or not
+        asked), so that this batch's settle can claim it (`settle_and_claim`)."""
+        pairs = [(keys.suppression(email), keys.SUPPRESS_SK) for email in emails]
+        upcoming_key = (keys.notice_batches(upcoming[0], upcoming[1]), upcoming[2]) if upcoming else None
+        suppressed, batch = {}, None
+        for raw in rows.batch_get_raw(SuppressionItem, pairs + ([upcoming_key] if upcoming_key else [])):
+            if (raw["pk"]["S"], raw["sk"]["S"]) == upcoming_key:
+                batch = NoticeBatchItem.from_raw_data(raw)
+            else:
+                suppressed[raw["email"]["S"]] = raw["reason"]["S"]
+        return suppressed, batch
 
     def release(self, batch: NoticeBatchItem, attempt: str, now: str) -> bool:
         """sending → queued: a transient error gives the batch back to the queue."""
@@ -160,6 +181,25 @@ class NoticeDeliveryRepository:
         holds it may settle it), its recipients' delivery records are written and the event's
         counters move by their statuses — all or nothing, so a settled batch always has every
         record and an unsettled one none. False when the claim was no longer ours."""
+        return _commit_unless_not_ours(self._settle_transaction(batch, attempt, status, deliveries, now))
+
+    def settle_and_claim(self, batch: NoticeBatchItem, attempt: str, status: str, deliveries: list[NoticeDeliveryItem],
+                         now: str, upcoming: NoticeBatchItem, upcoming_attempt: str) -> tuple[bool, bool]:
+        """`settle_batch`, and in the same transaction `upcoming` queued → sending for
+        `upcoming_attempt` (the claim `claim` would make, one round trip saved). If `upcoming`
+        is not queued, or its claim keeps colliding, the batch settles alone. Returns (settled,
+        upcoming claimed)."""
+        tx = self._settle_transaction(batch, attempt, status, deliveries, now)
+        tx.update(NoticeBatchItem(upcoming.pk, upcoming.sk), _claim_actions(upcoming_attempt, now),
+                  condition=NoticeBatchItem.status == QUEUED, error=NotQueued())
+        try:
+            settled = _commit_unless_not_ours(tx)
+            return settled, settled
+        except (NotQueued, Contention):
+            return self.settle_batch(batch, attempt, status, deliveries, now), False
+
+    def _settle_transaction(self, batch: NoticeBatchItem, attempt: str, status: str,
+                            deliveries: list[NoticeDeliveryItem], now: str):
         tx = self._db.transaction()
         tx.update(NoticeBatchItem(batch.pk, batch.sk),
                   [NoticeBatchItem.status.set(status), NoticeBatchItem.updated_at.set(now),
@@ -173,7 +213,7 @@ class NoticeDeliveryRepository:
         if actions:
             tx.update(NoticeEventItem(keys.notice(batch.tenant_id, batch.notice_id), keys.notice_event(batch.event_key)),
                       actions)
-        return _commit_unless_not_ours(tx)
+        return tx
 
     # --- SES feedback -------------------------------------------------------------------
     def delivery_by_message(self, message_id: str) -> NoticeDeliveryItem | None:
@@ -194,6 +234,10 @@ class NoticeDeliveryRepository:
                                   keys.notice_event(delivery.event_key)),
                   [NoticeEventItem.sent.add(-1), getattr(NoticeEventItem, status).add(1)])
         return _commit_unless_not_ours(tx)
+
+
+def _claim_actions(attempt: str, now: str) -> list:
+    return [NoticeBatchItem.status.set(SENDING), NoticeBatchItem.attempt.set(attempt), NoticeBatchItem.updated_at.set(now)]
 
 
 def _commit_unless_not_ours(tx) -> bool:

@@ -41,16 +41,24 @@ def query(model, hash_key: str, fields: list[str], **conditions) -> Iterator[Sim
 def batch_get(model, key_pairs: list[tuple[str, str]], fields: list[str],
               sleep: Callable[[float], None] = time.sleep) -> list[SimpleNamespace]:
     """Model.batch_get of a RosterModel's (pk, sk) pairs read as rows of `fields`, 100 keys a
-    request. Keys DynamoDB leaves unprocessed (it is throttling) are asked again after a pause
-    that doubles each time, up to a second. Missing items are left out."""
-    connection, row = model._get_connection(), row_reader(model, fields)
-    table = model.Meta.table_name
+    request. Missing items are left out."""
+    row = row_reader(model, fields)
+    return [row(raw) for raw in batch_get_raw(model, key_pairs, fields, sleep)]
+
+
+def batch_get_raw(model, key_pairs: list[tuple[str, str]], fields: list[str] | None = None,
+                  sleep: Callable[[float], None] = time.sleep) -> list[dict]:
+    """The raw items (DynamoDB JSON) of (pk, sk) pairs in `model`'s table, of any item type,
+    100 keys a request; every attribute unless `fields` are named. Keys DynamoDB leaves
+    unprocessed (it is throttling) are asked again after a pause that doubles each time, up to
+    a second. Missing items are left out."""
+    connection, table = model._get_connection(), model.Meta.table_name
     found, held_back = [], 0
     pending = [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in dict.fromkeys(key_pairs)]
     while pending:
         request, pending = pending[:BATCH_GET_LIMIT], pending[BATCH_GET_LIMIT:]
         answer = connection.batch_get_item(request, attributes_to_get=fields)
-        found.extend(row(raw) for raw in answer.get("Responses", {}).get(table, ()))
+        found.extend(answer.get("Responses", {}).get(table, ()))
         unprocessed = answer.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
         if unprocessed:
             sleep(min(MAX_PAUSE_SECONDS, FIRST_PAUSE_SECONDS * 2 ** held_back))

@@ -7,8 +7,10 @@ conditional transaction and handed to the mail queue as they are written; then t
 
 send_batch (SQS roster-mail, `kind: notice_batch`): claim queued → sending (the claim answers
 with the batch), one SES bulk call, then one transaction settling the batch, writing one
-delivery record per recipient and moving the event's counters. A batch is never sent twice; a claim that outlives any worker is
-settled by the sweep without sending."""
+delivery record per recipient and moving the event's counters. A worker with more batches in its
+SQS batch reads the next one with this one's suppression lookup and claims it in this one's
+settle, so from the second batch on a batch costs three round trips, not four. A batch is never
+sent twice; a claim that outlives any worker is settled by the sweep without sending."""
 from __future__ import annotations
 
 import random
@@ -64,6 +66,7 @@ class NoticeDelivery:
         self.bucket = TokenBucket(rate, sleep=sleep)
         self._events: dict = {}
         self._tenants: dict = {}
+        self._held: dict[tuple[str, str, str], tuple[str, object]] = {}  # claimed ahead: key → (attempt, batch)
         self._monotonic = time.monotonic
 
     # --- fan-out -------------------------------------------------------------------------------
@@ -128,33 +131,55 @@ class NoticeDelivery:
 
     def defer(self, tenant_id: str, notice_id: str, batch_sk: str) -> None:
         """Puts a batch's message back on the queue untouched: this worker's time is up (a paced
-        worker must not be cut off by its timeout between SES accepting and the settle)."""
+        worker must not be cut off by its timeout between SES accepting and the settle). A claim
+        held for it is given back first."""
+        self._release_held((tenant_id, notice_id, batch_sk))
         self._mail_queue.send({"kind": "notice_batch", "tenant_id": tenant_id, "notice_id": notice_id,
                                "batch": batch_sk})
 
-    def send_batch(self, tenant_id: str, notice_id: str, batch_sk: str, last_attempt: bool = False) -> int:
+    def send_batch(self, tenant_id: str, notice_id: str, batch_sk: str, last_attempt: bool = False,
+                   then: tuple[str, str, str] | None = None) -> int:
         """Sends a queued batch once; returns how many mails SES accepted (0 when the batch was not
         queued: a redelivered message sends nothing).
 
         The claim (queued → sending) answers with the batch, so it costs no read. Until SES is
         called any error releases the claim; throttling is retried in-process with backoff, then
         released and raised (SQS redelivers later). On the queue's last attempt the batch is
-        settled `failed` before the error goes on to the dead-letter queue."""
-        attempt = uuid.uuid4().hex
-        batch = self._repo.claim(tenant_id, notice_id, batch_sk, attempt, self._clock.now_iso())
+        settled `failed` before the error goes on to the dead-letter queue.
+
+        `then` = (tenant_id, notice_id, batch_sk) of the batch this worker sends next: it is read
+        along with this batch's suppression lookup and claimed in this batch's settle, and its own
+        send_batch starts from that claim. `release_held` gives back a claim never used."""
+        held = self._held.pop((tenant_id, notice_id, batch_sk), None)
+        if held is not None:
+            attempt, batch = held
+        else:
+            attempt = uuid.uuid4().hex
+            batch = self._repo.claim(tenant_id, notice_id, batch_sk, attempt, self._clock.now_iso())
         if batch is None:
             return 0  # not queued: sent, being sent, or never planned
         try:
-            return self._send_batch(batch, attempt)
+            return self._send_batch(batch, attempt, then)
         except Exception:
             if last_attempt:
                 self._give_up(tenant_id, notice_id, batch_sk)
             raise
 
-    def _send_batch(self, batch, attempt: str) -> int:
+    def release_held(self) -> None:
+        """Gives back (sending → queued) every batch claimed ahead whose turn did not come."""
+        for key in list(self._held):
+            self._release_held(key)
+
+    def _release_held(self, key: tuple[str, str, str]) -> None:
+        held = self._held.pop(key, None)
+        if held is not None:
+            attempt, batch = held
+            self._repo.release(batch, attempt, self._clock.now_iso())
+
+    def _send_batch(self, batch, attempt: str, then: tuple[str, str, str] | None) -> int:
         recipients = batch.recipients
         try:
-            suppressed = self._db.mail.suppressed([r["e"] for r in recipients])
+            suppressed, upcoming = self._repo.suppressed_and_next([r["e"] for r in recipients], then)
             to_send = [r for r in recipients if r["e"] not in suppressed]
             mail = self._render(batch, to_send) if to_send else None
         except Exception:
@@ -167,7 +192,7 @@ class NoticeDelivery:
             except TransientMailError:
                 self._repo.release(batch, attempt, self._clock.now_iso())
                 raise
-        self._settle(batch, attempt, recipients, outcomes, SENT)
+        self._settle(batch, attempt, recipients, outcomes, SENT, upcoming)
         return sum(1 for status, _, _ in outcomes.values() if status == SENT)
 
     def _event(self, batch):
@@ -220,10 +245,21 @@ class NoticeDelivery:
         return {r["p"]: (SENT if o.ok else FAILED, o.message_id if o.ok else None, o.error)
                 for r, o in zip(recipients, results)}
 
-    def _settle(self, batch, attempt: str, recipients: list[dict], outcomes: dict, batch_status: str) -> None:
+    def _settle(self, batch, attempt: str, recipients: list[dict], outcomes: dict, batch_status: str,
+                upcoming=None) -> None:
+        """Settles the batch; claims `upcoming` in the same transaction when it is queued."""
         now = self._clock.now_iso()
         deliveries = [self._repo.delivery_item(batch, r, *outcomes[r["p"]], now) for r in recipients]
-        if not self._repo.settle_batch(batch, attempt, batch_status, deliveries, now):
+        if upcoming is None or upcoming.status != QUEUED:
+            settled = self._repo.settle_batch(batch, attempt, batch_status, deliveries, now)
+        else:
+            upcoming_attempt = uuid.uuid4().hex
+            settled, claimed = self._repo.settle_and_claim(batch, attempt, batch_status, deliveries, now,
+                                                           upcoming, upcoming_attempt)
+            if claimed:
+                upcoming.status, upcoming.attempt, upcoming.updated_at = SENDING, upcoming_attempt, now
+                self._held[(upcoming.tenant_id, upcoming.notice_id, upcoming.sk)] = (upcoming_attempt, upcoming)
+        if not settled:
             self._log.warning("notice batch settled by someone else", extra={"batch": batch.sk})
 
     def _give_up(self, tenant_id: str, notice_id: str, batch_sk: str) -> None:

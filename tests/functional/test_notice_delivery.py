@@ -221,6 +221,95 @@ def test_a_redelivered_batch_sends_nothing_twice(world):
     assert len(sent_mails()) == 1 and world.event(notice_id).sent == 10
 
 
+class RequestCounter(Counter):
+    """DynamoDB requests by operation, from botocore's parameters."""
+
+    def __call__(self, model=None, **_):
+        self[model.name] += 1
+
+
+def counting_requests():
+    return counting(RequestCounter())
+
+
+def planned_keys(world, notice_id) -> list[tuple[str, str, str]]:
+    return [(world.tenant_id, notice_id, b.sk) for b in batches(world, notice_id)]
+
+
+def test_the_next_batch_is_read_with_the_suppressions_and_claimed_in_the_settle(world):
+    """From the second batch of a worker's SQS batch on: 3 round trips a batch instead of 4."""
+    audience(world, de=100, en=50)
+    notice_id, event_key = world.notice()
+    service = delivery_service()
+    service.fan_out(world.tenant_id, notice_id, event_key)
+    first, second, third = planned_keys(world, notice_id)
+
+    with counting_requests() as requests:
+        assert service.send_batch(*first, then=second) == 50
+        assert {b.sk: b.status for b in batches(world, notice_id)} == {
+            first[2]: "sent", second[2]: "sending", third[2]: "queued"}
+        assert service.send_batch(*second, then=third) == 50
+        assert service.send_batch(*third) == 50
+    # the first claim only; one BatchGetItem (suppressions + next batch) and one settle a batch
+    assert (requests["UpdateItem"], requests["BatchGetItem"], requests["TransactWriteItems"]) == (1, 3, 3)
+    assert [b.status for b in batches(world, notice_id)] == ["sent"] * 3
+    assert len(sent_mails()) == 3 and world.event(notice_id).sent == 150
+    assert sorted(d.person_id for d in deliveries(world, notice_id)) == sorted(
+        r["p"] for b in batches(world, notice_id) for r in b.recipients)
+    assert service.send_batch(*second) == 0  # redelivered: sends nothing twice
+
+
+def test_a_next_batch_that_is_not_queued_is_left_alone(world):
+    audience(world, de=100, en=0)
+    notice_id, event_key = world.notice()
+    service = delivery_service()
+    service.fan_out(world.tenant_id, notice_id, event_key)
+    first, second = planned_keys(world, notice_id)
+    assert service.send_batch(*second) == 50
+
+    assert service.send_batch(*first, then=second) == 50
+    assert service.send_batch(*second) == 0
+    assert len(sent_mails()) == 2 and world.event(notice_id).sent == 100
+
+
+def test_a_next_batch_claimed_by_another_worker_after_the_read_lets_the_settle_go_alone(world, monkeypatch):
+    audience(world, de=100, en=0)
+    notice_id, event_key = world.notice()
+    service, rival = delivery_service(), delivery_service()
+    service.fan_out(world.tenant_id, notice_id, event_key)
+    first, second = planned_keys(world, notice_id)
+    read = service._repo.suppressed_and_next
+
+    def read_then_lose_the_race(emails, upcoming):
+        answer = read(emails, upcoming)
+        assert answer[1].status == "queued"
+        rival._repo.claim(*upcoming, "rival", "2026-01-01T00:00:00Z")
+        return answer
+
+    monkeypatch.setattr(service._repo, "suppressed_and_next", read_then_lose_the_race)
+    assert service.send_batch(*first, then=second) == 50
+    statuses = {b.sk: (b.status, b.attempt) for b in batches(world, notice_id)}
+    assert statuses[second[2]] == ("sending", "rival") and statuses[first[2]][0] == "sent"
+    assert service._held == {} and world.event(notice_id).sent == 50
+
+
+def test_a_claim_held_ahead_goes_back_to_the_queue_when_its_turn_does_not_come(world):
+    audience(world, de=100, en=50)
+    notice_id, event_key = world.notice()
+    service = delivery_service()
+    service.fan_out(world.tenant_id, notice_id, event_key)
+    batch_messages()  # the fan-out's messages, taken off the queue
+    first, second, third = planned_keys(world, notice_id)
+
+    service.send_batch(*first, then=second)
+    service.release_held()  # the invocation ends without sending it
+    service.send_batch(*second, then=third)
+    service.defer(*third)  # paced and out of time: given back, its message queued again
+    assert [b.status for b in batches(world, notice_id)] == ["sent", "sent", "queued"]
+    assert [m["batch"] for m in batch_messages()] == [third[2]]
+    assert service.send_batch(*third) == 50 and world.event(notice_id).sent == 150
+
+
 def test_suppressed_addresses_are_settled_without_sending(world):
     account = world.account()
     kept = world.contact(account)
@@ -374,12 +463,11 @@ def test_an_error_before_ses_releases_the_claim_and_the_retry_sends_once(world, 
     service = delivery_service()
     service.fan_out(world.tenant_id, notice_id, event_key)
     [message] = batch_messages()
-    mail = bootstrap.get_database().mail
 
-    def throttled(emails):
+    def throttled(emails, upcoming):
         raise RuntimeError("ProvisionedThroughputExceeded")
 
-    monkeypatch.setattr(mail, "suppressed", throttled)
+    monkeypatch.setattr(service._repo, "suppressed_and_next", throttled)
     with pytest.raises(RuntimeError):
         service.send_batch(world.tenant_id, notice_id, message["batch"])
     monkeypatch.undo()
@@ -482,14 +570,18 @@ class WriteCounter:
 
 
 @contextmanager
-def counting_writes():
+def counting(counter):
+    """`counter` sees every DynamoDB request's parameters while the block runs."""
     client = bootstrap.get_database().connection.client
-    counter = WriteCounter()
     client.meta.events.register("before-parameter-build.dynamodb", counter)
     try:
         yield counter
     finally:
         client.meta.events.unregister("before-parameter-build.dynamodb", counter)
+
+
+def counting_writes():
+    return counting(WriteCounter())
 
 
 @pytest.mark.parametrize("de, en", [(100, 50), (50, 50), (250, 0)])
@@ -533,27 +625,61 @@ class LambdaContext:
         return int(self.seconds_left * 1000)
 
 
-def test_a_paced_worker_short_of_time_puts_the_batch_back_untouched(world, chalice_client, monkeypatch):
-    """A paced send must not be cut off by the Lambda timeout between SES and the settle."""
+def run_send_mail(messages: list[dict], seconds_left: float) -> dict:
+    """The send_mail handler, as Lambda calls it, with `messages` received from the mail queue."""
     import boto3
 
     import app
     from infra.local_stack.sqs_events import sqs_event
 
-    monkeypatch.setenv("ROSTER_SES_MAX_SEND_RATE", "1000")  # 500/s a worker: 10.1 s a batch with the margin
-    bootstrap.reset()
-    audience(world, de=50, en=0)
+    sqs = boto3.client("sqs", region_name="eu-central-1")
+    arn = sqs.get_queue_attributes(QueueUrl=sqs.get_queue_url(QueueName=MAIL)["QueueUrl"],
+                                   AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return app.app.handler_map["send_mail"](sqs_event(messages, arn, "eu-central-1"), LambdaContext(seconds_left))
+
+
+def test_the_mail_handler_claims_each_next_notice_batch_in_the_settle_before_it(world, chalice_client):
+    audience(world, de=100, en=50)
     notice_id, event_key = world.notice()
     bootstrap.get_notice_delivery().fan_out(world.tenant_id, notice_id, event_key)
-    arn = boto3.client("sqs", region_name="eu-central-1").get_queue_attributes(
-        QueueUrl=boto3.client("sqs", region_name="eu-central-1").get_queue_url(QueueName=MAIL)["QueueUrl"],
-        AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    messages = receive(MAIL)
+    assert len(messages) == 3
+
+    with counting_requests() as requests:
+        result = run_send_mail(messages, 60)
+    assert result == {"batchItemFailures": []}
+    assert (requests["UpdateItem"], requests["TransactWriteItems"]) == (1, 3)
+    assert len(sent_mails()) == 3 and world.event(notice_id).sent == 150
+    assert bootstrap.get_notice_delivery()._held == {}
+
+
+def paced_notice(world, monkeypatch, recipients: int) -> str:
+    """A notice to `recipients` German speakers, fanned out for workers paced at 10.1 s a batch."""
+    monkeypatch.setenv("ROSTER_SES_MAX_SEND_RATE", "1000")  # 500/s a worker: 10.1 s a batch with the margin
+    bootstrap.reset()
+    audience(world, de=recipients, en=0)
+    notice_id, event_key = world.notice()
+    bootstrap.get_notice_delivery().fan_out(world.tenant_id, notice_id, event_key)
+    return notice_id
+
+
+def test_a_paced_worker_without_time_for_two_more_batches_claims_none_ahead(world, chalice_client, monkeypatch):
+    notice_id = paced_notice(world, monkeypatch, 100)
+    with counting_requests() as requests:
+        run_send_mail(receive(MAIL), 15)
+    assert requests["UpdateItem"] == 2  # each batch claimed on its own turn
+    assert world.event(notice_id).sent == 100
+
+
+def test_a_paced_worker_short_of_time_puts_the_batch_back_untouched(world, chalice_client, monkeypatch):
+    """A paced send must not be cut off by the Lambda timeout between SES and the settle."""
+    notice_id = paced_notice(world, monkeypatch, 50)
 
     [message] = receive(MAIL)
-    result = app.app.handler_map["send_mail"](sqs_event([message], arn, "eu-central-1"), LambdaContext(5))
+    result = run_send_mail([message], 5)
     assert result == {"batchItemFailures": []}  # handled: its copy is back on the queue
     assert sent_mails() == [] and {b.status for b in batches(world, notice_id)} == {"queued"}
     [again] = receive(MAIL)
     assert json.loads(again["Body"]) == json.loads(message["Body"])
-    app.app.handler_map["send_mail"](sqs_event([again], arn, "eu-central-1"), LambdaContext(60))
+    run_send_mail([again], 60)
     assert len(sent_mails()) == 1 and world.event(notice_id).sent == 50

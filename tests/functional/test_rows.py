@@ -65,3 +65,15 @@ def test_a_batch_get_of_more_than_100_keys_asks_100_at_a_time(things, monkeypatc
     monkeypatch.setattr(connection, "batch_get_item", lambda keys, **kw: requests.append(len(keys)) or real(keys, **kw))
     assert len(rows.batch_get(Thing, things, ["name"])) == 250
     assert requests == [100, 100, 50]
+
+
+def test_a_raw_batch_get_reads_items_of_any_type_whole(things):
+    class Other(RosterModel):
+        label = UnicodeAttribute()
+
+    Other("OTHER", "o1", label="not a thing").save()
+    read = rows.batch_get_raw(Thing, [things[1], ("OTHER", "o1"), ("OTHER", "missing")])
+    by_key = {(raw["pk"]["S"], raw["sk"]["S"]): raw for raw in read}
+    assert set(by_key) == {things[1], ("OTHER", "o1")}
+    assert by_key[things[1]]["colour"] == {"S": "red"} and by_key[things[1]]["size"] == {"S": "L"}
+    assert Other.from_raw_data(by_key[("OTHER", "o1")]).label == "not a thing"
