@@ -14,7 +14,9 @@ against a baseline of one SES SendEmail per recipient from one loop, in the same
 3. Warm-up (not measured): an outage to the first WARM_UP_ACCOUNTS accounts, mailed and settled
    like the measured one, so the function processes have imported and built what the notice path
    uses, as the containers of a stack in service have (the baseline's client is built before
-   its clock starts too); then the coverage of an outage to all accounts (a dry run of a draft,
+   its clock starts too). Its 40 batches arrive as four SQS batches of ten, one for each of the
+   mail function's four processes (the local stack runs each function in processes of its own,
+   as many as its concurrency); then the coverage of an outage to all accounts (a dry run of a draft,
    deleted after), so moto has built its map of the members index that the measured notice
    reads (moto_queries builds it at the first query; DynamoDB keeps its indexes always).
 4. Roster (measured): POST /notices (outage, all accounts) + POST /notices/{id}/publish, then
@@ -54,7 +56,7 @@ SPEEDUP_BUDGET = 5.0
 POLL_SECONDS = 0.25  # how often Roster's figures are read: the wall time's resolution
 WRITE_BUDGET = 1.1  # DynamoDB write requests per recipient
 MEMORY_EVENT = "bench-memory"
-WARM_UP_ACCOUNTS = 100  # the warm-up notice's audience: 1,000 of the 10,000 recipients, 20 batches
+WARM_UP_ACCOUNTS = 200  # the warm-up notice: 2,000 of the 10,000 recipients, 40 batches (4 SQS batches of 10)
 COUNTS_ENV = "ROSTER_BENCH_CALLS"
 READS = {"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"}
 WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
