@@ -166,9 +166,14 @@ class NoticeDelivery:
             raise
 
     def release_held(self) -> None:
-        """Gives back (sending → queued) every batch claimed ahead whose turn did not come."""
+        """Gives back (sending → queued) every batch claimed ahead whose turn did not come. Called
+        as an invocation ends: a release that fails is logged, not raised (the invocation's work
+        stands; the claim goes stale and the sweep settles it, as a worker's death would leave it)."""
         for key in list(self._held):
-            self._release_held(key)
+            try:
+                self._release_held(key)
+            except Exception:
+                self._log.exception("a notice batch claimed ahead could not be released", extra={"batch": key[2]})
 
     def _release_held(self, key: tuple[str, str, str]) -> None:
         held = self._held.pop(key, None)

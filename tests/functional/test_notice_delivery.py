@@ -310,6 +310,23 @@ def test_a_claim_held_ahead_goes_back_to_the_queue_when_its_turn_does_not_come(w
     assert service.send_batch(*third) == 50 and world.event(notice_id).sent == 150
 
 
+def test_a_held_claim_that_cannot_be_released_is_left_to_the_sweep(world, monkeypatch):
+    audience(world, de=100, en=0)
+    notice_id, event_key = world.notice()
+    service = delivery_service()
+    service.fan_out(world.tenant_id, notice_id, event_key)
+    first, second = planned_keys(world, notice_id)
+    service.send_batch(*first, then=second)
+
+    def unavailable(*_):
+        raise RuntimeError("ServiceUnavailable")
+
+    monkeypatch.setattr(service._repo, "release", unavailable)
+    service.release_held()  # the invocation's result stands
+    assert service._held == {}
+    assert [b.status for b in batches(world, notice_id)] == ["sent", "sending"]  # stale later: the sweep's
+
+
 def test_suppressed_addresses_are_settled_without_sending(world):
     account = world.account()
     kept = world.contact(account)
