@@ -8,13 +8,13 @@ from collections import Counter
 from types import SimpleNamespace
 from typing import Iterator
 
+from chalicelib.domain.errors import Conflict
 from chalicelib.domain.mail import FAILED, QUEUED, SENDING, SENT
 from chalicelib.models import keys
 from chalicelib.models.entities import AccountItem, MembershipItem, PersonItem
 from chalicelib.models.mail import SuppressionItem
 from chalicelib.models.notices import NoticeBatchItem, NoticeDeliveryItem, NoticeEventItem
 from chalicelib.repositories import rows
-from chalicelib.domain.errors import Conflict
 from chalicelib.repositories.database import Contention, get_item
 
 ACTIVE = "active"
