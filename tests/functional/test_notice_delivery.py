@@ -303,6 +303,7 @@ def test_a_claim_held_ahead_goes_back_to_the_queue_when_its_turn_does_not_come(w
 
     service.send_batch(*first, then=second)
     service.release_held()  # the invocation ends without sending it
+    assert [b.status for b in batches(world, notice_id)] == ["sent", "queued", "queued"] and service._held == {}
     service.send_batch(*second, then=third)
     service.defer(*third)  # paced and out of time: given back, its message queued again
     assert [b.status for b in batches(world, notice_id)] == ["sent", "sent", "queued"]
