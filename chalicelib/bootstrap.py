@@ -113,9 +113,9 @@ def get_person_tokens():
 def get_ses_client():
     if "ses_client" in _overrides:
         return _overrides["ses_client"]
-    import boto3
+    from chalicelib.adapters.ses import ses_client
 
-    return boto3.client("ses", region_name=get_settings().region)
+    return ses_client(get_settings().region)
 
 
 @lru_cache(maxsize=1)

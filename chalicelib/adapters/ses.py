@@ -53,6 +53,24 @@ class SesMailer:
                         status.get("MessageId"), status.get("Error")) for status in response["Status"]]
 
 
+def ses_client(region: str):
+    """A boto3 SES client whose request bodies are form-encoded once (`encode_form_once`)."""
+    import boto3
+
+    client = boto3.client("ses", region_name=region)
+    client.meta.events.register("before-sign.ses", encode_form_once, unique_id="roster-ses-encode-form-once")
+    return client
+
+
+def encode_form_once(request, **_) -> None:
+    """botocore keeps a query-protocol body (SES v1) as a dict and form-encodes it twice: once
+    for the SigV4 payload hash and again to send it. A bulk send's body is ~20 KB, and each
+    encoding quotes it character by character (~1.2 ms of CPU a call), so it is encoded once
+    here, by botocore's own preparer, before signing; both later steps take the bytes as they are."""
+    if isinstance(request.data, dict):
+        request.data = request.body
+
+
 class PermanentMailError(Exception):
     """SES refused the mail for a reason a retry won't change (unverified sender, bad template)."""
 

@@ -1,5 +1,6 @@
 """SesMailer: the configuration set (AWS: bounce/complaint events → SNS) goes with every send
-when it is set, and is left out when it is not (the local stack uses identity notifications)."""
+when it is set, and is left out when it is not (the local stack uses identity notifications).
+The client `ses_client` builds sends botocore's own body, form-encoded once instead of twice."""
 import json
 
 import pytest
@@ -56,3 +57,68 @@ def test_the_setting_is_read_from_the_environment(monkeypatch):
         assert get_settings().ses_configuration_set == ""
     finally:
         get_settings.cache_clear()
+
+
+# --- the request body is form-encoded once ---------------------------------------------------------
+def _captured_bulk_request(client) -> "object":
+    """Sends one bulk mail through `client` and answers it locally; returns the request as sent."""
+    from botocore.awsrequest import AWSResponse
+
+    sent = []
+    answer = (b"<SendBulkTemplatedEmailResponse><SendBulkTemplatedEmailResult><Status><member><Status>Success"
+              b"</Status><MessageId>m-1</MessageId></member></Status></SendBulkTemplatedEmailResult>"
+              b"</SendBulkTemplatedEmailResponse>")
+
+    class Raw:
+        def stream(self, **_):
+            yield answer
+
+    def send(request, **_):
+        sent.append(request)
+        return AWSResponse(request.url, 200, {}, Raw())
+
+    client.meta.events.register("before-send.ses", send)
+    SesMailer(client).send("Rösti AG <no-reply@mail.roster.test>", ["help@example.com"], "roster-notice-de",
+                           {"title": "Störung & Wartung: 100 %"},
+                           [("anna@example.com", {"name": "Anna Müller", "accounts_text": "Kunde 1 (acc_1)"}),
+                            ("ben@example.com", {"name": "Ben", "preferences_url": "https://x.example/p/a.b?type=outage"})])
+    [request] = sent
+    return request
+
+
+def _plain_client():
+    import boto3
+
+    return boto3.client("ses", region_name="eu-central-1", aws_access_key_id="AK", aws_secret_access_key="SK")
+
+
+def test_a_bulk_send_goes_out_byte_for_byte_as_botocore_would_send_it(monkeypatch):
+    from chalicelib.adapters.ses import ses_client
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AK")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "SK")
+    ours, plain = _captured_bulk_request(ses_client("eu-central-1")), _captured_bulk_request(_plain_client())
+
+    # botocore leaves its own encoding as text (http.client sends it as ASCII), ours is those bytes
+    assert ours.body == plain.body.encode("ascii") and b"Source=R%C3%B6sti+AG" in ours.body
+    assert ours.headers["Content-Length"] == plain.headers["Content-Length"] == str(len(ours.body))
+    assert ours.headers["Content-Type"] == plain.headers["Content-Type"]
+    assert ours.headers["Authorization"].startswith(b"AWS4-HMAC-SHA256 Credential=AK/")
+
+
+def test_the_body_is_form_encoded_once_instead_of_twice(monkeypatch):
+    import botocore.awsrequest
+
+    from chalicelib.adapters.ses import ses_client
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AK")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "SK")
+    encodings = []
+    original = botocore.awsrequest.urlencode
+    monkeypatch.setattr(botocore.awsrequest, "urlencode", lambda *a, **k: encodings.append(1) or original(*a, **k))
+
+    _captured_bulk_request(_plain_client())
+    assert len(encodings) == 2  # botocore alone: for the payload hash, then to send
+    encodings.clear()
+    _captured_bulk_request(ses_client("eu-central-1"))
+    assert len(encodings) == 1
