@@ -26,7 +26,7 @@ from chalicelib.domain.mail import BOUNCED, COMPLAINED, FAILED, QUEUED, SENDING,
 from chalicelib.mail import notice_texts
 from chalicelib.mail.catalog import pick_language, template_name
 from chalicelib.models.base import plain
-from chalicelib.repositories.notice_delivery import NoticeDeliveryRepository
+from chalicelib.repositories.notice_delivery import Delivery, NoticeDeliveryRepository
 from chalicelib.resources import MAIL_QUEUE, NOTICE_FANOUT_QUEUE
 from chalicelib.services.mail import STALE_CLAIM, tenant_branding
 
@@ -254,7 +254,7 @@ class NoticeDelivery:
                 upcoming=None) -> None:
         """Settles the batch; claims `upcoming` in the same transaction when it is queued."""
         now = self._clock.now_iso()
-        deliveries = [self._repo.delivery_item(batch, r, *outcomes[r["p"]], now) for r in recipients]
+        deliveries = [Delivery(r, *outcomes[r["p"]]) for r in recipients]
         if upcoming is None or upcoming.status != QUEUED:
             settled = self._repo.settle_batch(batch, attempt, batch_status, deliveries, now)
         else:

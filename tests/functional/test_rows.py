@@ -77,3 +77,49 @@ def test_a_raw_batch_get_reads_items_of_any_type_whole(things):
     assert set(by_key) == {things[1], ("OTHER", "o1")}
     assert by_key[things[1]]["colour"] == {"S": "red"} and by_key[things[1]]["size"] == {"S": "L"}
     assert Other.from_raw_data(by_key[("OTHER", "o1")]).label == "not a thing"
+
+
+# --- raw_writer: plain values → the item a saved model would be ------------------------------------
+def test_a_raw_item_is_the_item_the_model_would_save(aws):
+    from chalicelib.models.notices import NoticeDeliveryItem
+
+    bootstrap.get_database()
+    fields = ["pk", "sk", "account_ids", "language", "status", "detail", "queued_at", "updated_at", "email_key"]
+    write = rows.raw_writer(NoticeDeliveryItem, fields)
+    cases = [dict(pk="T#t#N#n#D", sk="published#per_1", account_ids=["acc_1", "acc_2"], language="fr",
+                  status="sent", detail=None, queued_at="2026-11-23T10:00:00.000Z",
+                  updated_at="2026-11-23T10:00:01.000Z", email_key="SESMSG#m-1"),
+             dict(pk="T#t#N#n#D", sk="published#per_2", account_ids=[], language="de", status="failed",
+                  detail="MessageRejected: no", queued_at="2026-11-23T10:00:00.000Z",
+                  updated_at="2026-11-23T10:00:01.000Z", email_key=None)]
+    for values in cases:
+        model = NoticeDeliveryItem(values["pk"], values["sk"], **{k: v for k, v in values.items() if k not in ("pk", "sk")})
+        assert write(**values) == model.get_save_kwargs_from_instance()["Item"]
+
+
+def test_a_raw_item_without_a_value_its_model_requires_is_refused(aws):
+    from chalicelib.models.notices import NoticeDeliveryItem
+
+    write = rows.raw_writer(NoticeDeliveryItem, ["pk", "sk", "status", "detail"])
+    assert write(pk="p", sk="s", status="sent") == {"pk": {"S": "p"}, "sk": {"S": "s"}, "status": {"S": "sent"}}
+    with pytest.raises(ValueError, match="NoticeDeliveryItem.status may not be null"):
+        write(pk="p", sk="s", detail="x")
+
+
+def test_a_transaction_writes_raw_items_with_model_items_all_or_nothing(things):
+    from chalicelib.domain.errors import Conflict
+
+    db = bootstrap.get_database()
+    write = rows.raw_writer(Thing, ["pk", "sk", "name", "colour"])
+    tx = db.transaction()
+    tx.put_raw(Thing, write(pk="THINGS", sk="raw-1", name="raw one", colour="blue"))
+    tx.put(Thing("THINGS", "model-1", name="model one"))
+    tx.commit()
+    assert Thing.get("THINGS", "raw-1").colour == "blue" and Thing.get("THINGS", "model-1").name == "model one"
+
+    tx = db.transaction()
+    tx.put_raw(Thing, write(pk="THINGS", sk="raw-2", name="raw two"))
+    tx.put(Thing("THINGS", "t000", name="taken"), condition=Thing.pk.does_not_exist(), error=Conflict("taken", "taken"))
+    with pytest.raises(Conflict, match="taken"):
+        tx.commit()
+    assert list(Thing.query("THINGS", Thing.sk == "raw-2")) == []
