@@ -18,19 +18,20 @@ from infra.local_stack.queue_runner import QueueRunner, SqsSubscription, discove
 
 VISIBILITY_SECONDS = 1
 AFTER_VISIBILITY = VISIBILITY_SECONDS + 0.2
+NEVER_VISIBLE_AGAIN = 600  # for tests in which a message must not come back while they run
 
 
 class Jobs:
     """A queue with a DLQ (short visibility timeout) and a test app consuming it."""
 
     def __init__(self, sqs: Any, name: str, handle: Callable[[list[dict]], Any], batch_size: int = 3,
-                 max_receive_count: int = 5):
+                 max_receive_count: int = 5, visibility_seconds: int = VISIBILITY_SECONDS):
         self.sqs = sqs
         self.name = name
         dead_letter_url = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
         dead_letter_arn = sqs.get_queue_attributes(QueueUrl=dead_letter_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         self.url = sqs.create_queue(QueueName=name, Attributes={
-            "VisibilityTimeout": str(VISIBILITY_SECONDS),
+            "VisibilityTimeout": str(visibility_seconds),
             "RedrivePolicy": json.dumps({"deadLetterTargetArn": dead_letter_arn, "maxReceiveCount": max_receive_count}),
         })["QueueUrl"]
         self.arn = sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -52,6 +53,33 @@ class Jobs:
 
     def poll(self):
         return self.runner.poll_once(self.runner.subscriptions[0])
+
+    def runner_with(self, sqs_client: Any) -> QueueRunner:
+        return QueueRunner(LambdaInvoker(self.app), discover_subscriptions(self.app, Resources(tables=())), sqs_client)
+
+    def messages_left(self) -> int:
+        """Messages still on the queue, visible or not (a deleted one is neither)."""
+        counts = self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=[
+            "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+        return sum(int(count) for count in counts.values())
+
+
+class SqsSpy:
+    """The test's SQS client with a hook before each DeleteMessageBatch, recording what it deleted."""
+
+    def __init__(self, sqs: Any, before_delete: Callable[[], None] = lambda: None):
+        self._sqs = sqs
+        self._before_delete = before_delete
+        self.deleted_handles: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sqs, name)
+
+    def delete_message_batch(self, **kwargs):
+        self._before_delete()
+        response = self._sqs.delete_message_batch(**kwargs)
+        self.deleted_handles += [entry["ReceiptHandle"] for entry in kwargs["Entries"]]
+        return response
 
 
 def succeed(records):
@@ -245,3 +273,121 @@ def test_the_runner_polls_with_concurrency_pollers_at_once(sqs, unique):
     assert sorted(bodies(jobs.batches[0]) + bodies(jobs.batches[1])) == ["a", "b"]
     assert not met.broken
     assert names == ["sqs-work", "sqs-work"]
+
+
+def test_a_poller_receives_its_next_batch_while_the_previous_deletion_is_pending(sqs, unique):
+    second_batch, released = threading.Event(), []
+
+    def handle(records):
+        if len(jobs.batches) == 2:
+            second_batch.set()
+
+    def delete_after_the_second_batch():
+        released.append(second_batch.wait(timeout=5))  # a poller that deletes in line never gets there
+
+    jobs = Jobs(sqs, f"jobs-{unique}", handle, batch_size=1, visibility_seconds=NEVER_VISIBLE_AGAIN)
+    runner = jobs.runner_with(SqsSpy(sqs, before_delete=delete_after_the_second_batch))
+    jobs.send("a", "b")
+    runner.start()
+    try:
+        assert second_batch.wait(timeout=10)
+    finally:
+        assert runner.stop(timeout=10)
+
+    assert released == [True, True]
+    assert sorted(bodies(jobs.batches[0]) + bodies(jobs.batches[1])) == ["a", "b"]
+    assert jobs.messages_left() == 0
+
+
+def test_stop_waits_for_the_pending_deletion_after_the_pollers_ended(sqs, unique):
+    deleting, release, stopped = threading.Event(), threading.Event(), []
+
+    def hold_the_deletion():
+        deleting.set()
+        assert release.wait(timeout=10)
+
+    jobs = Jobs(sqs, f"jobs-{unique}", succeed, visibility_seconds=NEVER_VISIBLE_AGAIN)
+    runner = jobs.runner_with(SqsSpy(sqs, before_delete=hold_the_deletion))
+    jobs.send("a")
+    runner.start()
+    assert deleting.wait(timeout=10)
+    stopping = threading.Thread(target=lambda: stopped.append(runner.stop(timeout=10)))
+    stopping.start()
+    try:
+        for poller in runner._threads:
+            poller.join(timeout=10)
+        assert not any(poller.is_alive() for poller in runner._threads)  # deleting in line: still held
+        assert stopping.is_alive() and jobs.messages_left() == 1  # so stop() is waiting for the deletion
+    finally:
+        release.set()
+        stopping.join(timeout=10)
+
+    assert stopped == [True]
+    assert jobs.messages_left() == 0
+
+
+def test_the_background_poller_deletes_only_the_succeeded_messages(sqs, unique):
+    delivered, spy = threading.Event(), SqsSpy(sqs)
+    fail = fail_bodies_starting_with("fail")
+
+    def handle(records):
+        delivered.set()
+        return fail(records)
+
+    jobs = Jobs(sqs, f"jobs-{unique}", handle, batch_size=3, visibility_seconds=NEVER_VISIBLE_AGAIN)
+    runner = jobs.runner_with(spy)
+    jobs.send("ok-1", "fail-2", "ok-3")
+    runner.start()
+    try:
+        assert delivered.wait(timeout=10)
+    finally:
+        assert runner.stop(timeout=10)  # after the pending deletion
+
+    [batch] = jobs.batches
+    body_of = {record["receiptHandle"]: record["body"] for record in batch}
+    assert sorted(body_of[handle] for handle in spy.deleted_handles) == ["ok-1", "ok-3"]
+    assert jobs.messages_left() == 1  # fail-2, back after the visibility timeout
+
+
+def test_a_failed_deletion_is_logged_and_the_poller_goes_on(sqs, unique, caplog):
+    second_batch, deletions = threading.Event(), []
+
+    def handle(records):
+        if len(jobs.batches) == 2:
+            second_batch.set()
+
+    def fail_the_first_deletion():
+        deletions.append(None)
+        if len(deletions) == 1:
+            raise ConnectionError("moto is gone")
+
+    jobs = Jobs(sqs, f"jobs-{unique}", handle, batch_size=1, visibility_seconds=NEVER_VISIBLE_AGAIN)
+    spy = SqsSpy(sqs, before_delete=fail_the_first_deletion)
+    runner = jobs.runner_with(spy)
+    jobs.send("a", "b")
+    with caplog.at_level("INFO", logger="roster.local_stack.queues"):
+        runner.start()
+        try:
+            assert second_batch.wait(timeout=10)
+        finally:
+            assert runner.stop(timeout=10)
+
+    errors = [record for record in caplog.records if record.levelname == "ERROR"]
+    assert [record.getMessage() for record in errors] == [
+        f"deleting 1 messages from {jobs.url} failed; they reappear after the visibility timeout"]
+    assert "moto is gone" in str(errors[0].exc_info[1])
+    second_handle = jobs.batches[1][0]["receiptHandle"]
+    assert spy.deleted_handles == [second_handle]
+    assert jobs.messages_left() == 1  # the first, back after the visibility timeout
+
+
+def test_poll_once_has_deleted_the_succeeded_messages_when_it_returns(sqs, unique):
+    spy = SqsSpy(sqs)
+    jobs = Jobs(sqs, f"jobs-{unique}", fail_bodies_starting_with("fail"), visibility_seconds=NEVER_VISIBLE_AGAIN)
+    runner = jobs.runner_with(spy)
+    jobs.send("ok", "fail")
+
+    result = runner.poll_once(runner.subscriptions[0])
+
+    assert len(spy.deleted_handles) == 1 and len(result.failed_ids) == 1
+    assert jobs.messages_left() == 1
