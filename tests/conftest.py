@@ -14,7 +14,7 @@ os.environ.update({
 # answers as moto's own, without its whole-table copies and sorts and its per-value Python walks.
 from infra.local_stack import (  # noqa: E402
     moto_expressions, moto_item_size, moto_keys, moto_projection, moto_queries, moto_request_parsing,
-    moto_responses, moto_transactions,
+    moto_responses, moto_transactions, moto_update_validation,
 )
 
 moto_transactions.install()
@@ -25,3 +25,4 @@ moto_item_size.install()
 moto_keys.install()
 moto_request_parsing.install()
 moto_expressions.install()
+moto_update_validation.install()

@@ -21,7 +21,7 @@ class EmbeddedAws:
 
         from infra.local_stack import (
             moto_dispatch, moto_expressions, moto_item_size, moto_keys, moto_projection, moto_queries,
-            moto_request_parsing, moto_responses, moto_ses_bulk, moto_sqs, moto_transactions,
+            moto_request_parsing, moto_responses, moto_ses_bulk, moto_sqs, moto_transactions, moto_update_validation,
         )
 
         keep_full_collections_short()
@@ -35,6 +35,7 @@ class EmbeddedAws:
         moto_keys.install()  # key values hash without moto's type tests; empty and duplicate keys found in one pass
         moto_request_parsing.install()  # DynamoDB requests are loaded as JSON, only blobs and numbers converted
         moto_expressions.install()  # an update expression is parsed once per text and copied cheaply
+        moto_update_validation.install()  # its name and key checks kept per tree, conditions parsed once per text
         moto_ses_bulk.install()  # SES sends: the form parsed and the ids drawn in C, no per-destination walk
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one log line per AWS call is noise
         self._server = ThreadedMotoServer(ip_address=self._host, port=self._port, verbose=False)

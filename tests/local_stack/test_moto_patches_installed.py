@@ -17,6 +17,8 @@ def test_starting_the_embedded_aws_installs_every_moto_patch():
             "patches += (moto_ses_bulk,)\n"
             "from infra.local_stack import moto_keys\n"
             "patches += (moto_keys,)\n"
+            "from infra.local_stack import moto_update_validation\n"
+            "patches += (moto_update_validation,)\n"
             "assert not any(p.installed() for p in patches)\n"
             "aws = EmbeddedAws(port=0); aws.start()\n"
             "print(all(p.installed() for p in patches)); aws.stop()\n")
