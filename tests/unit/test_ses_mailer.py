@@ -122,3 +122,22 @@ def test_the_body_is_form_encoded_once_instead_of_twice(monkeypatch):
     encodings.clear()
     _captured_bulk_request(ses_client("eu-central-1"))
     assert len(encodings) == 1
+
+
+def test_parameters_are_left_to_ses_to_validate(monkeypatch):
+    import botocore.validate
+
+    from chalicelib.adapters.ses import ses_client
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AK")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "SK")
+    validations = []
+    original = botocore.validate.ParamValidator.validate
+    monkeypatch.setattr(botocore.validate.ParamValidator, "validate",
+                        lambda self, *a, **k: validations.append(1) or original(self, *a, **k))
+
+    _captured_bulk_request(_plain_client())
+    assert len(validations) == 1
+    validations.clear()
+    _captured_bulk_request(ses_client("eu-central-1"))  # as PynamoDB builds its DynamoDB client
+    assert validations == []
