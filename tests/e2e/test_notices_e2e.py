@@ -216,8 +216,10 @@ def test_a_maintenance_is_announced_reminded_started_and_completed_once_per_pers
     new_start = now() + timedelta(seconds=4)
     if new_start.replace(second=0, microsecond=0) == start.replace(second=0, microsecond=0):
         # A reminder's key names the minute of its start: in the old start's minute the new
-        # start's reminder would be the one already sent. Start in the next minute (seconds on).
+        # start's reminder would be the one already sent. Start in the next minute (seconds on),
+        # once that start's reminder, a minute before it, is past (else it is planned, not skipped).
         new_start = new_start.replace(second=1, microsecond=0) + timedelta(minutes=1)
+        wait_until(new_start - timedelta(seconds=59))
     new_end = new_start + timedelta(seconds=6)
     moved = api.call("PATCH", f"/notices/{notice_id}", {"version": current["version"],
                                                          "starts_at": moment(new_start), "ends_at": moment(new_end)})
