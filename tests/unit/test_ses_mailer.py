@@ -86,17 +86,22 @@ def _captured_bulk_request(client) -> "object":
     return request
 
 
+@pytest.fixture
+def credentials(monkeypatch):
+    """The SES clients sign with these (no request leaves the process)."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AK")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "SK")
+
+
 def _plain_client():
     import boto3
 
     return boto3.client("ses", region_name="eu-central-1", aws_access_key_id="AK", aws_secret_access_key="SK")
 
 
-def test_a_bulk_send_goes_out_byte_for_byte_as_botocore_would_send_it(monkeypatch):
+def test_a_bulk_send_goes_out_byte_for_byte_as_botocore_would_send_it(credentials):
     from chalicelib.adapters.ses import ses_client
 
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AK")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "SK")
     ours, plain = _captured_bulk_request(ses_client("eu-central-1")), _captured_bulk_request(_plain_client())
 
     # botocore leaves its own encoding as text (http.client sends it as ASCII), ours is those bytes
@@ -106,13 +111,11 @@ def test_a_bulk_send_goes_out_byte_for_byte_as_botocore_would_send_it(monkeypatc
     assert ours.headers["Authorization"].startswith(b"AWS4-HMAC-SHA256 Credential=AK/")
 
 
-def test_the_body_is_form_encoded_once_instead_of_twice(monkeypatch):
+def test_the_body_is_form_encoded_once_instead_of_twice(monkeypatch, credentials):
     import botocore.awsrequest
 
     from chalicelib.adapters.ses import ses_client
 
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AK")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "SK")
     encodings = []
     original = botocore.awsrequest.urlencode
     monkeypatch.setattr(botocore.awsrequest, "urlencode", lambda *a, **k: encodings.append(1) or original(*a, **k))
@@ -124,13 +127,11 @@ def test_the_body_is_form_encoded_once_instead_of_twice(monkeypatch):
     assert len(encodings) == 1
 
 
-def test_parameters_are_left_to_ses_to_validate(monkeypatch):
+def test_parameters_are_left_to_ses_to_validate(monkeypatch, credentials):
     import botocore.validate
 
     from chalicelib.adapters.ses import ses_client
 
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AK")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "SK")
     validations = []
     original = botocore.validate.ParamValidator.validate
     monkeypatch.setattr(botocore.validate.ParamValidator, "validate",
