@@ -503,10 +503,14 @@ def _issuer():
     return _ISSUERS[0]
 
 
+def _issuer_environment() -> dict[str, str]:
+    return _issuer().environment("https://issuer.bench.test/.well-known/jwks.json")
+
+
 def _trust_issuer() -> None:
     from chalicelib import bootstrap
 
-    os.environ.update(_issuer().environment("https://issuer.bench.test/.well-known/jwks.json"))
+    os.environ.update(_issuer_environment())
     bootstrap.reset()
     bootstrap.override(jwks_fetch=lambda url: _issuer().jwks())
 
@@ -782,6 +786,7 @@ def run(scenarios: list[Scenario] = SCENARIOS) -> list[Result]:
 
     counter = CallCounter()
     results = []
+    saved = {name: os.environ.get(name) for name in _issuer_environment()}  # given back at the end
     with counter.installed(), mock_aws():
         create_resources(RESOURCES, endpoint_url=None, secret_values={"PlatformKey": PLATFORM_KEY})
         _trust_issuer()
@@ -798,6 +803,11 @@ def run(scenarios: list[Scenario] = SCENARIOS) -> list[Result]:
                         raise ScenarioError(f"{item.label}: answered {reply.status}, expected {item.status}: {reply.json}")
                     results.append(Result(item, reply.status, list(calls)))
         finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
             bootstrap.reset()
     return results
 

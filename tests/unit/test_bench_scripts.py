@@ -2,6 +2,7 @@
 
 No timings are asserted here; `make bench` measures (docs/performance.md).
 """
+import os
 import zipfile
 
 import pytest
@@ -205,3 +206,12 @@ def test_notices_roles_items_budgets_and_report():
     report = notices.render_report(result)
     assert "| speed | 6.0 | >= 5.0x | yes |" in report and "1.5 MiB" in report
     assert "a warm-up notice to 2 accounts 0.7 s, not measured" in report
+
+
+def test_a_run_gives_back_the_environment_it_found(monkeypatch):
+    """The scenarios trust a bench issuer; the tests after them must not (a stale ROSTER_OIDC_ISSUER
+    made later tests fetch keys from it)."""
+    monkeypatch.delenv("ROSTER_OIDC_ISSUER", raising=False)
+    chosen = [s for s in aws_calls.SCENARIOS if s.key == ("GET", "/health")]
+    aws_calls.run(chosen)
+    assert "ROSTER_OIDC_ISSUER" not in os.environ
