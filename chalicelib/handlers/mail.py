@@ -40,7 +40,10 @@ def _jobs(event, queue, run) -> dict:
 @bp.on_sqs_message(queue=MAIL_QUEUE.default_name, batch_size=MAIL_QUEUE.batch_size, name=MAIL_QUEUE.handler)
 def send_mail(event):
     service = bootstrap.get_mail_service()
-    following = _following_notice_batches(event)
+    notice_batches = _notice_batches(event)
+    following = dict(zip(notice_batches, notice_batches[1:]))  # each batch → the one this worker sends next
+    if following:
+        bootstrap.get_notice_delivery().begin(notice_batches)
 
     def run(job: dict, last_attempt: bool) -> None:
         if job.get("kind") == "notice_batch":  # a notice's batch of ≤ 50 (services/notice_delivery.py)
@@ -65,9 +68,9 @@ def _batch_key(job: dict) -> tuple[str, str, str]:
     return job["tenant_id"], job["notice_id"], job["batch"]
 
 
-def _following_notice_batches(event) -> dict[tuple, tuple]:
-    """Each notice batch of this SQS batch → the notice batch after it, which this worker sends
-    next (its send_batch claims it ahead). Records that are not notice batches are passed over."""
+def _notice_batches(event) -> list[tuple[str, str, str]]:
+    """The notice batches of this SQS batch, in order: each one's send_batch claims the one after
+    it ahead. Records that are not notice batches are passed over."""
     batches = []
     for record in event:
         try:
@@ -76,7 +79,7 @@ def _following_notice_batches(event) -> dict[tuple, tuple]:
                 batches.append(_batch_key(job))
         except (ValueError, AttributeError, KeyError):
             continue  # its own handling reports it
-    return dict(zip(batches, batches[1:]))
+    return batches
 
 
 def _seconds_left(event) -> float:

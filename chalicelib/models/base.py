@@ -5,7 +5,17 @@ import json
 import zlib
 
 from pynamodb.attributes import BinaryAttribute, UnicodeAttribute
+from pynamodb.indexes import AllProjection
 from pynamodb.models import Model
+
+
+def index_meta(index_name: str):
+    """The Meta of a GlobalSecondaryIndex of the table: every index projects all attributes."""
+    class Meta:
+        projection = AllProjection()
+
+    Meta.index_name = index_name
+    return Meta
 
 
 class RosterModel(Model):

@@ -4,49 +4,41 @@ from __future__ import annotations
 from pynamodb.attributes import (
     ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import GlobalSecondaryIndex
 
 from chalicelib.models import keys
-from chalicelib.models.base import RosterModel
+from chalicelib.models.base import RosterModel, index_meta
 from chalicelib.models.invitations import INVITATION_MODELS
 from chalicelib.models.mail import MAIL_MODELS
 from chalicelib.models.notices import NOTICE_MODELS
 
 
-def _index(index_name: str):
-    class Meta:
-        projection = AllProjection()
-
-    Meta.index_name = index_name
-    return Meta
-
-
 class ByList(GlobalSecondaryIndex):
-    Meta = _index("by_list")
+    Meta = index_meta("by_list")
     list_pk = UnicodeAttribute(hash_key=True)
     list_sk = UnicodeAttribute(range_key=True)
 
 
 class ByStatus(GlobalSecondaryIndex):
-    Meta = _index("by_status")
+    Meta = index_meta("by_status")
     status_pk = UnicodeAttribute(hash_key=True)
     list_sk = UnicodeAttribute(range_key=True)
 
 
 class ByEmail(GlobalSecondaryIndex):
-    Meta = _index("by_email")
+    Meta = index_meta("by_email")
     email_key = UnicodeAttribute(hash_key=True)
 
 
 class ByPerson(GlobalSecondaryIndex):
-    Meta = _index("by_person")
+    Meta = index_meta("by_person")
     person_key = UnicodeAttribute(hash_key=True)
     person_sk = UnicodeAttribute(range_key=True)
 
 
 def _warning_index(index_name: str, counter: str):
     attrs = {
-        "Meta": _index(index_name),
+        "Meta": index_meta(index_name),
         "warn_pk": UnicodeAttribute(hash_key=True),
         counter: NumberAttribute(range_key=True),
     }

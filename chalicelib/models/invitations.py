@@ -3,27 +3,19 @@ keyed by that hash (how a link finds its invitation). The raw token is never sto
 from __future__ import annotations
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import GlobalSecondaryIndex
 
-from chalicelib.models.base import RosterModel
-
-
-def _meta(name: str):
-    class Meta:
-        index_name = name
-        projection = AllProjection()
-
-    return Meta
+from chalicelib.models.base import RosterModel, index_meta
 
 
 class InvitationList(GlobalSecondaryIndex):
-    Meta = _meta("by_list")
+    Meta = index_meta("by_list")
     list_pk = UnicodeAttribute(hash_key=True)
     list_sk = UnicodeAttribute(range_key=True)
 
 
 class InvitationStatus(GlobalSecondaryIndex):
-    Meta = _meta("by_status")
+    Meta = index_meta("by_status")
     status_pk = UnicodeAttribute(hash_key=True)
     list_sk = UnicodeAttribute(range_key=True)
 
@@ -31,7 +23,7 @@ class InvitationStatus(GlobalSecondaryIndex):
 class InvitationDue(GlobalSecondaryIndex):
     """The mail outbox's sparse by_pending index, shared: open invitations sort by expiry."""
 
-    Meta = _meta("by_pending")
+    Meta = index_meta("by_pending")
     pending_pk = UnicodeAttribute(hash_key=True)
     pending_sk = UnicodeAttribute(range_key=True)
 

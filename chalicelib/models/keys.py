@@ -88,6 +88,9 @@ def suppression(email: str) -> str:
     return f"SUPPRESS#{email}"
 
 
+SUPPRESSED_LIST = "SUPPRESSED"  # by_list partition of every suppressed address, by address
+
+
 INVITATION_SK = "INVITATION"
 TOKEN_SK = "TOKEN"
 INVITATIONS_DUE = "INVITATION#DUE"  # by_pending partition of open invitations, sorted by expiry

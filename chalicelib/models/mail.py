@@ -3,18 +3,21 @@ the SES message id → recipient map (for bounces), and suppressed addresses."""
 from __future__ import annotations
 
 from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import GlobalSecondaryIndex
 
-from chalicelib.models.base import RosterModel
+from chalicelib.models.base import RosterModel, index_meta
 
 
 class ByPending(GlobalSecondaryIndex):
-    class Meta:
-        index_name = "by_pending"
-        projection = AllProjection()
-
+    Meta = index_meta("by_pending")
     pending_pk = UnicodeAttribute(hash_key=True)
     pending_sk = UnicodeAttribute(range_key=True)
+
+
+class ByList(GlobalSecondaryIndex):
+    Meta = index_meta("by_list")
+    list_pk = UnicodeAttribute(hash_key=True)
+    list_sk = UnicodeAttribute(range_key=True)
 
 
 class MailJobItem(RosterModel):
@@ -57,11 +60,15 @@ class SesMessageItem(RosterModel):
 
 
 class SuppressionItem(RosterModel):
-    """pk SUPPRESS#<email>, sk SUPPRESS: no mail goes to this address any more."""
+    """pk SUPPRESS#<email>, sk SUPPRESS: no mail goes to this address any more. Listed in the
+    by_list partition SUPPRESSED (list_sk = the address), so that a short list is read whole."""
 
     email = UnicodeAttribute()
     reason = UnicodeAttribute()
     since = UnicodeAttribute()
+    list_pk = UnicodeAttribute(null=True)
+    list_sk = UnicodeAttribute(null=True)
+    by_list = ByList()
 
 
 MAIL_MODELS = [MailJobItem, MailRecipientItem, SesMessageItem, SuppressionItem]

@@ -6,28 +6,20 @@ from __future__ import annotations
 from pynamodb.attributes import (
     ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import GlobalSecondaryIndex
 
 from chalicelib.models import keys
-from chalicelib.models.base import PackedJSONAttribute, RosterModel
-
-
-def _meta(name: str):
-    class Meta:
-        index_name = name
-        projection = AllProjection()
-
-    return Meta
+from chalicelib.models.base import PackedJSONAttribute, RosterModel, index_meta
 
 
 class NoticeList(GlobalSecondaryIndex):
-    Meta = _meta("by_list")
+    Meta = index_meta("by_list")
     list_pk = UnicodeAttribute(hash_key=True)
     list_sk = UnicodeAttribute(range_key=True)
 
 
 class NoticeStatus(GlobalSecondaryIndex):
-    Meta = _meta("by_status")
+    Meta = index_meta("by_status")
     status_pk = UnicodeAttribute(hash_key=True)
     list_sk = UnicodeAttribute(range_key=True)
 
@@ -35,7 +27,7 @@ class NoticeStatus(GlobalSecondaryIndex):
 class Pending(GlobalSecondaryIndex):
     """The shared sparse by_pending index: what the schedules must look at, by moment."""
 
-    Meta = _meta("by_pending")
+    Meta = index_meta("by_pending")
     pending_pk = UnicodeAttribute(hash_key=True)
     pending_sk = UnicodeAttribute(range_key=True)
 
@@ -43,7 +35,7 @@ class Pending(GlobalSecondaryIndex):
 class BySesMessage(GlobalSecondaryIndex):
     """The by_email index, shared: a delivery's key is SESMSG#<message id> (bounces find it)."""
 
-    Meta = _meta("by_email")
+    Meta = index_meta("by_email")
     email_key = UnicodeAttribute(hash_key=True)
 
 

@@ -5,6 +5,7 @@ from chalicelib.domain.mail import QUEUED, SENDING, JobView, MailJob, RecipientS
 from chalicelib.models import keys
 from chalicelib.models.base import plain
 from chalicelib.models.mail import MailJobItem, MailRecipientItem, SesMessageItem, SuppressionItem
+from chalicelib.repositories import rows
 from chalicelib.repositories.database import MAX_TRANSACTION_ITEMS, Contention, get_item, query_page
 
 
@@ -62,6 +63,18 @@ class MailRepository:
             return {}
         found = SuppressionItem.batch_get([(keys.suppression(e), keys.SUPPRESS_SK) for e in set(emails)])
         return {item.email: item.reason for item in found}
+
+    def suppression_list(self, limit: int) -> dict[str, str] | None:
+        """Every suppressed address (address → reason) if there are at most `limit`: one Query of
+        the SUPPRESSED list (a page holds thousands). None if there are more: check addresses
+        one by one (`suppressed`) then."""
+        listed = {}
+        for row in rows.query(SuppressionItem, keys.SUPPRESSED_LIST, ["email", "reason"],
+                              index_name=SuppressionItem.by_list.Meta.index_name, limit=limit + 1):
+            listed[row.email] = row.reason
+            if len(listed) > limit:
+                return None
+        return listed
 
     def message(self, message_id: str) -> SesMessageItem | None:
         return get_item(SesMessageItem, keys.ses_message(message_id), keys.SES_SK)
@@ -146,4 +159,5 @@ class MailRepository:
              MailRecipientItem.updated_at.set(now)])
 
     def suppress(self, email: str, reason: str, now: str) -> None:
-        SuppressionItem(keys.suppression(email), keys.SUPPRESS_SK, email=email, reason=reason, since=now).save()
+        SuppressionItem(keys.suppression(email), keys.SUPPRESS_SK, email=email, reason=reason, since=now,
+                        list_pk=keys.SUPPRESSED_LIST, list_sk=email).save()

@@ -161,6 +161,14 @@ class NoticeDeliveryRepository:
                 suppressed[raw["email"]["S"]] = raw["reason"]["S"]
         return suppressed, batch
 
+    def batches_by_key(self, batch_keys: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], NoticeBatchItem]:
+        """The batches (tenant_id, notice_id, batch_sk) names, in one BatchGetItem (100 a request);
+        missing ones are left out."""
+        wanted = {(keys.notice_batches(tenant_id, notice_id), batch_sk): (tenant_id, notice_id, batch_sk)
+                  for tenant_id, notice_id, batch_sk in batch_keys}
+        return {wanted[(raw["pk"]["S"], raw["sk"]["S"])]: NoticeBatchItem.from_raw_data(raw)
+                for raw in rows.batch_get_raw(NoticeBatchItem, list(wanted))}
+
     def release(self, batch: NoticeBatchItem, attempt: str, now: str) -> bool:
         """sending → queued: a transient error gives the batch back to the queue."""
         return self._conditional_update(NoticeBatchItem(batch.pk, batch.sk), [NoticeBatchItem.status.set(QUEUED),

@@ -9,8 +9,10 @@ send_batch (SQS roster-mail, `kind: notice_batch`): claim queued → sending (th
 with the batch), one SES bulk call, then one transaction settling the batch, writing one
 delivery record per recipient and moving the event's counters. A worker with more batches in its
 SQS batch reads the next one with this one's suppression lookup and claims it in this one's
-settle, so from the second batch on a batch costs three round trips, not four. A batch is never
-sent twice; a claim that outlives any worker is settled by the sweep without sending."""
+settle, so from the second batch on a batch costs three round trips, not four. Prepared by
+`begin` (the mail handler does, for each SQS batch), a worker reads those next batches at once and
+the suppression list once (when it is short), and a batch costs two: SES and the settle. A batch
+is never sent twice; a claim that outlives any worker is settled by the sweep without sending."""
 from __future__ import annotations
 
 import random
@@ -38,6 +40,12 @@ TENANT_CACHE_SECONDS = 60.0  # branding and sender a worker may reuse; an event'
 # a long fan-out twice, or duplicate the messages of batches queued behind a backlog.
 FANOUT_LOST_AFTER = timedelta(seconds=NOTICE_FANOUT_QUEUE.visibility_timeout_seconds)
 BATCH_LOST_AFTER = timedelta(seconds=MAIL_QUEUE.visibility_timeout_seconds)
+
+# A worker reads the whole suppression list, one Query, when it holds at most this many addresses
+# (a longer one is checked address by address, a BatchGetItem a batch), and trusts what it read
+# for this long: a suppression younger than that may let one more mail through (docs/notices.md).
+SUPPRESSION_LIST_LIMIT = 1000
+SUPPRESSION_LIST_SECONDS = 30.0
 
 TEMPLATE_KIND = "notice"
 SES_RETRIES = 3  # in-process retries of a throttled SES call before the batch goes back to SQS
@@ -67,6 +75,8 @@ class NoticeDelivery:
         self._events: dict = {}
         self._tenants: dict = {}
         self._held: dict[tuple[str, str, str], tuple[str, object]] = {}  # claimed ahead: key → (attempt, batch)
+        self._prefetched: dict[tuple[str, str, str], object] = {}  # read by `begin`: key → batch
+        self._suppression_list: tuple[float, dict | None] | None = None  # (read at, address → reason | too long)
         self._monotonic = time.monotonic
 
     # --- fan-out -------------------------------------------------------------------------------
@@ -165,10 +175,39 @@ class NoticeDelivery:
                 self._give_up(tenant_id, notice_id, batch_sk)
             raise
 
+    def begin(self, batch_keys: list[tuple[str, str, str]]) -> None:
+        """Prepares an invocation that sends `batch_keys` in this order (tenant_id, notice_id,
+        batch_sk): reads the suppression list (one Query, if it is short) and every batch after
+        the first (one BatchGetItem; the first one's claim answers with it), so that each batch
+        then costs two round trips, SES and its settle. A read that fails is logged and each
+        batch reads what it needs itself, as without `begin`."""
+        self._prefetched = {}
+        try:
+            self._read_suppression_list()
+            if len(batch_keys) > 1:
+                self._prefetched = self._repo.batches_by_key(batch_keys[1:])
+        except Exception:
+            self._log.warning("preparing the notice batches failed; each batch reads for itself", exc_info=True)
+
+    def _read_suppression_list(self) -> None:
+        self._suppression_list = (self._monotonic(), self._db.mail.suppression_list(SUPPRESSION_LIST_LIMIT))
+
+    def _listed_suppressions(self, emails: list[str]) -> dict[str, str] | None:
+        """Which of `emails` the suppression list names, read again when older than
+        SUPPRESSION_LIST_SECONDS; None when no list was read or it is too long."""
+        if self._suppression_list is None:
+            return None
+        if self._monotonic() - self._suppression_list[0] > SUPPRESSION_LIST_SECONDS:
+            self._read_suppression_list()
+        listed = self._suppression_list[1]
+        return None if listed is None else {email: listed[email] for email in emails if email in listed}
+
     def release_held(self) -> None:
-        """Gives back (sending → queued) every batch claimed ahead whose turn did not come. Called
-        as an invocation ends: a release that fails is logged, not raised (the invocation's work
-        stands; the claim goes stale and the sweep settles it, as a worker's death would leave it)."""
+        """Gives back (sending → queued) every batch claimed ahead whose turn did not come, and
+        forgets what `begin` read. Called as an invocation ends: a release that fails is logged,
+        not raised (the invocation's work stands; the claim goes stale and the sweep settles it,
+        as a worker's death would leave it)."""
+        self._prefetched, self._suppression_list = {}, None
         for key in list(self._held):
             try:
                 self._release_held(key)
@@ -184,7 +223,7 @@ class NoticeDelivery:
     def _send_batch(self, batch, attempt: str, then: tuple[str, str, str] | None) -> int:
         recipients = batch.recipients
         try:
-            suppressed, upcoming = self._repo.suppressed_and_next([r["e"] for r in recipients], then)
+            suppressed, upcoming = self._suppressed_and_next([r["e"] for r in recipients], then)
             to_send = [r for r in recipients if r["e"] not in suppressed]
             mail = self._render(batch, to_send) if to_send else None
         except Exception:
@@ -199,6 +238,17 @@ class NoticeDelivery:
                 raise
         self._settle(batch, attempt, recipients, outcomes, SENT, upcoming)
         return sum(1 for status, _, _ in outcomes.values() if status == SENT)
+
+    def _suppressed_and_next(self, emails: list[str], then: tuple[str, str, str] | None):
+        """(the suppressed of `emails`, the batch `then` names): from what `begin` read where it
+        can, the rest in one BatchGetItem."""
+        suppressed = self._listed_suppressions(emails)
+        upcoming = self._prefetched.pop(then, None) if then else None
+        if suppressed is not None and (then is None or upcoming is not None):
+            return suppressed, upcoming
+        read, read_upcoming = self._repo.suppressed_and_next(emails if suppressed is None else [],
+                                                              then if upcoming is None else None)
+        return (read if suppressed is None else suppressed), (upcoming or read_upcoming)
 
     def _event(self, batch):
         """The event a batch belongs to: its text is a snapshot, so a worker keeps it."""

@@ -259,6 +259,97 @@ def test_the_next_batch_is_read_with_the_suppressions_and_claimed_in_the_settle(
     assert service.send_batch(*second) == 0  # redelivered: sends nothing twice
 
 
+def fanned_out(world, de: int, en: int):
+    """(a delivery service, the notice, its planned batch keys) for a fanned-out notice."""
+    audience(world, de=de, en=en)
+    notice_id, event_key = world.notice()
+    service = delivery_service()
+    service.fan_out(world.tenant_id, notice_id, event_key)
+    return service, notice_id, planned_keys(world, notice_id)
+
+
+def suppress(email: str) -> None:
+    bootstrap.get_database().mail.suppress(email, "bounced", "2026-11-01T00:00:00.000Z")
+
+
+def test_a_prepared_worker_reads_the_suppression_list_once_and_the_next_batches_at_once(world):
+    """`begin` (the mail handler's, for an SQS batch): two round trips a batch, SES and the settle."""
+    service, notice_id, (first, second, third) = fanned_out(world, de=100, en=50)
+    blocked = batches(world, notice_id)[1].recipients[7]
+    suppress(blocked["e"])
+    suppress("someone.else@example.org")
+
+    with counting_requests() as requests:
+        service.begin([first, second, third])
+        assert service.send_batch(*first, then=second) == 50
+        assert service.send_batch(*second, then=third) == 49
+        assert service.send_batch(*third) == 50
+        service.release_held()
+    # the list (Query), the next two batches (BatchGetItem), the first claim, a settle a batch
+    assert (requests["Query"], requests["BatchGetItem"], requests["UpdateItem"],
+            requests["TransactWriteItems"]) == (1, 1, 1, 3)
+    statuses = {d.person_id: (d.status, d.detail) for d in deliveries(world, notice_id)}
+    assert statuses.pop(blocked["p"]) == ("suppressed", "bounced")
+    assert set(statuses.values()) == {("sent", None)} and len(statuses) == 149
+    assert blocked["e"] not in json.dumps([mail.destinations for mail in sent_mails()])
+    assert (service._prefetched, service._suppression_list) == ({}, None)  # forgotten as the invocation ends
+
+
+def test_a_long_suppression_list_is_checked_address_by_address(world, monkeypatch):
+    from chalicelib.services import notice_delivery
+
+    monkeypatch.setattr(notice_delivery, "SUPPRESSION_LIST_LIMIT", 1)
+    service, notice_id, (first, second) = fanned_out(world, de=100, en=0)
+    blocked = batches(world, notice_id)[0].recipients[0]
+    suppress(blocked["e"])
+    suppress("someone.else@example.org")
+
+    with counting_requests() as requests:
+        service.begin([first, second])
+        assert service.send_batch(*first, then=second) == 49
+        assert service.send_batch(*second) == 50
+        service.release_held()
+    # the list's Query finds it too long; the next batch read at once; each batch's addresses
+    assert (requests["Query"], requests["BatchGetItem"]) == (1, 3)
+    assert {d.person_id: d.status for d in deliveries(world, notice_id)}[blocked["p"]] == "suppressed"
+
+
+def test_the_suppression_list_is_read_again_once_it_is_older_than_its_time(world):
+    from chalicelib.services.notice_delivery import SUPPRESSION_LIST_SECONDS
+
+    service, notice_id, (first, second) = fanned_out(world, de=100, en=0)
+    now = [1000.0]
+    service._monotonic = lambda: now[0]
+    service.begin([first, second])
+    blocked = batches(world, notice_id)[1].recipients[0]
+    suppress(blocked["e"])  # after the list was read
+
+    with counting_requests() as requests:
+        assert service.send_batch(*first, then=second) == 50
+        now[0] += SUPPRESSION_LIST_SECONDS + 1  # a paced worker, say
+        assert service.send_batch(*second) == 49
+    assert requests["Query"] == 1 and requests["BatchGetItem"] == 0
+    assert {d.person_id: d.status for d in deliveries(world, notice_id)}[blocked["p"]] == "suppressed"
+
+
+def test_a_worker_whose_preparation_failed_reads_for_each_batch(world, monkeypatch):
+    service, notice_id, (first, second) = fanned_out(world, de=100, en=0)
+    blocked = batches(world, notice_id)[1].recipients[0]
+    suppress(blocked["e"])
+
+    def throttled(limit):
+        raise RuntimeError("ProvisionedThroughputExceededException")
+
+    monkeypatch.setattr(bootstrap.get_database().mail, "suppression_list", throttled)
+    with counting_requests() as requests:
+        service.begin([first, second])  # logged, not raised
+        assert service.send_batch(*first, then=second) == 50
+        assert service.send_batch(*second) == 49
+    # as without `begin`: the suppressions and the next batch in one BatchGetItem a batch
+    assert (requests["BatchGetItem"], requests["UpdateItem"], requests["TransactWriteItems"]) == (2, 1, 2)
+    assert world.event(notice_id).sent == 99 and world.event(notice_id).suppressed == 1
+
+
 def test_a_next_batch_that_is_not_queued_is_left_alone(world):
     audience(world, de=100, en=0)
     notice_id, event_key = world.notice()
@@ -666,32 +757,43 @@ def test_the_mail_handler_claims_each_next_notice_batch_in_the_settle_before_it(
     with counting_requests() as requests:
         result = run_send_mail(messages, 60)
     assert result == {"batchItemFailures": []}
-    assert (requests["UpdateItem"], requests["TransactWriteItems"]) == (1, 3)
+    # prepared: the suppression list, the two next batches, the first claim, then SES and a settle a batch
+    assert (requests["Query"], requests["BatchGetItem"], requests["UpdateItem"],
+            requests["TransactWriteItems"]) == (1, 1, 1, 3)
     assert len(sent_mails()) == 3 and world.event(notice_id).sent == 150
     assert bootstrap.get_notice_delivery()._held == {}
 
 
-def paced_notice(world, monkeypatch, recipients: int) -> str:
-    """A notice to `recipients` German speakers, fanned out for workers paced at 10.1 s a batch."""
+@pytest.fixture
+def paced(monkeypatch):
+    """Workers paced at 10.1 s a batch, for this test only: the app's services are kept across
+    tests, so they are built again after it, without the setting."""
     monkeypatch.setenv("ROSTER_SES_MAX_SEND_RATE", "1000")  # 500/s a worker: 10.1 s a batch with the margin
     bootstrap.reset()
+    yield
+    monkeypatch.undo()
+    bootstrap.reset()
+
+
+def paced_notice(world, recipients: int) -> str:
+    """A notice to `recipients` German speakers, fanned out for paced workers."""
     audience(world, de=recipients, en=0)
     notice_id, event_key = world.notice()
     bootstrap.get_notice_delivery().fan_out(world.tenant_id, notice_id, event_key)
     return notice_id
 
 
-def test_a_paced_worker_without_time_for_two_more_batches_claims_none_ahead(world, chalice_client, monkeypatch):
-    notice_id = paced_notice(world, monkeypatch, 100)
+def test_a_paced_worker_without_time_for_two_more_batches_claims_none_ahead(world, chalice_client, paced):
+    notice_id = paced_notice(world, 100)
     with counting_requests() as requests:
         run_send_mail(receive(MAIL), 15)
     assert requests["UpdateItem"] == 2  # each batch claimed on its own turn
     assert world.event(notice_id).sent == 100
 
 
-def test_a_paced_worker_short_of_time_puts_the_batch_back_untouched(world, chalice_client, monkeypatch):
+def test_a_paced_worker_short_of_time_puts_the_batch_back_untouched(world, chalice_client, paced):
     """A paced send must not be cut off by the Lambda timeout between SES and the settle."""
-    notice_id = paced_notice(world, monkeypatch, 50)
+    notice_id = paced_notice(world, 50)
 
     [message] = receive(MAIL)
     result = run_send_mail([message], 5)
