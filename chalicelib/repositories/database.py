@@ -90,7 +90,10 @@ class Database:
     def __init__(self, table_name: str, region: str):
         models = [*ALL_MODELS, *AUDIT_MODELS]
         bind(models, table_name, region)
+        from chalicelib.adapters.dynamodb_items import parse_items_as_sent
+
         self.connection = Connection(region=region)
+        parse_items_as_sent(self.connection.session)  # before the client exists
         # PynamoDB gives each model its own botocore session and client; building each costs
         # ~70 ms of cold start, so every model (one table) shares the transactions' client.
         shared_client = self.connection.client
