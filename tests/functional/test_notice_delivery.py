@@ -295,6 +295,20 @@ def test_a_prepared_worker_reads_the_suppression_list_once_and_the_next_batches_
     assert (service._prefetched, service._suppression_list) == ({}, None)  # forgotten as the invocation ends
 
 
+def test_a_next_batch_read_by_begin_and_claimed_by_another_worker_lets_the_settle_go_alone(world):
+    service, notice_id, (first, second) = fanned_out(world, de=100, en=0)
+    rival = delivery_service()
+    service.begin([first, second])
+    assert service._prefetched[second].status == "queued"
+    rival._repo.claim(*second, "rival", "2026-01-01T00:00:00Z")  # after `begin` read it
+
+    assert service.send_batch(*first, then=second) == 50
+    statuses = {b.sk: (b.status, b.attempt) for b in batches(world, notice_id)}
+    assert statuses[second[2]] == ("sending", "rival") and statuses[first[2]][0] == "sent"
+    assert service._held == {} and world.event(notice_id).sent == 50
+    assert service.send_batch(*second) == 0  # the rival's: not sent here
+
+
 def test_a_long_suppression_list_is_checked_address_by_address(world, monkeypatch):
     from chalicelib.services import notice_delivery
 

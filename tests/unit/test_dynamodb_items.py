@@ -85,9 +85,7 @@ def test_the_factory_gives_other_protocols_botocore_s_parsers():
     assert type(factory.create_parser("query")).__name__ == "QueryParser"
 
 
-def test_the_app_s_dynamodb_client_parses_items_as_sent(monkeypatch):
-    from pynamodb.connection import Connection
-
-    connection = Connection(region="eu-central-1")
-    parse_items_as_sent(connection.session)
-    assert type(connection.session.get_component("response_parser_factory")) is ItemsAsSentParserFactory
+def test_a_session_told_to_creates_the_parser_for_its_clients():
+    session = botocore.session.get_session()
+    parse_items_as_sent(session)
+    assert type(session.get_component("response_parser_factory")) is ItemsAsSentParserFactory
