@@ -127,22 +127,14 @@ def test_a_transaction_writes_raw_items_with_model_items_all_or_nothing(things):
 
 def test_the_app_s_client_reads_items_as_sent_and_blobs_as_bytes(things, monkeypatch):
     """chalicelib/adapters/dynamodb_items.py is wired into the app's DynamoDB client."""
-    from botocore.parsers import JSONParser
-
     from chalicelib.models.notices import NoticeBatchItem
+    from tests.unit.test_dynamodb_items import walked_structures
 
     recipients = [{"p": "per_1", "e": "anna@example.com", "n": "Anna", "a": ["acc_1"]}]
     NoticeBatchItem("T#t#N#n#B", "published#00001", tenant_id="t", notice_id="n", event_key="published", seq=1,
                     language="de", recipients=recipients, status="queued", created_at="2026-01-01T00:00:00Z",
                     updated_at="2026-01-01T00:00:00Z").save()
-    walked = []
-    original = JSONParser._handle_structure
-
-    def counting(self, shape, value):
-        walked.append(shape.name)
-        return original(self, shape, value)
-
-    monkeypatch.setattr(JSONParser, "_handle_structure", counting)
+    walked = walked_structures(monkeypatch)
     batch = NoticeBatchItem.get("T#t#N#n#B", "published#00001")
     assert batch.recipients == recipients and batch.seq == 1  # the packed blob decoded, the number read
     assert "AttributeValue" not in walked and "GetItemOutput" in walked  # the item taken as sent

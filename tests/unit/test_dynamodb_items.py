@@ -63,7 +63,8 @@ def test_a_cancelled_transaction_reports_its_items_as_botocore_does():
     assert ItemsAsSentParser().parse(response, shape) == JSONParser().parse(response, shape)
 
 
-def test_an_item_is_converted_without_walking_the_attribute_value_shape(monkeypatch):
+def walked_structures(monkeypatch) -> list[str]:
+    """The names of the structure shapes botocore's JSON parsers walk from now on, in order."""
     walked = []
     original = JSONParser._handle_structure
 
@@ -72,6 +73,11 @@ def test_an_item_is_converted_without_walking_the_attribute_value_shape(monkeypa
         return original(self, shape, value)
 
     monkeypatch.setattr(JSONParser, "_handle_structure", counting)
+    return walked
+
+
+def test_an_item_is_converted_without_walking_the_attribute_value_shape(monkeypatch):
+    walked = walked_structures(monkeypatch)
     parse(ItemsAsSentParser(), "Query", {"Items": [ITEM] * 50, "Count": 50})
     assert "AttributeValue" not in walked and walked == ["QueryOutput"]
     walked.clear()
