@@ -91,7 +91,7 @@ def test_the_factory_gives_other_protocols_botocore_s_parsers():
     assert type(factory.create_parser("query")).__name__ == "QueryParser"
 
 
-def test_a_session_told_to_creates_the_parser_for_its_clients():
+def test_a_session_so_told_gives_its_clients_the_parser():
     session = botocore.session.get_session()
     parse_items_as_sent(session)
     assert type(session.get_component("response_parser_factory")) is ItemsAsSentParserFactory
