@@ -5,7 +5,7 @@ import json
 import zlib
 
 from pynamodb.attributes import BinaryAttribute, UnicodeAttribute
-from pynamodb.indexes import AllProjection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 
@@ -16,6 +16,14 @@ def index_meta(index_name: str):
 
     Meta.index_name = index_name
     return Meta
+
+
+class ByList(GlobalSecondaryIndex):
+    """The by_list index, shared by every item that is listed: a partition per list, in order."""
+
+    Meta = index_meta("by_list")
+    list_pk = UnicodeAttribute(hash_key=True)
+    list_sk = UnicodeAttribute(range_key=True)
 
 
 class RosterModel(Model):

@@ -7,16 +7,10 @@ from pynamodb.attributes import (
 from pynamodb.indexes import GlobalSecondaryIndex
 
 from chalicelib.models import keys
-from chalicelib.models.base import RosterModel, index_meta
+from chalicelib.models.base import ByList, RosterModel, index_meta
 from chalicelib.models.invitations import INVITATION_MODELS
 from chalicelib.models.mail import MAIL_MODELS
 from chalicelib.models.notices import NOTICE_MODELS
-
-
-class ByList(GlobalSecondaryIndex):
-    Meta = index_meta("by_list")
-    list_pk = UnicodeAttribute(hash_key=True)
-    list_sk = UnicodeAttribute(range_key=True)
 
 
 class ByStatus(GlobalSecondaryIndex):

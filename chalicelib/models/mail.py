@@ -5,19 +5,13 @@ from __future__ import annotations
 from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import GlobalSecondaryIndex
 
-from chalicelib.models.base import RosterModel, index_meta
+from chalicelib.models.base import ByList, RosterModel, index_meta
 
 
 class ByPending(GlobalSecondaryIndex):
     Meta = index_meta("by_pending")
     pending_pk = UnicodeAttribute(hash_key=True)
     pending_sk = UnicodeAttribute(range_key=True)
-
-
-class ByList(GlobalSecondaryIndex):
-    Meta = index_meta("by_list")
-    list_pk = UnicodeAttribute(hash_key=True)
-    list_sk = UnicodeAttribute(range_key=True)
 
 
 class MailJobItem(RosterModel):
