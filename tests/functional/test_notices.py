@@ -296,6 +296,21 @@ def test_rescheduling_replans_the_reminders_and_mails_a_rescheduled_notice(api, 
     assert reply.status == 422 and reply.fields() == {"ends_at"}
 
 
+def test_a_move_within_the_same_minute_keeps_the_reminder_already_sent(api, clock, chalice_client):
+    notice_id = publish(api, maintenance())  # starts 2026-12-03 08:00
+    clock.moment = T0 + timedelta(days=2) - timedelta(minutes=59)
+    tick(chalice_client)  # the 1 h reminder went out
+    later = T0 + timedelta(days=2, seconds=40)
+    reply = api.patch(f"/notices/{notice_id}", {"starts_at": at(later), "ends_at": at(later + timedelta(hours=2))})
+    assert reply.status == 200, reply.json
+    clock.moment = later - timedelta(minutes=59, seconds=30)
+    tick(chalice_client)  # the reminder's lead time is still right to the minute: not sent again
+    assert events(api, notice_id) == ["published", "reminder-60-202612030800", "rescheduled-003"]
+    states = {s["step"]: s["state"] for s in api.get(f"/notices/{notice_id}").json["schedule"]}
+    assert states == {"reminder-1440-202612030800": "skipped", "reminder-60-202612030800": "done",
+                      "started": "planned", "completed": "planned"}
+
+
 def test_cancel_stops_the_schedule_and_is_mailed(api, clock, chalice_client):
     notice_id = publish(api, maintenance())
     reply = api.post(f"/notices/{notice_id}/cancel", {"body": {"de": "Verschoben auf später."}})
