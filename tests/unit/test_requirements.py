@@ -31,5 +31,21 @@ def test_requirements_agree_with_pyproject():
 
 def test_runtime_dependencies_leave_out_test_and_infra_tools():
     runtime = _pins((ROOT / "requirements.txt").read_text().splitlines())
-    assert not {"moto", "pytest", "aws-cdk-lib", "cfn-lint", "aws-sam-translator", "chalice"} & set(runtime)
+    assert not {"moto", "pytest", "aws-cdk-lib", "cfn-lint", "aws-sam-translator", "chalice",
+                 "pyjwt"} & set(runtime)
     assert "boto3" in runtime  # chalice vendors botocore but not boto3
+
+
+def test_the_app_never_imports_what_only_tests_and_the_dev_console_install():
+    import ast
+
+    dev_only = {"jwt", "moto", "pytest", "requests"}
+    sources = [ROOT / "app.py", *sorted((ROOT / "chalicelib").rglob("*.py"))]
+    imported = set()
+    for path in sources:
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                imported |= {(path.name, alias.name.split(".")[0]) for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                imported.add((path.name, node.module.split(".")[0]))
+    assert {(name, module) for name, module in imported if module in dev_only} == set()
