@@ -776,6 +776,8 @@ class Result:
 
 def run(scenarios: list[Scenario] = SCENARIOS) -> list[Result]:
     """Runs every scenario on moto in-process; raises ScenarioError when one does not answer as expected."""
+    from unittest import mock
+
     from chalice.test import Client
     from moto import mock_aws
 
@@ -786,8 +788,7 @@ def run(scenarios: list[Scenario] = SCENARIOS) -> list[Result]:
 
     counter = CallCounter()
     results = []
-    saved = {name: os.environ.get(name) for name in _issuer_environment()}  # given back at the end
-    with counter.installed(), mock_aws():
+    with mock.patch.dict(os.environ), counter.installed(), mock_aws():  # the issuer's settings are undone
         create_resources(RESOURCES, endpoint_url=None, secret_values={"PlatformKey": PLATFORM_KEY})
         _trust_issuer()
         try:
@@ -803,11 +804,6 @@ def run(scenarios: list[Scenario] = SCENARIOS) -> list[Result]:
                         raise ScenarioError(f"{item.label}: answered {reply.status}, expected {item.status}: {reply.json}")
                     results.append(Result(item, reply.status, list(calls)))
         finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
             bootstrap.reset()
     return results
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from contextlib import contextmanager
+from unittest import mock
 
 from tests.functional.conftest import Api
 
@@ -19,26 +20,20 @@ def trusted_issuer(**settings: str):
 
     issuer = TokenIssuer(issuer=ISSUER, audience=AUDIENCE)
     env = {**issuer.environment("https://issuer.roster.test/.well-known/jwks.json"), **settings}
-    saved = {name: os.environ.get(name) for name in env}
     fetched: list[str] = []
 
     def fetch(url: str) -> dict:
         fetched.append(url)
         return issuer.jwks()
 
-    os.environ.update(env)
-    bootstrap.reset()
-    bootstrap.override(jwks_fetch=fetch)
-    issuer.fetched = fetched
-    try:
-        yield issuer
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    with mock.patch.dict(os.environ, env):
         bootstrap.reset()
+        bootstrap.override(jwks_fetch=fetch)
+        issuer.fetched = fetched
+        try:
+            yield issuer
+        finally:
+            bootstrap.reset()
 
 
 def person_api(api: Api, issuer, tenant_id: str | None, email: str, **claims) -> Api:
