@@ -14,7 +14,8 @@ $(STAMP): pyproject.toml requirements.txt
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
-# The embedded local stack (docs/local-stack.md): API :8000, dev console :8001, AWS (moto) :8002.
+# The embedded local stack (docs/local-stack.md): API :8000, dev console :8001, AWS (moto) :8002,
+# DynamoDB (moto in its own process) :8003.
 run: setup
 	$(BIN)/python -m infra.local_stack
 

@@ -16,18 +16,21 @@ FAKE_AWS = {
     "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
     "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "AWS_EC2_METADATA_DISABLED": "true",
 }
-_REMOVED = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_ROLE_ARN",
+_REMOVED = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ROLE_ARN",
             "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
             "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
 
 
-def apply_fake_aws(environ: MutableMapping[str, str], endpoint_url: str | None = None) -> MutableMapping[str, str]:
-    """Fake credentials and one region (and the endpoint, if given): nothing can reach real AWS."""
+def apply_fake_aws(environ: MutableMapping[str, str], endpoint_url: str | None = None,
+                   dynamodb_url: str | None = None) -> MutableMapping[str, str]:
+    """Fake credentials and one region (and the endpoints, if given): nothing can reach real AWS."""
     for name in _REMOVED:
         environ.pop(name, None)
     environ.update(FAKE_AWS)
     if endpoint_url:
         environ["AWS_ENDPOINT_URL"] = endpoint_url
+    if dynamodb_url:
+        environ["AWS_ENDPOINT_URL_DYNAMODB"] = dynamodb_url
     return environ
 
 

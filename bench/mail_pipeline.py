@@ -185,7 +185,7 @@ class LocalStack:
         environ.update(ROSTER_PLATFORM_KEY=PLATFORM_KEY, PYTHONUNBUFFERED="1", POWERTOOLS_LOG_LEVEL="WARNING")
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "infra.local_stack", "--api-port", "0", "--console-port", "0", "--aws-port", "0"],
+                [sys.executable, "-m", "infra.local_stack", "--api-port", "0", "--console-port", "0", "--aws-port", "0", "--dynamodb-port", "0"],
                 cwd=ROOT, env=environ, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:

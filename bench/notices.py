@@ -421,7 +421,7 @@ def measure(accounts: int, recipients: int, timeout: float) -> dict:
         os.environ.clear()
         os.environ.update(saved)
     try:
-        apply_fake_aws(os.environ, endpoint_url=stack.urls["aws"])
+        apply_fake_aws(os.environ, endpoint_url=stack.urls["aws"], dynamodb_url=stack.urls["dynamodb"])
         os.environ.update({"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true",
                            "ROSTER_PUBLIC_BASE_URL": stack.urls["api"]})
         operator = Http(stack.urls["api"], stack.urls["platform_key"])

@@ -33,6 +33,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--api-port", type=int, default=8000, help="Chalice API (default 8000)")
     parser.add_argument("--console-port", type=int, default=8001, help="dev console (default 8001)")
     parser.add_argument("--aws-port", type=int, default=8002, help="embedded AWS, moto (default 8002)")
+    parser.add_argument("--dynamodb-port", type=int, default=8003,
+                        help="embedded DynamoDB, moto in a process of its own (default 8003)")
     parser.add_argument("--stage", default="dev", help="stage of .chalice/config.json (default dev)")
     parser.add_argument("--project-dir", default=str(PROJECT_DIR), help=argparse.SUPPRESS)
     parser.add_argument("--functions-in-process", action="store_true",
@@ -52,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     platform_key = os.environ.get("ROSTER_PLATFORM_KEY") or secrets.token_urlsafe(32)
     stack = LocalStack(StackSettings(
         project_dir=args.project_dir, platform_key=platform_key, api_port=args.api_port,
-        console_port=args.console_port, aws_port=args.aws_port, stage=args.stage,
+        console_port=args.console_port, aws_port=args.aws_port, dynamodb_port=args.dynamodb_port, stage=args.stage,
         function_processes=not args.functions_in_process,
     ))
     try:
@@ -63,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     _print_banner(stack, urls, platform_key)
-    print(READY_MARKER, json.dumps({"api": urls.api, "console": urls.console, "aws": urls.aws,
+    print(READY_MARKER, json.dumps({"api": urls.api, "console": urls.console, "aws": urls.aws, "dynamodb": urls.dynamodb,
                                     "platform_key": platform_key}), flush=True)
     while not stop_requested.wait(0.5):
         pass
@@ -109,6 +111,7 @@ Roster local stack is running (127.0.0.1 only).
   Dev console  {urls.console}   (/health /outbox /dlq /schedules, POST /schedules/<name>/fire,
                POST /token {{"tenant_id", "email"}} for a person token, GET /.well-known/jwks.json)
   AWS (moto)   {urls.aws}   region {REGION}, fake credentials
+  DynamoDB     {urls.dynamodb}   moto in a process of its own (AWS_ENDPOINT_URL_DYNAMODB)
   Platform key {platform_key}
   SQS handlers {queues}
   Schedules    {schedules}

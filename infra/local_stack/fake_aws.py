@@ -14,14 +14,18 @@ _CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testin
 _REMOVED = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE")
 
 
-def apply_fake_aws_environment(environ: MutableMapping[str, str], endpoint_url: str | None = None) -> None:
-    """Points every AWS SDK in this process at fake credentials, REGION and (if given) the endpoint."""
+def apply_fake_aws_environment(environ: MutableMapping[str, str], endpoint_url: str | None = None,
+                               dynamodb_url: str | None = None) -> None:
+    """Points every AWS SDK in this process at fake credentials, REGION and (if given) the endpoint,
+    and DynamoDB's clients at `dynamodb_url` (if given; botocore's per-service endpoint)."""
     for name in _REMOVED:
         environ.pop(name, None)
     environ.update(_CREDENTIALS)
     environ.update({"AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "AWS_EC2_METADATA_DISABLED": "true"})
     if endpoint_url:
         environ["AWS_ENDPOINT_URL"] = endpoint_url
+    if dynamodb_url:
+        environ["AWS_ENDPOINT_URL_DYNAMODB"] = dynamodb_url
     for name in ("NO_PROXY", "no_proxy"):  # a proxy from the shell must not see local traffic
         hosts = [host for host in environ.get(name, "").split(",") if host]
         environ[name] = ",".join(dict.fromkeys(hosts + ["127.0.0.1", "localhost"]))

@@ -30,14 +30,16 @@ def create_resources(
     secret_values: Mapping[str, str] | None = None,
     environ: Mapping[str, str] | None = None,
     region: str = REGION,
+    dynamodb_url: str | None = None,
 ) -> ProvisioningReport:
     """Creates the tables, queues (each with its DLQ), secrets and SES identities of `resources`.
 
     `secret_values` maps a Secret's logical_id to its value; a secret without one gets a random
-    value when created. Running it again against the same server changes nothing.
+    value when created. The tables go to `dynamodb_url` when given (the stack's DynamoDB process),
+    else to `endpoint_url`. Running it again against the same servers changes nothing.
     """
     report = ProvisioningReport()
-    dynamodb, sqs = aws_client("dynamodb", endpoint_url, region), aws_client("sqs", endpoint_url, region)
+    dynamodb, sqs = aws_client("dynamodb", dynamodb_url or endpoint_url, region), aws_client("sqs", endpoint_url, region)
     secretsmanager, ses = aws_client("secretsmanager", endpoint_url, region), aws_client("ses", endpoint_url, region)
     for table in resources.tables:
         _ensure_table(dynamodb, table, physical_name(table, environ), report)

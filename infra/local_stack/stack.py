@@ -12,6 +12,7 @@ from typing import Any, Callable
 from infra.local_stack import ses_capture, ses_feedback
 from infra.local_stack.chalice_project import create_api_server, load_app, load_config, warn_about_function_environments
 from infra.local_stack.dev_console import create_console_server
+from infra.local_stack.dynamodb_process import DynamoDbProcess
 from infra.local_stack.embedded_aws import EmbeddedAws
 from infra.local_stack.fake_aws import apply_fake_aws_environment, aws_client
 from infra.local_stack.function_processes import ApiApp, FunctionProcesses, Lanes
@@ -34,6 +35,7 @@ class StackSettings:
     api_port: int = 8000
     console_port: int = 8001
     aws_port: int = 8002
+    dynamodb_port: int = 8003
     host: str = "127.0.0.1"
     stage: str = "dev"
     # Lambda handlers run in spawned worker processes (function_processes.py), not in this one.
@@ -45,6 +47,7 @@ class StackUrls:
     api: str
     console: str
     aws: str
+    dynamodb: str
 
 
 @dataclass
@@ -88,7 +91,10 @@ class LocalStack:
         aws = EmbeddedAws(settings.aws_port, settings.host)
         aws_url = aws.start()
         self._stoppers.append(("aws", aws.stop))
-        apply_fake_aws_environment(os.environ, aws_url)
+        dynamodb = DynamoDbProcess(settings.dynamodb_port, settings.host, settings.project_dir)
+        dynamodb_url = dynamodb.start()
+        self._stoppers.append(("dynamodb", dynamodb.stop))
+        apply_fake_aws_environment(os.environ, aws_url, dynamodb_url)
         ses_capture.install()
 
         config = load_config(settings.project_dir, settings.stage)
@@ -100,7 +106,7 @@ class LocalStack:
         console_url = f"http://{settings.host}:{console_server.server_address[1]}"
         console_server.token_issuer = TokenIssuer(issuer=console_url, audience=LOCAL_AUDIENCE)
         os.environ.update(console_server.token_issuer.environment(console_url + "/.well-known/jwks.json"))
-        self.provisioning = self._provision(aws_url)
+        self.provisioning = self._provision(aws_url, dynamodb_url)
         app = load_app(config)
         warn_about_function_environments(config, app, settings.stage)
         api_app = ApiApp(app)
@@ -129,7 +135,7 @@ class LocalStack:
         console_server.scheduler = self.scheduler
         console = self._serve("console", console_server)
         urls = StackUrls(api=f"http://{settings.host}:{api.port}", console=f"http://{settings.host}:{console.port}",
-                         aws=aws_url)
+                         aws=aws_url, dynamodb=dynamodb_url)
         for url in (urls.api + "/health", urls.console + "/health"):
             _wait_until_answers(url)
         return urls
@@ -149,10 +155,11 @@ class LocalStack:
                  ", ".join(f"{lane} {size}" for lane, size in lanes.sizes().items()))
         return processes
 
-    def _provision(self, aws_url: str) -> ProvisioningReport:
+    def _provision(self, aws_url: str, dynamodb_url: str) -> ProvisioningReport:
         from chalicelib.resources import PLATFORM_KEY, RESOURCES
 
-        return create_resources(RESOURCES, aws_url, {PLATFORM_KEY.logical_id: self.settings.platform_key})
+        return create_resources(RESOURCES, aws_url, {PLATFORM_KEY.logical_id: self.settings.platform_key},
+                                dynamodb_url=dynamodb_url)
 
     def _serve(self, name: str, server: Any) -> ServerThread:
         thread = ServerThread(server, name)

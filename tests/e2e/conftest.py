@@ -24,6 +24,7 @@ class RunningStack:
     api_url: str
     console_url: str
     aws_url: str
+    dynamodb_url: str
     platform_key: str
     environ: dict[str, str]  # the stack's environment: resolves resource names the way the app does
     log_path: Path
@@ -44,7 +45,7 @@ def local_stack(tmp_path_factory) -> RunningStack:
     environ.update(ROSTER_PLATFORM_KEY=PLATFORM_KEY, PYTHONUNBUFFERED="1")
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "infra.local_stack", "--api-port", "0", "--console-port", "0", "--aws-port", "0"],
+            [sys.executable, "-m", "infra.local_stack", "--api-port", "0", "--console-port", "0", "--aws-port", "0", "--dynamodb-port", "0"],
             cwd=PROJECT_DIR, env=environ, stdout=log, stderr=subprocess.STDOUT,
         )
     try:
@@ -52,7 +53,7 @@ def local_stack(tmp_path_factory) -> RunningStack:
     except BaseException:
         _kill(process)
         raise
-    yield RunningStack(ready["api"], ready["console"], ready["aws"], ready["platform_key"],
+    yield RunningStack(ready["api"], ready["console"], ready["aws"], ready["dynamodb"], ready["platform_key"],
                        {**environ, **_stage_environment()}, log_path, process.pid)
     children = child_pids(process.pid)  # the function processes (and multiprocessing's tracker)
     process.send_signal(signal.SIGINT)

@@ -55,8 +55,10 @@ def test_the_platform_key_secret_holds_the_platform_key(local_stack):
 def test_creating_the_resources_again_changes_nothing(local_stack):
     values = {PLATFORM_KEY.logical_id: local_stack.platform_key}
 
-    first = create_resources(RESOURCES, local_stack.aws_url, values, environ=local_stack.environ)
-    second = create_resources(RESOURCES, local_stack.aws_url, values, environ=local_stack.environ)
+    first = create_resources(RESOURCES, local_stack.aws_url, values, environ=local_stack.environ,
+                             dynamodb_url=local_stack.dynamodb_url)
+    second = create_resources(RESOURCES, local_stack.aws_url, values, environ=local_stack.environ,
+                              dynamodb_url=local_stack.dynamodb_url)
 
     for report in (first, second):
         assert report.created == [] and report.updated == []
@@ -65,11 +67,12 @@ def test_creating_the_resources_again_changes_nothing(local_stack):
                                          + len(RESOURCES.email_identities) + subscriptions + len(ses_templates()) * RESOURCES.mail_templates)
 
 
-def test_pynamodb_reaches_the_embedded_aws_through_aws_endpoint_url(local_stack, monkeypatch):
+def test_pynamodb_reaches_dynamodbs_own_process_through_its_endpoint_variable(local_stack, monkeypatch):
     from pynamodb.attributes import UnicodeAttribute
     from pynamodb.models import Model
 
-    for name, value in {"AWS_ENDPOINT_URL": local_stack.aws_url, "AWS_ACCESS_KEY_ID": "testing",
+    for name, value in {"AWS_ENDPOINT_URL": local_stack.aws_url, "AWS_ENDPOINT_URL_DYNAMODB": local_stack.dynamodb_url,
+                        "AWS_ACCESS_KEY_ID": "testing",
                         "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}.items():
         monkeypatch.setenv(name, value)
     table_name = physical_name(RESOURCES.tables[0], local_stack.environ)
@@ -85,10 +88,12 @@ def test_pynamodb_reaches_the_embedded_aws_through_aws_endpoint_url(local_stack,
     key = f"e2e-probe-{uuid.uuid4().hex}"
     Probe(pk=key, sk="probe").save()
 
-    item = aws_client("dynamodb", local_stack.aws_url).get_item(
+    item = aws_client("dynamodb", local_stack.dynamodb_url).get_item(
         TableName=table_name, Key={"pk": {"S": key}, "sk": {"S": "probe"}})
     assert item["Item"]["pk"] == {"S": key}
-    assert Probe._get_connection().connection.client.meta.endpoint_url == local_stack.aws_url
+    assert Probe._get_connection().connection.client.meta.endpoint_url == local_stack.dynamodb_url
+    # the other moto serves every other service and holds no table
+    assert aws_client("dynamodb", local_stack.aws_url).list_tables()["TableNames"] == []
 
 
 def test_outbox_shows_mails_sent_with_send_email_and_send_templated_email(local_stack):

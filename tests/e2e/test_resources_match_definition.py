@@ -24,7 +24,7 @@ def key_schema(hash_key, range_key):
 
 
 def test_tables_and_indexes(local_stack):
-    dynamodb = aws_client("dynamodb", local_stack.aws_url)
+    dynamodb = aws_client("dynamodb", local_stack.dynamodb_url)
 
     assert set(dynamodb.list_tables()["TableNames"]) == {physical_name(t, local_stack.environ) for t in RESOURCES.tables}
     for table in RESOURCES.tables:
