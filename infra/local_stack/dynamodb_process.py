@@ -67,6 +67,7 @@ def main(host: str, port: int) -> None:
 
     aws = EmbeddedAws(port, host)
     print(_READY + aws.start(), flush=True)
+    sys.stdout = sys.stderr  # nobody reads the pipe any more: a full one would block this process
     sys.stdin.read()  # until the stack closes it (or dies)
     aws.stop()
 
