@@ -36,9 +36,7 @@ class DynamoDbProcess:
         answered, _, _ = select.select([self._process.stdout], [], [], timeout)
         line = self._process.stdout.readline() if answered else ""
         if not line.startswith(_READY):
-            self._process.kill()
-            self._process.wait()
-            self._process = None
+            self.stop(timeout=0)
             raise RuntimeError(f"DynamoDB's moto did not start: {line!r}")
         self.url = line[len(_READY):].strip()
         return self.url

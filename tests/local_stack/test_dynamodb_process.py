@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from unittest import mock
 
 from infra.local_stack.dynamodb_process import DynamoDbProcess
 from infra.local_stack.fake_aws import apply_fake_aws_environment, aws_client
@@ -9,6 +10,7 @@ from infra.local_stack.fake_aws import apply_fake_aws_environment, aws_client
 PROJECT_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+@mock.patch.dict(os.environ)
 def test_it_serves_dynamodb_in_another_process_until_stopped():
     apply_fake_aws_environment(os.environ)
     dynamodb = DynamoDbProcess(port=0, cwd=PROJECT_DIR)
