@@ -70,7 +70,8 @@ class PageContext:
 
 @dataclass(frozen=True)
 class Answer:
-    """The state a link is in, for its page: open, accepted, declined, expired, not_found, conflict."""
+    """The state a link is in, for its page: open, accepted, declined, expired, not_found, conflict,
+    not_registered (a guest who is no active member of another account, G3)."""
 
     state: str
     context: PageContext | None = None

@@ -11,6 +11,8 @@ if TYPE_CHECKING:
 COUNTED_ROLES = {"caretaker": "caretaker_count", "on_site_admin": "on_site_admin_count"}
 SLOT_ROLES = ("technical", "administrative")
 
+NOT_YET_MEMBERS = ("pending", "invited", "declined")  # an invitation's membership counts nothing
+
 
 def account_warnings(account: "Account") -> list[str]:
     warnings = []

@@ -2,6 +2,7 @@
 from chalice import Blueprint, Response
 
 from chalicelib import bootstrap
+from chalicelib.domain.rules import NOT_YET_MEMBERS
 from chalicelib.domain.vocabulary import LANGUAGES, MEMBERSHIP_STATUSES, NOTIFICATIONS, PERMISSIONS, ROLES
 from chalicelib.handlers import render
 from chalicelib.handlers.http import json_response, route
@@ -28,7 +29,8 @@ BASE = "/accounts/{account_id}"
 
 @route(bp, BASE + "/contacts", ("POST",), people="manage")
 def add_contact(call, account_id):
-    details = bootstrap.get_contact_service().add(call.tenant_id, account_id, call.body(ADD), call.actor)
+    details = bootstrap.get_contact_service().add(call.tenant_id, account_id, call.body(ADD), call.actor,
+                                                  call.principal.person_id)
     return json_response({**render.contact(details), "person_created": details.person_created,
                           "welcome_mail_job_id": details.welcome_mail_job_id}, 201)
 
@@ -43,7 +45,7 @@ def list_contacts(call, account_id):
 
 @route(bp, BASE + "/contacts/{person_id}", people="member")
 def get_contact(call, account_id, person_id):
-    return render.contact(bootstrap.get_contact_service().get(call.tenant_id, account_id, person_id))
+    return _contact(call, bootstrap.get_contact_service().get(call.tenant_id, account_id, person_id))
 
 
 @route(bp, BASE + "/contacts/{person_id}", ("PATCH",), people="manage")
@@ -52,8 +54,15 @@ def update_contact(call, account_id, person_id):
     version = body.pop("version", None) or call.if_match()
     service = bootstrap.get_contact_service()
     if not body:
-        return render.contact(service.get(call.tenant_id, account_id, person_id))
+        return _contact(call, service.get(call.tenant_id, account_id, person_id))
     return render.membership(service.update(call.tenant_id, account_id, person_id, body, version, call.actor))
+
+
+def _contact(call, details) -> dict:
+    """A person token sees an invitee's details only once they have joined (they consented)."""
+    if call.principal.kind == "person" and details.membership.status in NOT_YET_MEMBERS:
+        return render.contact(details, invitee_only=True)
+    return render.contact(details)
 
 
 @route(bp, BASE + "/contacts/{person_id}", ("DELETE",), people="manage")

@@ -118,7 +118,8 @@ PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-store",
 }
-STATUS = {"open": 200, "accepted": 200, "declined": 200, "expired": 410, "not_found": 404, "conflict": 409}
+STATUS = {"open": 200, "accepted": 200, "declined": 200, "expired": 410, "not_found": 404, "conflict": 409,
+          "not_registered": 409}
 FORM_TYPES = ["application/x-www-form-urlencoded", "multipart/form-data", "application/json", "text/plain"]
 
 

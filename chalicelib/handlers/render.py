@@ -36,8 +36,10 @@ def membership(m: Membership) -> dict:
             "undeliverable": m.undeliverable, "created_at": m.created_at, "updated_at": m.updated_at, "version": m.version}
 
 
-def contact(c: ContactDetails) -> dict:
-    return {**membership(c.membership), "person": person(c.person)}
+def contact(c: ContactDetails, invitee_only: bool = False) -> dict:
+    """`invitee_only`: the person as the inviter knows them, their id and the e-mail invited."""
+    shown = {"person_id": c.person.person_id, "email": c.person.email} if invitee_only else person(c.person)
+    return {**membership(c.membership), "person": shown}
 
 
 def access(a: Access) -> dict:

@@ -49,7 +49,7 @@ def offer(ctx: PageContext, token: str) -> str:
 
 
 def message(ctx: PageContext, state: str) -> str:
-    """accepted, declined, expired, not_found or conflict."""
+    """accepted, declined, expired, not_found, conflict or not_registered."""
     t = _t(ctx)
     title = t[f"{state}_title"]
     text = t[state].format(inviter=ctx.inviter_name, account=_account(ctx))

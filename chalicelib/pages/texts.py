@@ -25,6 +25,8 @@ TEXTS = {
         "not_found": "Dieser Link ist ungültig oder wird nicht mehr verwendet.",
         "conflict_title": "Einladung nicht möglich",
         "conflict": "Diese Einladung kann gerade nicht angenommen werden. Bitten Sie {inviter} um eine neue Einladung.",
+        "not_registered_title": "Einladung nur für bestehende Kunden",
+        "not_registered": "Als Gast kann {account} nur beitreten, wer bereits aktives Mitglied eines anderen Kundenkontos ist. Wenden Sie sich an {inviter}.",
     },
     "fr": {
         "title": "Invitation", "invites": "{inviter} vous invite à rejoindre {account}.",
@@ -38,6 +40,8 @@ TEXTS = {
         "not_found": "Ce lien n'est pas valable ou n'est plus utilisé.",
         "conflict_title": "Invitation impossible",
         "conflict": "Cette invitation ne peut pas être acceptée pour le moment. Demandez-en une nouvelle à {inviter}.",
+        "not_registered_title": "Invitation réservée aux clients existants",
+        "not_registered": "Seule une personne déjà membre active d'un autre compte client peut rejoindre {account} en tant qu'invité. Adressez-vous à {inviter}.",
     },
     "it": {
         "title": "Invito", "invites": "{inviter} la invita a unirsi a {account}.",
@@ -51,6 +55,8 @@ TEXTS = {
         "not_found": "Questo link non è valido o non è più in uso.",
         "conflict_title": "Invito non possibile",
         "conflict": "Questo invito non può essere accettato ora. Chieda un nuovo invito a {inviter}.",
+        "not_registered_title": "Invito riservato ai clienti esistenti",
+        "not_registered": "Può unirsi a {account} come ospite solo chi è già membro attivo di un altro conto cliente. Si rivolga a {inviter}.",
     },
     "en": {
         "title": "Invitation", "invites": "{inviter} invites you to join {account}.",
@@ -64,5 +70,7 @@ TEXTS = {
         "not_found": "This link is not valid or no longer in use.",
         "conflict_title": "Invitation not possible",
         "conflict": "This invitation can't be accepted right now. Ask {inviter} for a new one.",
+        "not_registered_title": "Invitation for existing customers only",
+        "not_registered": "Only someone who is already an active member of another customer account can join {account} as a guest. Please contact {inviter}.",
     },
 }

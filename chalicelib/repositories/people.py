@@ -119,6 +119,15 @@ class PeopleRepository:
         exists = not first_page or any(item.sk == keys.PERSON_SK for item in items)
         return exists, [to_membership(item) for item in items if item.sk.startswith(keys.MEMBER_PREFIX)], next_cursor
 
+    def memberships_of(self, tenant_id: str, person_id: str) -> list[Membership]:
+        """Every membership of the person, page by page (a person has few)."""
+        found, cursor = [], None
+        while True:
+            _, memberships, cursor = self.person_page(tenant_id, person_id, 100, cursor)
+            found += memberships
+            if cursor is None:
+                return found
+
     # --- erasures -----------------------------------------------------------------------
     def erasure_item(self, tenant_id: str, person_id: str, started_at: str) -> ErasureItem:
         return ErasureItem(keys.ERASURE_PK, keys.erasure(tenant_id, person_id), tenant_id=tenant_id,

@@ -6,15 +6,12 @@ from chalicelib.domain.entities import ContactDetails, Membership, Page, Person,
 from chalicelib.domain.errors import Conflict, NotFound, Problem, RuleViolation, VersionConflict
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.mail import Recipient
-from chalicelib.domain.rules import SLOTS, membership_effects, normalise_email
+from chalicelib.domain.rules import NOT_YET_MEMBERS, SLOTS, membership_effects, normalise_email
 from chalicelib.models.entities import AccountItem, EmailClaimItem, MembershipItem, PersonItem
 from chalicelib.repositories.database import Contention, retry_on_contention, update_item, update_item_audited
 from chalicelib.repositories.people import to_membership
 
 ATTEMPTS = 5
-
-
-NOT_YET_MEMBERS = ("pending", "invited", "declined")  # an invitation's membership counts nothing
 
 
 def _state(membership: Membership | None) -> tuple[str, set[str], bool] | None:
@@ -36,18 +33,31 @@ class ContactService:
         self._mail = mail
 
     # --- add ---------------------------------------------------------------------------
-    def add(self, tenant_id: str, account_id: str, fields: dict, actor: dict | None = None) -> ContactDetails:
+    def add(self, tenant_id: str, account_id: str, fields: dict, actor: dict | None = None,
+            acting_person_id: str | None = None) -> ContactDetails:
         """Adds a person to the account by details (G2): creates the person if the e-mail is
         new to the tenant, reuses them otherwise. One Query (the person by e-mail), one transaction.
 
+        A person acting through the portal (`acting_person_id`) adds directly only someone who
+        already shares an account with them; anyone else joins by invitation, with their consent.
+        The answer is the same for a new e-mail and for a person of other customers, so it tells
+        nothing about who else is in the tenant.
+
         The index is eventually consistent, so the transaction checks the e-mail claim: if the
         index was behind, the claim's condition fails and the step runs again."""
-        return retry_on_contention(ATTEMPTS, lambda: self._add(tenant_id, account_id, fields, actor))
+        return retry_on_contention(ATTEMPTS, lambda: self._add(tenant_id, account_id, fields, actor,
+                                                               acting_person_id))
 
-    def _add(self, tenant_id: str, account_id: str, fields: dict, actor: dict | None = None) -> ContactDetails:
+    def _add(self, tenant_id: str, account_id: str, fields: dict, actor: dict | None = None,
+             acting_person_id: str | None = None) -> ContactDetails:
         people, now = self._db.people, self._clock.now_iso()
         email = normalise_email(fields["email"])
         person = people.find_by_email(tenant_id, email)
+        if acting_person_id is not None and (
+                person is None or not self.shares_account(tenant_id, acting_person_id, person.person_id)):
+            raise RuleViolation("People outside your accounts join by invitation: "
+                                "POST /accounts/{account_id}/invitations.",
+                                [Problem("email", "must be invited")], "invitation_required")
         existing_id = person.person_id if person else None
         tx = self._db.transaction()
         if existing_id is None:
@@ -79,6 +89,15 @@ class ContactService:
             self._mail.dispatch(welcome)
         return ContactDetails(membership, person, person_created=existing_id is None,
                               welcome_mail_job_id=welcome.job_id if welcome else None)
+
+    def shares_account(self, tenant_id: str, person_id: str, other_id: str) -> bool:
+        """Whether `other_id` is (or was) a member of an account where `person_id` is active:
+        the people a person may see and add directly. Two Queries of the by_person index."""
+        if person_id == other_id:
+            return True
+        mine = {m.account_id for m in self._db.people.memberships_of(tenant_id, person_id) if m.is_active}
+        return any(m.account_id in mine and m.status not in NOT_YET_MEMBERS
+                   for m in self._db.people.memberships_of(tenant_id, other_id))
 
     def welcome_mail(self, tx, tenant_id: str, account_id: str, person: Person, tenant: Tenant | None = None):
         """P4: with the tenant's welcome mail on, the new contact's welcome mail is written in

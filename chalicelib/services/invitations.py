@@ -32,6 +32,14 @@ class Gone(Contention):
     """The membership an answer needs has changed in a way that ends the invitation."""
 
 
+class NotRegistered(RuleViolation):
+    """G3: a guest must already be an active member of another account of the tenant."""
+
+    def __init__(self):
+        super().__init__("A guest must already be registered: an active member of another account.",
+                         [Problem("email", "is not an active member of another account")], "not_registered")
+
+
 class InvitationService:
     def __init__(self, database, clock, mail, contacts, public_base_url: str):
         self._db = database
@@ -54,9 +62,11 @@ class InvitationService:
             raise NotFound("Account")
         email, kind = normalise_email(fields["email"]), fields.get("kind", "contact")
         person = people.find_by_email(tenant_id, email)
-        if kind == "guest" and (person is None or not self._active_elsewhere(tenant_id, person.person_id, account_id)):
-            raise RuleViolation("A guest must already be registered: an active member of another account.",
-                                [Problem("email", "is not an active member of another account")], "not_registered")
+        # G3 for the provider's staff at once; for a person acting through the portal only when
+        # the invitee accepts, so that the answer tells them nothing about other customers' people
+        if kind == "guest" and inviter_person_id is None and (
+                person is None or self._active_elsewhere(tenant_id, person.person_id, account_id) is None):
+            raise NotRegistered()
         now = self._clock.now_iso()
         tx = self._db.transaction()
         current = None
@@ -76,7 +86,9 @@ class InvitationService:
         invitation = Invitation(
             tenant_id, new_id("invitation"), account_id, person.person_id, email, kind,
             sorted(fields.get("roles", [])), sorted(fields.get("permissions", [])),
-            sorted(fields.get("notifications", [])), fields.get("language") or person.language, "pending",
+            sorted(fields.get("notifications", [])),
+            # a person inviting sees only what they chose, not the invitee's own settings
+            fields.get("language") or (None if inviter_person_id else person.language), "pending",
             fields.get("expires_in_days", 7), "", invited_by, inviter_person_id, None, now, now, None, 1, "")
         # a pending member counts nothing: the account is only checked, its counters wait for the answer
         membership = Membership(tenant_id, account_id, person.person_id, kind, invitation.roles,
@@ -112,7 +124,8 @@ class InvitationService:
         expires_at = iso(self._clock.now() + timedelta(days=invitation.expires_in_days))
         invitation = replace(invitation, token_hash=digest, expires_at=expires_at)
         tx.put(self._repo.new_token_item(digest, invitation), condition=InvitationTokenItem.pk.does_not_exist())
-        language = pick_language(invitation.language, account.language, tenant.default_language if tenant else None)
+        language = pick_language(invitation.language, person.language, account.language,
+                                 tenant.default_language if tenant else None)
         recipient = Recipient(invitation.email, language, person.person_id, {
             "first_name": person.first_name or "", "email": invitation.email,
             "link": f"{self._base_url}/invitations/{token}", "expires_on": expires_at[:10],
@@ -123,14 +136,10 @@ class InvitationService:
                              account_id=invitation.account_id)
         return replace(invitation, mail_job_id=job.job_id), job
 
-    def _active_elsewhere(self, tenant_id: str, person_id: str, account_id: str) -> bool:
-        cursor = None
-        while True:
-            _, memberships, cursor = self._db.people.person_page(tenant_id, person_id, 100, cursor)
-            if any(m.account_id != account_id and m.status == "active" for m in memberships):
-                return True
-            if cursor is None:
-                return False
+    def _active_elsewhere(self, tenant_id: str, person_id: str, account_id: str) -> Membership | None:
+        """An active membership of the person in another account: what makes them registered (G3)."""
+        return next((m for m in self._db.people.memberships_of(tenant_id, person_id)
+                     if m.account_id != account_id and m.status == "active"), None)
 
     # --- read --------------------------------------------------------------------------------
     def get(self, tenant_id: str, account_id: str, invitation_id: str) -> Invitation:
@@ -290,6 +299,8 @@ class InvitationService:
                 return Answer(outcome, state.context, state.invitation_id)
             except Gone:
                 return Answer("not_found", self._neutral(fallback_language))
+            except NotRegistered:
+                return Answer("not_registered", state.context, state.invitation_id)
             except Contention:
                 continue  # revoked, replaced or answered meanwhile: read again
             except Conflict:
@@ -317,6 +328,13 @@ class InvitationService:
                   error=Gone())
         jobs = []
         person = parties.person
+        if outcome == "accepted" and inv.kind == "guest":
+            # G3 holds when the guest joins: the membership elsewhere must still be active then
+            registered = self._active_elsewhere(tid, pid, aid)
+            if registered is None:
+                raise NotRegistered()
+            tx.check(MembershipItem, *self._db.people.membership_key(tid, registered.account_id, pid),
+                     condition=MembershipItem.status == "active", error=Contention())
         if outcome == "accepted":
             # the membership starts to count: counters and slots, in the same transaction
             effects = membership_effects(None, (inv.kind, set(inv.roles), True))

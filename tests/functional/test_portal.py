@@ -300,6 +300,10 @@ def test_each_account_scoped_write_records_who_acted(api, issuer):
     care = add_contact(api, aid, "care@x.example", roles=["caretaker"])["person_id"]
     assert api.patch(f"/accounts/{aid}", {"name": "Muster Holding AG"}).status == 200
     boss = person_api(api, issuer, tenant_id_of(api), "boss@x.example")
+    # the boss adds directly only someone who already shares an account with them (issue 14 §1)
+    sister = api.post("/accounts", {**COMPLETE_ACCOUNT, "name": "Muster Schwester AG"}).json["account_id"]
+    add_contact(api, sister, "boss@x.example")
+    add_contact(api, sister, "site@x.example")
     site = boss.post(f"/accounts/{aid}/contacts", {"email": "site@x.example", "roles": ["on_site_admin"]})
     assert site.status == 201, site.json
     assert boss.patch(f"/accounts/{aid}/contacts/{care}", {"permissions": ["support"]}).status == 200
