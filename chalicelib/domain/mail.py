@@ -7,6 +7,7 @@ QUEUED, SENDING, SENT = "queued", "sending", "sent"
 SUPPRESSED, BOUNCED, COMPLAINED, FAILED = "suppressed", "bounced", "complained", "failed"
 SETTLED = frozenset({SENT, SUPPRESSED, BOUNCED, COMPLAINED, FAILED})
 RECIPIENT_STATUSES = (QUEUED, SENDING, SENT, SUPPRESSED, BOUNCED, COMPLAINED, FAILED)
+LINK = "link"  # a recipient's bearer link (an invitation's token): kept only until the recipient is settled
 
 
 @dataclass(frozen=True)

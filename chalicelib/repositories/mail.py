@@ -1,7 +1,7 @@
 """Mail jobs and recipients, SES message ids, suppressed addresses."""
 from __future__ import annotations
 
-from chalicelib.domain.mail import QUEUED, SENDING, JobView, MailJob, RecipientState
+from chalicelib.domain.mail import LINK, QUEUED, SENDING, JobView, MailJob, RecipientState
 from chalicelib.models import keys
 from chalicelib.models.base import plain
 from chalicelib.models.mail import MailJobItem, MailRecipientItem, SesMessageItem, SuppressionItem
@@ -114,10 +114,15 @@ class MailRepository:
     def settle(self, tenant_id: str, job_id: str, outcomes: list[tuple[RecipientState, str, str | None, str | None]],
                now: str) -> None:
         """Records (recipient, status, ses_message_id, detail) outcomes, with the SES message
-        map for sent ones, in transactions of up to 100 items."""
+        map for sent ones, in transactions of up to 100 items.
+
+        A settled recipient is never sent again, so the link it carried (an invitation's bearer
+        token) leaves its item in the same write, whatever the outcome."""
         pk, writes = keys.mail_job(tenant_id, job_id), []
         for recipient, status, message_id, detail in outcomes:
             actions = [MailRecipientItem.status.set(status), MailRecipientItem.updated_at.set(now)]
+            if LINK in recipient.data:
+                actions.append(MailRecipientItem.data[LINK].remove())
             if message_id:
                 actions.append(MailRecipientItem.ses_message_id.set(message_id))
             if detail:

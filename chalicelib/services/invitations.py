@@ -15,13 +15,12 @@ from chalicelib.domain.ids import new_id
 from chalicelib.domain.invitations import (
     OPEN, Answer, Invitation, PageContext, new_token, token_hash, well_formed,
 )
-from chalicelib.domain.mail import Recipient
+from chalicelib.domain.mail import LINK, Recipient
 from chalicelib.domain.rules import membership_effects, normalise_email
 from chalicelib.mail.catalog import pick_language
 from chalicelib.models import keys
 from chalicelib.models.entities import AccountItem, EmailClaimItem, MembershipItem, PersonItem
 from chalicelib.models.invitations import InvitationItem, InvitationTokenItem
-from chalicelib.models.mail import MailRecipientItem
 from chalicelib.repositories.database import Contention, retry_on_contention
 from chalicelib.repositories.invitations import InvitationRepository, Parties
 
@@ -128,7 +127,7 @@ class InvitationService:
                                  tenant.default_language if tenant else None)
         recipient = Recipient(invitation.email, language, person.person_id, {
             "first_name": person.first_name or "", "email": invitation.email,
-            "link": f"{self._base_url}/invitations/{token}", "expires_on": expires_at[:10],
+            LINK: f"{self._base_url}/invitations/{token}", "expires_on": expires_at[:10],
             "permissions": ", ".join(labels(invitation.permissions, language)) or "—",
         })
         job = self._mail.add(tx, invitation.tenant_id, "invitation", [recipient],
@@ -236,17 +235,11 @@ class InvitationService:
     # --- after the invitation mail was accepted by SES ---------------------------------------
     def mark_invited(self, tenant_id: str, data: dict, recipient) -> None:
         """pending → invited for the invitation of that mail (idempotent: a failed condition is
-        a later state or a newer link, and is ignored). The link leaves the outbox item."""
+        a later state or a newer link, and is ignored). The mail's settle already took the link
+        out of the outbox item it was sent from."""
         inv = self._repo.get(tenant_id, data.get("invitation_id", ""))
         if inv is None:
             return
-        if inv.mail_job_id:
-            try:
-                MailRecipientItem(keys.mail_job(tenant_id, inv.mail_job_id), recipient.key).update(
-                    [MailRecipientItem.data.set({k: v for k, v in recipient.data.items() if k != "link"})],
-                    condition=MailRecipientItem.pk.exists())
-            except Exception:  # noqa: BLE001 - the mail went out; scrubbing is best effort
-                pass
         if inv.status != "pending" or inv.token_hash != data.get("token_hash"):
             return
         tx = self._db.transaction()

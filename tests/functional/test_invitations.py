@@ -336,3 +336,29 @@ def test_an_invitation_by_a_person_tells_that_person(api, account, chalice_clien
     [mail] = mails("roster-invitation-accepted-")
     assert mail.template == "roster-invitation-accepted-fr"
     assert "boss@example.com" in json.dumps(mail.destinations)
+
+
+def test_each_mail_keeps_its_own_link_when_resends_overtake_the_worker(api, account, chalice_client):
+    """Issue 14 §5: the mail of an earlier link, sent after a resend, must not take the newer
+    mail's link away (that mail then went out without one while showing `sent`)."""
+    aid = account["account_id"]
+    inv = invite(api, aid, "zoe@example.com")
+    first = token_of(inv)
+    resent = api.post(f"/accounts/{aid}/invitations/{inv['invitation_id']}/resend").json
+    second = token_of(resent)
+    assert drain(chalice_client, "send_mail", MAIL) == 2  # both jobs, the first one first
+    links = [json.loads(m.template_data).get("link", "") for m in mails("roster-invitation-")]
+    assert sorted(link.rsplit("/", 1)[-1] for link in links) == sorted([first, second])
+    assert first not in json.dumps(table_items()) and second not in json.dumps(table_items())
+    assert accept(chalice_client, second).status == 200
+
+
+def test_a_link_leaves_the_outbox_also_when_its_mail_is_not_sent(api, account, chalice_client):
+    from chalicelib import bootstrap
+
+    bootstrap.get_database().mail.suppress("zoe@example.com", "bounced", "2026-01-01T00:00:00.000Z")
+    inv = invite(api, account["account_id"], "zoe@example.com")
+    token = token_of(inv)
+    drain(chalice_client, "send_mail", MAIL)
+    assert mails("roster-invitation-") == []
+    assert token not in json.dumps(table_items())
