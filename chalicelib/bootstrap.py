@@ -196,11 +196,22 @@ def get_audit_service():
 
 
 @lru_cache(maxsize=1)
+def get_mail_limits():
+    from chalicelib.repositories.limits import LimitRepository
+    from chalicelib.services.limits import MailLimits
+
+    settings = get_settings()
+    get_database()  # binds the models to the table
+    return MailLimits(LimitRepository(), get_clock(), settings.mail_requests_per_minute,
+                      settings.invitation_mails_per_address_per_day, settings.invitation_resend_cooldown_seconds)
+
+
+@lru_cache(maxsize=1)
 def get_invitation_service():
     from chalicelib.services.invitations import InvitationService
 
     return InvitationService(get_database(), get_clock(), get_mail_service(), get_contact_service(),
-                             get_settings().public_base_url)
+                             get_settings().public_base_url, get_mail_limits())
 
 
 @lru_cache(maxsize=1)
@@ -254,5 +265,5 @@ _BUILDERS = (
     get_mail_service, get_invitation_service, get_notice_service,
     get_authenticator, get_jwks, get_person_tokens, get_tenant_service, get_api_key_service, get_account_service,
     get_contact_service, get_people_service, get_portal_service, get_audit_service, get_preference_service,
-    get_audience, get_notice_delivery,
+    get_audience, get_notice_delivery, get_mail_limits,
 )

@@ -31,6 +31,10 @@ class Settings:
     ses_max_send_rate: float = 0.0
     # the mail worker's maximum concurrency (infra sets it): each worker paces at rate / workers
     mail_worker_concurrency: int = 4  # MAIL_QUEUE.max_concurrency
+    # mail-flood limits (docs/api.md "Limits")
+    mail_requests_per_minute: int = 120  # per tenant, on the routes that cause mail
+    invitation_mails_per_address_per_day: int = 5  # per tenant and recipient address
+    invitation_resend_cooldown_seconds: int = 60  # per invitation
 
 
 def _flag(name: str) -> bool:
@@ -59,4 +63,7 @@ def get_settings() -> Settings:
         oidc_tenant_claim=os.environ.get("ROSTER_OIDC_TENANT_CLAIM", "").strip() or "custom:tenant_id",
         oidc_tenant_id=os.environ.get("ROSTER_OIDC_TENANT_ID", "").strip(),
         oidc_leeway_seconds=int(os.environ.get("ROSTER_OIDC_LEEWAY", "60")),
+        mail_requests_per_minute=int(os.environ.get("ROSTER_MAIL_REQUESTS_PER_MINUTE", "120")),
+        invitation_mails_per_address_per_day=int(os.environ.get("ROSTER_INVITATION_MAILS_PER_DAY", "5")),
+        invitation_resend_cooldown_seconds=int(os.environ.get("ROSTER_INVITATION_RESEND_COOLDOWN", "60")),
     )

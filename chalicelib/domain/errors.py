@@ -56,6 +56,14 @@ class RuleViolation(DomainError):
         super().__init__(message, details or [], code, 422)
 
 
+class RateLimited(DomainError):
+    """429 with Retry-After: a limit that protects people from mail floods (docs/api.md)."""
+
+    def __init__(self, message: str, retry_after: int, details: list[Problem] | None = None):
+        super().__init__(message, details or [], "rate_limited", 429)
+        self.retry_after = max(1, int(retry_after))
+
+
 class PayloadTooLarge(DomainError):
     def __init__(self, limit: int):
         super().__init__(f"Body is larger than {limit} bytes.", [Problem("body", "too_large")], "payload_too_large", 413)

@@ -5,6 +5,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 OPEN = ("pending", "invited")
 INVITATION_STATUSES = ("pending", "invited", "accepted", "declined", "revoked", "expired")
@@ -52,6 +53,11 @@ class Invitation:
     @property
     def is_open(self) -> bool:
         return self.status in OPEN
+
+    @property
+    def sent_at(self) -> datetime:
+        """When its current link was issued: the expiry is set that many days after it."""
+        return datetime.fromisoformat(self.expires_at.replace("Z", "+00:00")) - timedelta(days=self.expires_in_days)
 
 
 @dataclass(frozen=True)

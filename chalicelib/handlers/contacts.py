@@ -27,7 +27,7 @@ DESIGNATE = Schema({"technical": nullable(ID), "administrative": nullable(ID)}, 
 BASE = "/accounts/{account_id}"
 
 
-@route(bp, BASE + "/contacts", ("POST",), people="manage")
+@route(bp, BASE + "/contacts", ("POST",), people="manage", sends_mail=True)
 def add_contact(call, account_id):
     details = bootstrap.get_contact_service().add(call.tenant_id, account_id, call.body(ADD), call.actor,
                                                   call.principal.person_id)

@@ -31,7 +31,9 @@ def error_body(code: str, message: str, details: list[Problem] | None = None) ->
 
 
 def error_response(error: DomainError) -> Response:
-    return json_response(error_body(error.code, error.message, error.details), error.status)
+    retry_after = getattr(error, "retry_after", None)
+    headers = {"Retry-After": str(retry_after)} if retry_after else None
+    return json_response(error_body(error.code, error.message, error.details), error.status, headers)
 
 
 @dataclass
@@ -126,7 +128,8 @@ def _authorise_person(principal: Principal, auth: Auth, people: People, path_par
 
 
 def route(bp: Blueprint, path: str, methods: tuple[str, ...] = ("GET",), auth: Auth = "tenant",
-          people: People = None, people_fields: tuple[str, ...] | None = None) -> Callable[[View], View]:
+          people: People = None, people_fields: tuple[str, ...] | None = None,
+          sends_mail: bool = False) -> Callable[[View], View]:
     """Registers a view that gets a `Call` first, then the path parameters.
 
     Authentication happens here, before the view runs, so no route can forget it; domain
@@ -136,6 +139,7 @@ def route(bp: Blueprint, path: str, methods: tuple[str, ...] = ("GET",), auth: A
     None (the default: tenant API key only, so a new route opens to nobody by accident),
     "member" (any active member of the path's account) or "manage" (the customer or an admin).
     `people_fields` lists the body fields a person may send; any other answers 403 naming it (C6).
+    `sends_mail` routes count against the tenant's per-minute limit of such requests (429).
     """
     from chalicelib import bootstrap  # the composition root, resolved per call
 
@@ -148,6 +152,8 @@ def route(bp: Blueprint, path: str, methods: tuple[str, ...] = ("GET",), auth: A
                     request.headers.get("authorization"), auth)
                 _check_ids(path_params)
                 membership = _authorise_person(principal, auth, people, path_params) if principal.kind == "person" else None
+                if sends_mail:
+                    bootstrap.get_mail_limits().take_request(principal.tenant_id)
                 call = Call(principal, request, bootstrap.get_settings().max_body_bytes, membership, people_fields)
                 return view(call, **path_params)
             except DomainError as error:
@@ -156,6 +162,7 @@ def route(bp: Blueprint, path: str, methods: tuple[str, ...] = ("GET",), auth: A
         wrapped.auth = auth  # type: ignore[attr-defined]
         wrapped.people = people  # type: ignore[attr-defined]
         wrapped.people_fields = people_fields  # type: ignore[attr-defined]
+        wrapped.sends_mail = sends_mail  # type: ignore[attr-defined]
         bp.route(path, methods=list(methods))(wrapped)
         return wrapped
 

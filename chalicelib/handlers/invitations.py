@@ -10,8 +10,9 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib import bootstrap
-from chalicelib.domain.errors import DomainError, InvalidInput, Problem
+from chalicelib.domain.errors import Conflict, DomainError, InvalidInput, Problem
 from chalicelib.domain.invitations import INVITATION_STATUSES
+from chalicelib.domain.rules import normalise_email
 from chalicelib.domain.vocabulary import LANGUAGES
 from chalicelib.handlers.contacts import GRANTS
 from chalicelib.handlers.http import error_body, json_response, route
@@ -57,7 +58,7 @@ def _inviter(call) -> tuple[str, str | None]:
     return (person_id or call.principal.actor), person_id
 
 
-@route(bp, BASE, ("POST",), people="manage")
+@route(bp, BASE, ("POST",), people="manage", sends_mail=True)
 def create_invitation(call, account_id):
     body = call.body(INVITE)
     invited_by, person_id = _inviter(call)
@@ -65,7 +66,7 @@ def create_invitation(call, account_id):
     return json_response(render(invitation), 201)
 
 
-@route(bp, BASE + "/batch", ("POST",), people="manage")
+@route(bp, BASE + "/batch", ("POST",), people="manage", sends_mail=True)
 def create_invitations(call, account_id):
     """Up to 100 invitations; each gets its own result, the valid ones are created."""
     items = call.body(BATCH)["invitations"]
@@ -73,10 +74,15 @@ def create_invitations(call, account_id):
         raise InvalidInput("Body has invalid fields.", [Problem("invitations", "must not be empty")])
     service, (invited_by, person_id) = bootstrap.get_invitation_service(), _inviter(call)
     service.require_account(call.tenant_id, account_id)  # a missing account fails the whole batch: 404
-    results = []
+    results, seen = [], set()
     for index, item in enumerate(items):
         try:
             fields = INVITE.validate(item, f"Invitation {index} has invalid fields.")
+            email = normalise_email(fields["email"])
+            if email in seen:  # one mail per address and batch
+                raise Conflict("The batch names this e-mail address more than once.", "duplicate_in_batch",
+                               [Problem(f"invitations[{index}].email", "appears earlier in the batch")])
+            seen.add(email)
             invitation = service.create(call.tenant_id, account_id, fields, invited_by, person_id)
             results.append({"status": 201, "invitation": render(invitation)})
         except DomainError as error:
@@ -97,7 +103,7 @@ def get_invitation(call, account_id, invitation_id):
     return render(bootstrap.get_invitation_service().get(call.tenant_id, account_id, invitation_id))
 
 
-@route(bp, BASE + "/{invitation_id}/resend", ("POST",), people="manage")
+@route(bp, BASE + "/{invitation_id}/resend", ("POST",), people="manage", sends_mail=True)
 def resend_invitation(call, account_id, invitation_id):
     return render(bootstrap.get_invitation_service().resend(call.tenant_id, account_id, invitation_id,
                                                                 call.actor))

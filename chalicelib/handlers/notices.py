@@ -112,7 +112,7 @@ def get_notice(call, notice_id):
     return render_view(bootstrap.get_notice_service().view(call.tenant_id, notice_id))
 
 
-@route(bp, "/notices/{notice_id}", ("PATCH",))
+@route(bp, "/notices/{notice_id}", ("PATCH",), sends_mail=True)
 def edit_notice(call, notice_id):
     body = call.body(EDIT)
     version = body.pop("version", None) or call.if_match()
@@ -127,7 +127,7 @@ def delete_notice(call, notice_id):
     return Response(body="", status_code=204)
 
 
-@route(bp, "/notices/{notice_id}/publish", ("POST",))
+@route(bp, "/notices/{notice_id}/publish", ("POST",), sends_mail=True)
 def publish_notice(call, notice_id):
     dry_run = call.query(PUBLISH).get("dry_run", False)
     publication = bootstrap.get_notice_service().publish(call.tenant_id, notice_id, dry_run, call.if_match(),
@@ -137,7 +137,7 @@ def publish_notice(call, notice_id):
     return json_response(answer, 200 if dry_run else 202)
 
 
-@route(bp, "/notices/{notice_id}/updates", ("POST",))
+@route(bp, "/notices/{notice_id}/updates", ("POST",), sends_mail=True)
 def add_update(call, notice_id):
     body = call.body(UPDATE)
     view = bootstrap.get_notice_service().add_update(call.tenant_id, notice_id, body["body"], body.get("status"),
@@ -145,14 +145,14 @@ def add_update(call, notice_id):
     return json_response(render_view(view), 202)
 
 
-@route(bp, "/notices/{notice_id}/resolve", ("POST",))
+@route(bp, "/notices/{notice_id}/resolve", ("POST",), sends_mail=True)
 def resolve_notice(call, notice_id):
     body = call.body(CLOSE)
     view = bootstrap.get_notice_service().resolve(call.tenant_id, notice_id, body.get("body"), _actor(call))
     return json_response(render_view(view), 202)
 
 
-@route(bp, "/notices/{notice_id}/cancel", ("POST",))
+@route(bp, "/notices/{notice_id}/cancel", ("POST",), sends_mail=True)
 def cancel_notice(call, notice_id):
     body = call.body(CLOSE)
     view = bootstrap.get_notice_service().cancel(call.tenant_id, notice_id, body.get("body"), _actor(call))

@@ -9,6 +9,7 @@ from pynamodb.indexes import GlobalSecondaryIndex
 from chalicelib.models import keys
 from chalicelib.models.base import ByList, RosterModel, index_meta
 from chalicelib.models.invitations import INVITATION_MODELS
+from chalicelib.models.limits import LIMIT_MODELS
 from chalicelib.models.mail import MAIL_MODELS
 from chalicelib.models.notices import NOTICE_MODELS
 
@@ -171,4 +172,4 @@ class ErasureItem(RosterModel):
 
 
 ALL_MODELS = [TenantItem, ApiKeyItem, AccountItem, PersonItem, EmailClaimItem, MembershipItem, ErasureItem,
-              *MAIL_MODELS, *INVITATION_MODELS, *NOTICE_MODELS]
+              *MAIL_MODELS, *INVITATION_MODELS, *NOTICE_MODELS, *LIMIT_MODELS]

@@ -176,3 +176,11 @@ def event_and_person_of_delivery(sk: str) -> tuple[str, str]:
 def due(at: str, tenant_id: str, entity_id: str, suffix: str = "") -> str:
     """by_pending sort key: the moment first, so a key condition `<= now` finds what is due."""
     return f"{at}#{tenant_id}#{entity_id}{suffix}"
+
+
+LIMIT_WINDOW_SK = "WINDOW"
+
+
+def limit(tenant_id: str, name: str) -> str:
+    """A counter of the tenant's: `mail-requests`, or `invitation-mail#<e-mail>` per day."""
+    return f"T#{tenant_id}#LIMIT#{name}"

@@ -40,8 +40,9 @@ class NotRegistered(RuleViolation):
 
 
 class InvitationService:
-    def __init__(self, database, clock, mail, contacts, public_base_url: str):
+    def __init__(self, database, clock, mail, contacts, public_base_url: str, limits):
         self._db = database
+        self._limits = limits
         self._repo = InvitationRepository()
         self._clock = clock
         self._mail = mail
@@ -118,6 +119,7 @@ class InvitationService:
         """A fresh link: token item and invitation mail into `tx`; returns the invitation to write."""
         from dataclasses import replace
 
+        self._limits.count_invitation_mail(tx, invitation.tenant_id, invitation.email)
         token = new_token()
         digest = token_hash(token)
         expires_at = iso(self._clock.now() + timedelta(days=invitation.expires_in_days))
@@ -164,6 +166,7 @@ class InvitationService:
         before = self.get(tenant_id, account_id, invitation_id)
         if not before.is_open:
             raise _closed(before)
+        self._limits.check_resend(before.sent_at)
         person = self._db.people.get(tenant_id, before.person_id)
         if person is None:
             raise Conflict("The invited person no longer exists.", "invitation_closed")
