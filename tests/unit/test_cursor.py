@@ -22,12 +22,12 @@ def test_foreign_or_forged_cursors_are_refused(token):
     assert caught.value.details[0].field == "cursor"
 
 
-@pytest.mark.parametrize("raw", [b"[" * 3000, b'{"pk": {"S": ' + b"[" * 40 + b"]" * 40 + b"}}"])
-def test_a_cursor_of_deep_json_is_refused(raw):
-    token = base64.urlsafe_b64encode(raw).decode().rstrip("=")
-    with pytest.raises(InvalidInput) as caught:
-        cursor.decode(token, "pk", "T#ten_a#A#acc_b")
-    assert caught.value.code == "invalid_cursor"
+def test_a_cursor_of_deep_json_is_refused():
+    for raw in (b"[" * 3000, b'{"pk": {"S": ' + b"[" * 40 + b"]" * 40 + b"}}"):
+        token = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        with pytest.raises(InvalidInput) as caught:
+            cursor.decode(token, "pk", "T#ten_a#A#acc_b")
+        assert caught.value.code == "invalid_cursor"
 
 
 def test_no_cursor_means_first_page():

@@ -41,14 +41,11 @@ def serve():
         server.server_close()
 
 
-def test_a_jwks_document_is_fetched(serve):
+def test_a_hostile_jwks_document_is_a_value_error(serve):
+    for body in (b"[" * 3000, b'{"keys": ' + b"[" * 40 + b"]" * 40 + b"}", b"{", b"[]"):
+        with pytest.raises(ValueError):
+            http_fetch(serve(body))
     assert http_fetch(serve(b'{"keys": []}')) == {"keys": []}
-
-
-@pytest.mark.parametrize("body", [b"[" * 3000, b'{"keys": ' + b"[" * 40 + b"]" * 40 + b"}", b"{", b"[]"])
-def test_a_hostile_jwks_document_is_a_value_error(serve, body):
-    with pytest.raises(ValueError):
-        http_fetch(serve(body))
 
 
 def test_a_hostile_jwks_document_answers_503(serve):
