@@ -11,6 +11,8 @@ import time
 import urllib.request
 from typing import Callable
 
+from chalicelib.domain import json_input
+
 Fetch = Callable[[str], dict]
 
 
@@ -19,7 +21,10 @@ def http_fetch(url: str, timeout: float = 3.0) -> dict:
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}) if url.startswith("http://127.") else
                                          urllib.request.ProxyHandler())
     with opener.open(urllib.request.Request(url, headers={"Accept": "application/json"}), timeout=timeout) as reply:
-        return json.loads(reply.read(1024 * 1024))
+        document = json_input.parse(reply.read(1024 * 1024))  # a ValueError if malformed: 503, like unreachable
+    if not isinstance(document, dict):
+        raise ValueError("the JWKS document is not a JSON object")
+    return document
 
 
 class JwksCache:

@@ -9,6 +9,7 @@ from typing import Any, Callable, Literal
 
 from chalice import Blueprint, Response
 
+from chalicelib.domain import json_input
 from chalicelib.domain.errors import (
     DomainError, Forbidden, InvalidInput, NotFound, PayloadTooLarge, Problem, UnsupportedMediaType,
 )
@@ -28,6 +29,14 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 def error_body(code: str, message: str, details: list[Problem] | None = None) -> dict:
     return {"error": {"code": code, "message": message,
                       "details": [{"field": d.field, "problem": d.problem} for d in details or []]}}
+
+
+def parse_body(raw: bytes):
+    """The JSON value of a request body, nesting at most json_input.MAX_DEPTH levels; else 400."""
+    try:
+        return json_input.parse(raw)
+    except json_input.MalformedJSON as error:
+        raise InvalidInput("Body is not valid JSON.", [Problem("body", error.problem)], "malformed_json") from None
 
 
 def error_response(error: DomainError) -> Response:
@@ -58,10 +67,7 @@ class Call:
         content_type = (self.request.headers.get("content-type") or "application/json").split(";")[0].strip()
         if content_type.lower() != "application/json":
             raise UnsupportedMediaType(content_type)
-        try:
-            data = json.loads(raw or b"{}")
-        except (ValueError, UnicodeDecodeError):
-            raise InvalidInput("Body is not valid JSON.", [Problem("body", "malformed_json")], "malformed_json")
+        data = parse_body(raw or b"{}")
         if not isinstance(data, dict):
             raise InvalidInput("Body must be a JSON object.", [Problem("body", "not_an_object")])
         data = schema.validate(data, "Body has invalid fields.")

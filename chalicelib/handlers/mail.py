@@ -1,11 +1,12 @@
 """Mail events: the mail queue worker, SES feedback, the outbox sweeper, and GET /mail-jobs."""
 from __future__ import annotations
 
-import json
+from typing import Callable
 
 from chalice import Blueprint
 
 from chalicelib import bootstrap
+from chalicelib.domain import json_input
 from chalicelib.handlers import render
 from chalicelib.handlers.http import route
 from chalicelib.handlers.schema import PAGE, Schema
@@ -15,6 +16,40 @@ bp = Blueprint(__name__)
 
 VIEW = Schema(PAGE)
 
+# The string fields of each kind of job message (the app's own senders write them).
+MAIL_JOB = ("tenant_id", "job_id")
+NOTICE_BATCH = ("tenant_id", "notice_id", "batch")
+FANOUT_JOB = ("tenant_id", "notice_id", "event_key")
+
+
+class MalformedMessage(ValueError):
+    """A message no attempt can handle (not JSON, too deep, not the expected object). It fails
+    its record like any error: the redrive policy moves it to the DLQ after maxReceiveCount
+    attempts, and the rest of its batch is handled (docs/mail.md)."""
+
+
+def _object(text, what: str = "body") -> dict:
+    try:
+        value = json_input.parse(text)
+    except json_input.MalformedJSON as error:
+        raise MalformedMessage(f"{what} {error.problem}") from None
+    if not isinstance(value, dict):
+        raise MalformedMessage(f"{what} is not a JSON object")
+    return value
+
+
+def _job(text: str, fields_of: Callable[[dict], tuple[str, ...]]) -> dict:
+    """The job in a message body, with each of `fields_of(job)` a string; else MalformedMessage."""
+    job = _object(text)
+    wrong = [name for name in fields_of(job) if not isinstance(job.get(name), str)]
+    if wrong:
+        raise MalformedMessage(f"{', '.join(wrong)}: missing or not a string")
+    return job
+
+
+def _mail_fields(job: dict) -> tuple[str, ...]:
+    return NOTICE_BATCH if job.get("kind") == "notice_batch" else MAIL_JOB
+
 
 def _partial_batch(event, handle_record) -> dict:
     """Runs `handle_record` per SQS record with Powertools' BatchProcessor; failed records are
@@ -23,16 +58,26 @@ def _partial_batch(event, handle_record) -> dict:
     exactly those messages, and the function does not count as crashed."""
     from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
+    def handle(record) -> None:
+        try:
+            handle_record(record)
+        except MalformedMessage as error:
+            bootstrap.get_logger().error("malformed message", extra={
+                "message_id": record.message_id, "queue": record.event_source_arn.rsplit(":", 1)[-1],
+                "problem": str(error)})
+            raise
+
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    return process_partial_response(event=event.to_dict(), record_handler=handle_record, processor=processor,
+    return process_partial_response(event=event.to_dict(), record_handler=handle, processor=processor,
                                     context=event.context)
 
 
-def _jobs(event, queue, run) -> dict:
-    """`_partial_batch` over JSON messages: `run(job, last_attempt)` per record, where
+def _jobs(event, queue, fields_of: Callable[[dict], tuple[str, ...]], run) -> dict:
+    """`_partial_batch` over job messages: `run(job, last_attempt)` per record, where
     last_attempt says the queue will send the message to its DLQ if this attempt fails."""
     def handle(record) -> None:
-        run(json.loads(record.body), int(record.attributes.approximate_receive_count) >= queue.max_receive_count)
+        job = _job(record.body, fields_of)
+        run(job, int(record.attributes.approximate_receive_count) >= queue.max_receive_count)
 
     return _partial_batch(event, handle)
 
@@ -58,7 +103,7 @@ def send_mail(event):
             service.process(job["tenant_id"], job["job_id"], last_attempt=last_attempt)
 
     try:
-        return _jobs(event, MAIL_QUEUE, run)
+        return _jobs(event, MAIL_QUEUE, _mail_fields, run)
     finally:
         if following:
             bootstrap.get_notice_delivery().release_held()
@@ -74,11 +119,11 @@ def _notice_batches(event) -> list[tuple[str, str, str]]:
     batches = []
     for record in event:
         try:
-            job = json.loads(record.body)
-            if job.get("kind") == "notice_batch":
-                batches.append(_batch_key(job))
-        except (ValueError, AttributeError, KeyError):
+            job = _job(record.body, _mail_fields)
+        except MalformedMessage:
             continue  # its own handling reports it
+        if job.get("kind") == "notice_batch":
+            batches.append(_batch_key(job))
     return batches
 
 
@@ -94,9 +139,11 @@ def mail_feedback(event):
     service = bootstrap.get_mail_service()
 
     def handle(record) -> None:
-        body = json.loads(record.body)
+        body = _object(record.body)
         if body.get("Type") == "Notification" and "Message" in body:
-            body = json.loads(body["Message"])
+            if not isinstance(body["Message"], str):
+                raise MalformedMessage("Message is not a string")
+            body = _object(body["Message"], "Message")
         service.record_feedback(body)
 
     return _partial_batch(event, handle)

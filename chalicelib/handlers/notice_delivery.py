@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib import bootstrap
-from chalicelib.handlers.mail import _jobs
+from chalicelib.handlers.mail import FANOUT_JOB, _jobs
 from chalicelib.resources import NOTICE_FANOUT_QUEUE
 
 bp = Blueprint(__name__)
@@ -15,5 +15,5 @@ bp = Blueprint(__name__)
                    name=NOTICE_FANOUT_QUEUE.handler)
 def notice_fanout(event):
     service = bootstrap.get_notice_delivery()
-    return _jobs(event, NOTICE_FANOUT_QUEUE, lambda job, last_attempt: service.fan_out(
+    return _jobs(event, NOTICE_FANOUT_QUEUE, lambda job: FANOUT_JOB, lambda job, last_attempt: service.fan_out(
         job["tenant_id"], job["notice_id"], job["event_key"], last_attempt=last_attempt))

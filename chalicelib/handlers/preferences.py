@@ -11,6 +11,8 @@ from urllib.parse import parse_qs
 from chalice import Blueprint, Response
 
 from chalicelib import bootstrap
+from chalicelib.domain.errors import InvalidInput
+from chalicelib.handlers.http import error_body, parse_body
 from chalicelib.handlers.invitations import FORM_TYPES, PAGE_HEADERS, _language, page_route
 
 bp = Blueprint(__name__)
@@ -22,12 +24,16 @@ def _wants_json(request) -> bool:
     return "application/json" in (request.headers.get("accept") or "")
 
 
-def _answer(request, page, token: str, back: str) -> Response:
+def _answer(request, page, token: str, back: str, error: InvalidInput | None = None) -> Response:
+    """The page, or JSON for API clients; `error` (a malformed body) is named in JSON answers of a
+    genuine link (a tampered one gets the plain 404)."""
     from chalicelib.pages import preferences as pages
 
     status = STATUS[page.state]
     if _wants_json(request):
         body: dict = {"status": page.state}
+        if error is not None and page.state == "invalid":
+            body.update(error_body(error.code, error.message, error.details))
         if status == 200:
             body.update(language=page.language, notice_type=page.notice_type, accounts=[
                 {"account_id": a.account_id, "account_name": a.account_name, "notifications": a.notifications,
@@ -62,12 +68,10 @@ def _form(request) -> dict[str, list[str]]:
 
 
 def _json(request):
+    """The JSON body, or None when the Content-Type is not JSON; InvalidInput when it is malformed."""
     if not (request.headers.get("content-type") or "").lower().startswith("application/json"):
         return None
-    try:
-        return json.loads(request.raw_body or b"null")
-    except ValueError:
-        return None
+    return parse_body(request.raw_body or b"null")
 
 
 def _choices(request) -> dict[str, set[str]] | None:
@@ -99,7 +103,10 @@ def preferences_page(request, token):
 @page_route("/preferences/{token}", ("POST",), FORM_TYPES, blueprint=bp)
 def save_preferences(request, token):
     service, hint = bootstrap.get_preference_service(), _language(request)
-    choices = _choices(request)
+    try:
+        choices = _choices(request)
+    except InvalidInput as error:
+        return _answer(request, service.refuse(token, hint), token, token, error)
     page = service.refuse(token, hint) if choices is None else service.update(token, choices, hint)
     return _answer(request, page, token, token)
 
@@ -108,8 +115,12 @@ def save_preferences(request, token):
 def unsubscribe(request, token):
     """The page's form sends `type`; a mail client's RFC 8058 one-click sends
     `List-Unsubscribe=One-Click` and the type is in the query of the List-Unsubscribe URL."""
-    body = _json(request)
+    service, hint = bootstrap.get_preference_service(), _language(request)
+    try:
+        body = _json(request)
+    except InvalidInput as error:
+        return _answer(request, service.refuse(token, hint), token, f"../{token}", error)
     fields = {k: [v] for k, v in body.items() if isinstance(v, str)} if isinstance(body, dict) else _form(request)
     notice_type = (fields.get("type") or [None])[0] or _query_type(request) or ""
-    page = bootstrap.get_preference_service().unsubscribe(token, notice_type, _language(request))
+    page = service.unsubscribe(token, notice_type, hint)
     return _answer(request, page, token, f"../{token}")

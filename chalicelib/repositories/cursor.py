@@ -10,6 +10,7 @@ import json
 import re
 from typing import Any
 
+from chalicelib.domain import json_input
 from chalicelib.domain.errors import InvalidInput, Problem
 
 
@@ -34,8 +35,8 @@ def decode(cursor: str | None, hash_attribute: str, hash_value: str,
         return None
     invalid = InvalidInput("The cursor is not valid for this list.", [Problem("cursor", "is invalid")], "invalid_cursor")
     try:
-        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, TypeError):
+        key = json_input.parse(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, TypeError):  # MalformedJSON and binascii.Error are ValueErrors
         raise invalid
     if not isinstance(key, dict) or key.get(hash_attribute) != {"S": hash_value}:
         raise invalid

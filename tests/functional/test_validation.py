@@ -272,7 +272,12 @@ def _random_body(rng: random.Random) -> bytes:
         text = json.dumps(_random_json(rng))
         cut = rng.randint(0, len(text))
         return (text[:cut] + rng.choice(["", "}", "{", "\"", ",", "\\", "\x00"])).encode()
-    return bytes(rng.randint(0, 255) for _ in range(rng.randint(0, 40)))
+    if kind < 0.9:
+        return bytes(rng.randint(0, 255) for _ in range(rng.randint(0, 40)))
+    # nested past the 32-level bound, up to beyond Python's recursion limit, closed or not
+    levels = rng.choice([33, 100, 999, 3000])
+    opener, closer = rng.choice([("[", "]"), ('{"name": ', "}"), ('{"address": [', "]}")])
+    return (opener * levels + rng.choice(["", "1" + closer * levels])).encode()
 
 
 def test_fuzzed_bodies_never_yield_a_5xx(api, platform, account, member):

@@ -1,3 +1,5 @@
+import base64
+
 import pytest
 
 from chalicelib.domain.errors import InvalidInput
@@ -18,6 +20,14 @@ def test_foreign_or_forged_cursors_are_refused(token):
     with pytest.raises(InvalidInput) as caught:
         cursor.decode(token, "pk", "T#ten_a#A#acc_b")
     assert caught.value.details[0].field == "cursor"
+
+
+def test_a_cursor_of_deep_json_is_refused():
+    for raw in (b"[" * 3000, b'{"pk": {"S": ' + b"[" * 40 + b"]" * 40 + b"}}"):
+        token = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        with pytest.raises(InvalidInput) as caught:
+            cursor.decode(token, "pk", "T#ten_a#A#acc_b")
+        assert caught.value.code == "invalid_cursor"
 
 
 def test_no_cursor_means_first_page():
