@@ -24,7 +24,7 @@ from chalicelib.models.notices import NoticeItem
 
 ATTEMPTS = 5
 MAX_UNREACHED_PAGE = 100
-MAX_SCANNED_FOR_PERSON = 500  # notices looked at for one page of /me/notices
+MAX_SCANNED_FOR_PERSON = 500  # notices looked at for one page of /me/notices that has found one
 DEFAULT_SEVERITY = {"outage": "major", "security": "major", "maintenance": "info", "general": "info"}
 EDITABLE_WHEN_LIVE = ("title", "body", "severity", "starts_at", "ends_at", "reminders")
 
@@ -311,8 +311,10 @@ class NoticeService:
                 notice.affected.get("account_ids", ()))
             if concerned:
                 found.append((notice, sorted(concerned)))
-            if len(found) == limit or read == MAX_SCANNED_FOR_PERSON:
-                return Page(found, after)  # a bounded request: the cursor goes on from here
+            if len(found) == limit or (read >= MAX_SCANNED_FOR_PERSON and found):
+                # a bounded request, the cursor goes on from here; but a page is never empty with a
+                # cursor, so one that has found nothing yet reads on to its first find or the end
+                return Page(found, after)
         return Page(found, None)
 
     def _active_accounts(self, tenant_id: str, person_id: str) -> set[str]:
