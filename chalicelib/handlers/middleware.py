@@ -2,6 +2,8 @@
 
 Chalice answers some requests itself (415 for a foreign Content-Type, 405, an unhandled
 exception) with `{"Code", "Message"}`; they are rewritten into the API's error format here.
+Every answer to HEAD leaves with an empty body, whatever the route or chalice put in it: a
+keep-alive client reads no body after a HEAD answer and would take one for the next answer.
 """
 from __future__ import annotations
 
@@ -38,6 +40,12 @@ def _normalise(response: Response) -> Response:
     return response
 
 
+def _bodiless_for_head(method: str, response: Response) -> Response:
+    if method == "HEAD":
+        response.body = ""
+    return response
+
+
 def observe_and_normalise(event, get_response):
     logger, metrics = bootstrap.get_logger(), bootstrap.get_metrics()
     bootstrap.get_tracer()  # None unless ROSTER_TRACING is on; when on, it patches botocore once
@@ -45,7 +53,7 @@ def observe_and_normalise(event, get_response):
     request_id = (event.context or {}).get("requestId") or str(uuid.uuid4())
     logger.set_correlation_id(request_id)
     started = time.perf_counter()
-    response = _normalise(get_response(event))
+    response = _bodiless_for_head(event.method, _normalise(get_response(event)))
     status = response.status_code
     logger.info("request", extra={
         "method": event.method, "route": (event.context or {}).get("resourcePath"),

@@ -24,7 +24,7 @@ from chalicelib.models.notices import NoticeItem
 
 ATTEMPTS = 5
 MAX_UNREACHED_PAGE = 100
-MAX_SCANNED_FOR_PERSON = 500  # notices looked at for one page of /me/notices
+MAX_SCANNED_FOR_PERSON = 500  # notices looked at for one page of /me/notices that has found one
 DEFAULT_SEVERITY = {"outage": "major", "security": "major", "maintenance": "info", "general": "info"}
 EDITABLE_WHEN_LIVE = ("title", "body", "severity", "starts_at", "ends_at", "reminders")
 
@@ -270,9 +270,12 @@ class NoticeService:
     def deliveries(self, tenant_id: str, notice_id: str, event_key: str | None, status: str | None, limit: int,
                    cursor: str | None) -> tuple[list[dict], str | None]:
         """Per recipient and event: first the recipients of batches not yet sent (`queued`, whole
-        batches), then the delivery records. The cursor says which of the two it continues."""
+        batches), then the delivery records. The cursor says which of the two it continues; a
+        page that ends the first part with room left goes on into the second (one more Query),
+        so a page is empty only when the list is."""
         self._current(tenant_id, notice_id, None)
         phase, inner = _phase(cursor)
+        rows: list[dict] = []
         if phase == "q" and status in (None, "queued"):
             batches, after = self._repo.open_batches(tenant_id, notice_id, event_key, max(1, limit // 50), inner)
             rows = [{"event_key": b.event_key, "person_id": r["p"], "account_ids": list(r["a"]),
@@ -281,14 +284,16 @@ class NoticeService:
                     for b in batches for r in b.recipients]
             if after:
                 return rows, f"q.{after}"
-            return rows, "d."
+            if len(rows) >= limit:
+                return rows, (None if status == "queued" else "d.")
+            phase, inner = "d", None
         if status == "queued":
-            return [], None
-        items, after = self._repo.deliveries(tenant_id, notice_id, event_key, status, limit,
+            return rows, None
+        items, after = self._repo.deliveries(tenant_id, notice_id, event_key, status, limit - len(rows),
                                              inner if phase == "d" else None)
-        rows = [{"event_key": d.event_key, "person_id": d.person_id, "account_ids": list(d.account_ids or ()),
-                 "language": d.language, "status": d.status, "detail": d.detail, "ses_message_id": d.ses_message_id,
-                 "queued_at": d.queued_at, "updated_at": d.updated_at} for d in items]
+        rows += [{"event_key": d.event_key, "person_id": d.person_id, "account_ids": list(d.account_ids or ()),
+                  "language": d.language, "status": d.status, "detail": d.detail, "ses_message_id": d.ses_message_id,
+                  "queued_at": d.queued_at, "updated_at": d.updated_at} for d in items]
         return rows, (f"d.{after}" if after else None)
 
     def for_person(self, tenant_id: str, person_id: str, limit: int, cursor: str | None
@@ -306,8 +311,10 @@ class NoticeService:
                 notice.affected.get("account_ids", ()))
             if concerned:
                 found.append((notice, sorted(concerned)))
-            if len(found) == limit or read == MAX_SCANNED_FOR_PERSON:
-                return Page(found, after)  # a bounded request: the cursor goes on from here
+            if len(found) == limit or (read >= MAX_SCANNED_FOR_PERSON and found):
+                # a bounded request, the cursor goes on from here; but a page is never empty with a
+                # cursor, so one that has found nothing yet reads on to its first find or the end
+                return Page(found, after)
         return Page(found, None)
 
     def _active_accounts(self, tenant_id: str, person_id: str) -> set[str]:

@@ -35,13 +35,13 @@ def warn_about_function_environments(config: Any, app: Any, stage: str) -> None:
 
 
 def create_api_server(app: Any, config: Any, host: str, port: int, gateway_app: Any = None) -> Any:
-    """chalice's own local API Gateway emulation (threaded HTTP server) for `app`; its requests
-    call `gateway_app` (an ApiApp over `app`, see function_processes) instead, when given."""
+    """chalice's own local API Gateway emulation (threaded HTTP server, api_gateway.py) for `app`;
+    its requests call `gateway_app` (an ApiApp over `app`, see function_processes) instead, when given."""
     import functools
 
-    from chalice.local import ChaliceRequestHandler, create_local_server
+    from infra.local_stack.api_gateway import GatewayRequestHandler, create_gateway_server
 
-    server = create_local_server(app, config, host, port).server  # makes app.current_request per thread
+    server = create_gateway_server(app, config, host, port)
     if gateway_app is not None:
-        server.RequestHandlerClass = functools.partial(ChaliceRequestHandler, app_object=gateway_app, config=config)
+        server.RequestHandlerClass = functools.partial(GatewayRequestHandler, app_object=gateway_app, config=config)
     return server

@@ -4,6 +4,10 @@ from __future__ import annotations
 import threading
 from socketserver import BaseServer
 
+# Connections the kernel holds for a server that is busy accepting (socketserver's default, 5,
+# turned clients of a burst away); werkzeug's servers (moto's) use the same.
+LISTEN_BACKLOG = 128
+
 
 class ServerThread:
     """`start()` serves in a daemon thread; `stop()` shuts down, closes the socket, joins."""

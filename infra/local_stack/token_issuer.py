@@ -35,7 +35,10 @@ class TokenIssuer:
         jwk = json.loads(RSAAlgorithm.to_jwk(self.private_key.public_key()))
         return {"keys": [{**jwk, "kid": self.kid, "alg": "RS256", "use": "sig"}]}
 
-    def issue(self, tenant_id: str | None, email: str | None, lifetime: int = TOKEN_LIFETIME_SECONDS, **claims: Any) -> str:
+    def issue(self, tenant_id: str | None, email: str | None, lifetime: int = TOKEN_LIFETIME_SECONDS, /,
+              **claims: Any) -> str:
+        """`claims` add to the token's or override them, any name included (`email` too: the
+        parameters are positional only). A claim PyJWT refuses raises TypeError or ValueError."""
         import jwt
 
         now = int(time.time())

@@ -38,6 +38,49 @@ def test_api_serves_requests_concurrently(local_stack):
     assert response.status_code == 200
 
 
+def test_api_answers_head_without_a_body_and_an_unknown_path_with_the_apis_404(local_stack):
+    """The real app behind the stack's gateway, over one keep-alive connection: a HEAD answer
+    carries no body (the next answer is read intact), an unknown path answers the deployed 404
+    and repeats nothing of the request (chalice local echoed the Authorization header)."""
+    import http.client
+
+    host, port = local_stack.api_url.removeprefix("http://").split(":")
+    key = f"Bearer {local_stack.platform_key}"
+    connection = http.client.HTTPConnection(host, int(port), timeout=TIMEOUT)
+    try:
+        for method, path in (("HEAD", "/tenants"), ("HEAD", "/health"), ("HEAD", "/no/such/route")):
+            connection.request(method, path, headers={"Authorization": key})
+            answer = connection.getresponse()
+            assert (answer.read(), answer.getheader("Content-Length")) == (b"", "0"), path
+            assert answer.status == (404 if path.startswith("/no/") else 405), path
+            connection.request("GET", "/health")
+            after = connection.getresponse()
+            assert (after.status, json.loads(after.read())) == (200, {"status": "ok"})
+        connection.request("GET", "/no/such/route", headers={"Authorization": key})
+        unknown = connection.getresponse()
+        raw = unknown.read()
+    finally:
+        connection.close()
+    assert unknown.status == 404 and json.loads(raw) == {
+        "error": {"code": "not_found", "message": "No such resource.", "details": []}}
+    assert local_stack.platform_key not in raw.decode() + str(unknown.getheaders())
+
+
+def test_api_answers_every_connection_of_a_burst(local_stack):
+    """40 clients at once: each connects at once (the kernel holds them until the server accepts;
+    with socketserver's backlog of 5 it dropped the rest, who came back after a second or were
+    reset) and is answered."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def health(_):
+        with requests.Session() as session:
+            session.trust_env = False
+            return session.get(f"{local_stack.api_url}/health", timeout=(0.5, TIMEOUT)).status_code
+
+    with ThreadPoolExecutor(40) as pool:
+        assert list(pool.map(health, range(40))) == [200] * 40
+
+
 def test_console_health(local_stack):
     response = requests.get(f"{local_stack.console_url}/health", timeout=TIMEOUT)
 

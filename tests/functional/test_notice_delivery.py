@@ -670,6 +670,64 @@ def test_ses_feedback_through_the_mail_service_reaches_the_notice_delivery(world
     assert bootstrap.get_database().mail.suppressed(["complaint@simulator.amazonses.com"])
 
 
+# --- the deliveries list ------------------------------------------------------------------------------
+
+class QueryCounter:
+    def __init__(self):
+        self.queries = 0
+
+    def __call__(self, model=None, **_):
+        self.queries += model.name == "Query"
+
+
+def delivery_pages(world, notice_id: str, limit: int, status: str | None = None) -> list[tuple[list, str | None]]:
+    """Every page of GET /notices/{id}/deliveries (the service behind it), following the cursors."""
+    pages, cursor = [], None
+    while True:
+        rows, cursor = bootstrap.get_notice_service().deliveries(world.tenant_id, notice_id, None, status, limit,
+                                                                 cursor)
+        pages.append(([(row["person_id"], row["status"]) for row in rows], cursor))
+        if cursor is None:
+            return pages
+
+
+def test_a_first_page_goes_on_into_the_delivery_records_when_no_batch_is_open(world):
+    """Two delivered recipients: the first page lists them (it once answered [] and a cursor "d.");
+    the batches' Query and one more."""
+    people = audience(world, de=2, en=0)
+    notice_id, event_key = world.notice()
+    service = delivery_service()
+    service.fan_out(world.tenant_id, notice_id, event_key)
+    assert send_all(service) == 2
+    with counting(QueryCounter()) as reads:
+        first = bootstrap.get_notice_service().deliveries(world.tenant_id, notice_id, None, None, 100, None)
+    assert ([row["person_id"] for row in first[0]], first[1]) == (people, None)
+    assert reads.queries == 2  # the open batches, then the delivery records (the notice is a GetItem)
+    assert delivery_pages(world, notice_id, 100, "queued") == [([], None)]
+    by_one = delivery_pages(world, notice_id, 1, "sent")
+    assert all(rows or cursor is None for rows, cursor in by_one), by_one
+    assert [row for rows, _ in by_one for row in rows] == [(people[0], "sent"), (people[1], "sent")]
+
+
+def test_no_page_of_deliveries_is_empty_unless_the_list_ends(world):
+    """60 readers: a batch of 50 still queued, the batch of 10 sent. Whatever the page size, the
+    pages hold every recipient once, queued ones first, and only a last page may be empty."""
+    people = audience(world, de=60, en=0)
+    notice_id, event_key = world.notice()
+    service = delivery_service()
+    service.fan_out(world.tenant_id, notice_id, event_key)
+    [second] = [m for m in batch_messages() if m["batch"].endswith("#00002")]
+    assert service.send_batch(second["tenant_id"], second["notice_id"], second["batch"]) == 10
+    queued = {r["p"] for b in batches(world, notice_id) if b.status == "queued" for r in b.recipients}
+    for limit in (1, 7, 50, 51, 60, 100):
+        pages = delivery_pages(world, notice_id, limit)
+        assert all(rows or cursor is None for rows, cursor in pages), (limit, [(len(r), c) for r, c in pages])
+        listed = [row for rows, _ in pages for row in rows]
+        assert sorted(person for person, _ in listed) == people, limit
+        assert {person for person, status in listed[:50]} == queued and {s for _, s in listed[50:]} == {"sent"}
+    assert delivery_pages(world, notice_id, 100) == [(listed, None)]  # one page: the batch and the records
+
+
 # --- budgets ---------------------------------------------------------------------------------------
 
 class WriteCounter:

@@ -375,3 +375,32 @@ def _me_notices(api, account, issuer, tenant_id):
     finally:
         notices.MAX_SCANNED_FOR_PERSON = 500
     assert seen == [mine, everyone]
+
+
+def test_a_page_of_me_notices_is_empty_only_when_the_list_ends(api, clock, account, chalice_client, monkeypatch):
+    """The newest notices concern other accounts only: the first page reads on past its bound until
+    it finds one of the person's (it once answered no notice and a cursor)."""
+    from chalicelib import bootstrap
+    from chalicelib.services import notices
+    from tests.functional.portal_helpers import trusted_issuer
+    from tests.functional.test_portal import tenant_id_of
+
+    with trusted_issuer() as issuer:
+        bootstrap.override(clock=clock)
+        other = api.post("/accounts", {"name": "Other AG"}).json["account_id"]
+        add_contact(api, account["account_id"], "anna@muster.ch")
+        mine = publish(api, maintenance([account["account_id"]], start=T0 + timedelta(days=1)))
+        for day in (2, 3, 4):  # later, so listed first
+            publish(api, maintenance([other], start=T0 + timedelta(days=day)))
+        anna = person_api(api, issuer, tenant_id_of(api), "anna@muster.ch")
+        monkeypatch.setattr(notices, "MAX_SCANNED_FOR_PERSON", 2)
+        pages, cursor = [], None
+        for _ in range(5):
+            page = anna.get("/me/notices?limit=5" + (f"&cursor={cursor}" if cursor else "")).json
+            pages.append(([n["notice_id"] for n in page["items"]], page["next_cursor"]))
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+    assert pages[0][0] == [mine]  # past its bound, the page ends at its first find
+    assert all(items or cursor is None for items, cursor in pages), pages
+    assert [n for items, _ in pages for n in items] == [mine]

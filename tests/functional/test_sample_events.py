@@ -122,7 +122,7 @@ def test_notice_events_drive_the_schedule_the_fanout_and_the_mail_worker(api, ac
     assert len(sent_mails()) == 1  # nothing twice
     [published] = api.get(f"/notices/{notice_id}").json["events"]
     assert (published["recipients"], published["deliveries"]["sent"]) == (1, 1)
-    rows = api.get(f"/notices/{notice_id}/deliveries?cursor=d.").json["items"]
+    rows = api.get(f"/notices/{notice_id}/deliveries").json["items"]  # the first page goes on past the batches
     assert [(r["person_id"], r["language"], r["status"]) for r in rows] == [(person["person_id"], "fr", "sent")]
 
     # The schedule tick: the 60-minute reminder is due at 09:00.

@@ -359,3 +359,21 @@ def test_versions_beyond_any_real_one_are_refused(api, account):
     assert reply.status == 400 and "version" in reply.fields()
     reply = api.patch(f"/accounts/{aid}", {"name": "X"}, headers={"If-Match": "9" * 40})
     assert reply.status == 400 and "If-Match" in reply.fields()
+
+
+def test_every_answer_to_head_has_no_body(api, account):
+    """A keep-alive client reads no body after a HEAD answer: one there would be taken for the
+    start of the next answer. Every route is asked, those without HEAD (405) too."""
+    import re
+
+    aid = account["account_id"]
+    answers = {}
+    for path in app_module.app.routes:
+        concrete = re.sub(r"\{([a-z_]+)\}", lambda m: aid if m.group(1) == "account_id" else "x", path)
+        response = api.http.request("HEAD", concrete, headers={"authorization": f"Bearer {api.key}"})
+        answers[concrete] = (response.status_code, response.body)
+    assert {path: status for path, (status, _) in answers.items() if status != 405} == {
+        "/invitations/x": 404, "/preferences/x": 404}  # the only routes with HEAD
+    assert {path: body for path, (_, body) in answers.items() if body} == {}
+    post_only = api.http.request("HEAD", f"/accounts/{aid}/onboarding/complete")
+    assert (post_only.status_code, post_only.headers["Allow"], post_only.body) == (405, "POST", b"")

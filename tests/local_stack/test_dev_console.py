@@ -101,3 +101,92 @@ def test_dlq_lists_dead_letters_without_consuming_them(console, sqs, unique):
 def test_unknown_paths_are_404(console):
     assert requests.get(f"{console}/nope", timeout=5).status_code == 404
     assert requests.post(f"{console}/outbox", timeout=5).status_code == 404
+
+
+# --- POST /token -------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def issuer():
+    from infra.local_stack.token_issuer import TokenIssuer
+
+    return TokenIssuer()
+
+
+@pytest.fixture
+def token_console(issuer):
+    thread = ServerThread(create_console_server("127.0.0.1", 0, None, issuer), "console")
+    thread.start()
+    yield thread.port
+    assert thread.stop(timeout=5)
+
+
+def claims_of(token: str) -> dict:
+    import jwt
+
+    return jwt.decode(token, options={"verify_signature": False})
+
+
+def test_token_claims_add_to_and_override_the_token_claims_email_included(token_console):
+    body = {"tenant_id": "ten_aaaaaaaaaaaaaaaa", "email": "anna@x.example",
+            "claims": {"email": "ben@x.example", "email_verified": False, "tenant_id": "a claim like any",
+                       "lifetime": 5, "locale": "de"}}
+    answer = requests.post(f"http://127.0.0.1:{token_console}/token", json=body, timeout=5)
+
+    assert answer.status_code == 200, answer.text
+    claims = claims_of(answer.json()["token"])
+    assert (claims["email"], claims["email_verified"], claims["custom:tenant_id"]) == (
+        "ben@x.example", False, "ten_aaaaaaaaaaaaaaaa")
+    assert (claims["tenant_id"], claims["lifetime"], claims["locale"]) == ("a claim like any", 5, "de")
+    assert claims["exp"] - claims["iat"] == 3600
+
+
+@pytest.mark.parametrize("raw, headers, status, field", [
+    (b'{"tenant_id": "ten_a", "email": "a@x", "claims": {"iss": 5}}', {}, 400, "claims"),
+    (b'{"tenant_id": "ten_a", "email": "a@x", "claims": ["email"]}', {}, 400, "claims"),
+    (b'{"tenant_id": "ten_a", "email": 7}', {}, 400, "email"),
+    (b'{"email": "a@x"}', {}, 400, "tenant_id"),
+    (b'["tenant_id"]', {}, 400, "body"),
+    (b'{"tenant_id": ', {}, 400, "body"),
+    (b"{}", {"Content-Length": "two"}, 400, "Content-Length"),
+    (b"x" * 70000, {}, 413, "body"),
+])
+def test_bad_token_requests_answer_4xx_json_naming_the_field(token_console, raw, headers, status, field):
+    """Over one keep-alive connection: each bad request gets its answer; the connection stays
+    usable unless the body could not be read to its end."""
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", token_console, timeout=5)
+    try:
+        connection.putrequest("POST", "/token")
+        connection.putheader("Content-Type", "application/json")
+        connection.putheader("Content-Length", headers.get("Content-Length", str(len(raw))))
+        connection.endheaders(raw)
+        answer = connection.getresponse()
+        payload = json.loads(answer.read())
+        assert (answer.status, payload["field"]) == (status, field), payload
+        assert field in payload["error"]
+        assert answer.will_close == (field == "Content-Length")  # where that body ends is unknown
+        if answer.will_close:
+            return
+        connection.request("GET", "/health")
+        assert connection.getresponse().status == 200
+    finally:
+        connection.close()
+
+
+def test_a_burst_of_connections_waits_for_the_console(issuer):
+    import socket
+
+    server = create_console_server("127.0.0.1", 0, None, issuer)
+    clients = [socket.create_connection(server.server_address, timeout=2) for _ in range(32)]
+    thread = ServerThread(server, "console")
+    thread.start()
+    try:
+        for client in clients:
+            client.sendall(b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        answers = [client.makefile("rb").readline() for client in clients]
+    finally:
+        for client in clients:
+            client.close()
+        assert thread.stop(timeout=5)
+    assert answers == [b"HTTP/1.1 200 OK\r\n"] * 32
