@@ -107,6 +107,7 @@ def test_tampering_and_malformed_tokens_are_refused(tokens, issuer):
                   f"{header}.{payload}.{flipped}",  # signature changed
                   f"{header}.{payload}",  # two segments
                   f"{header}.{payload}.{signature}.{signature}",  # four
+                  f"{header}.{payload}.{signature}=",  # padding that does not fit
                   f"{header}.{payload}.{signature}!",  # not base64url
                   f"{header}.{payload}.",  # no signature
                   f"{b64([1])}.{payload}.{signature}",  # header not an object
