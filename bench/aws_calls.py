@@ -491,7 +491,7 @@ def _get_mail_job(w: World) -> Request:
     return Request(f"/mail-jobs/{job_id}")
 
 
-# --- person tokens: a local issuer trusted through the composition root (no network) ------------
+# --- person tokens: a local issuer whose JWKS the app fetches from 127.0.0.1 (not an AWS call) ---
 _ISSUERS: list = []
 
 
@@ -503,16 +503,11 @@ def _issuer():
     return _ISSUERS[0]
 
 
-def _issuer_environment() -> dict[str, str]:
-    return _issuer().environment("https://issuer.bench.test/.well-known/jwks.json")
-
-
-def _trust_issuer() -> None:
+def _trust_issuer(jwks_url: str) -> None:
     from chalicelib import bootstrap
 
-    os.environ.update(_issuer_environment())
+    os.environ.update(_issuer().environment(jwks_url))
     bootstrap.reset()
-    bootstrap.override(jwks_fetch=lambda url: _issuer().jwks())
 
 
 def _invitation(w: World, aid: str, email: str = "zoe@example.com") -> dict:
@@ -785,19 +780,21 @@ def run(scenarios: list[Scenario] = SCENARIOS) -> list[Result]:
     from chalicelib import bootstrap
     from chalicelib.resources import RESOURCES
     from infra.local_stack.provisioning import create_resources
+    from infra.local_stack.token_issuer import JwksServer
 
     counter = CallCounter()
     results = []
-    with mock.patch.dict(os.environ), counter.installed(), mock_aws():  # the issuer's settings are undone
+    with mock.patch.dict(os.environ), counter.installed(), mock_aws(), \
+            JwksServer(_issuer()) as jwks:  # the issuer's settings are undone
         create_resources(RESOURCES, endpoint_url=None, secret_values={"PlatformKey": PLATFORM_KEY})
-        _trust_issuer()
+        _trust_issuer(jwks.url)
         try:
             with authentication_marked(counter), Client(app.app, stage_name="dev") as client:
                 for item in scenarios:
                     world = World(client.http)
                     request = item.prepare(world)
                     if item.fresh_container:
-                        _trust_issuer()
+                        _trust_issuer(jwks.url)
                     with counter.recording() as calls:
                         reply = world.api.call(item.method, request.path, request.body, request.key)
                     if reply.status != item.status:

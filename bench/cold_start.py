@@ -17,9 +17,11 @@ which imports dominate and what Roster adds over the floor.
     python bench/cold_start.py [--runs 15] [--importtime-runs 3] [--strict]
 
 With `--person-token` it measures instead what a person's first request adds: in fresh
-interpreters, alternating, the time from nothing imported to one RS256 token verified against a
-JWK (the JWKS fetch and the by_email Query are not included), with PyJWT (`jwt.PyJWK` +
-`jwt.decode`, as Roster did before) and with Roster's verifier (chalicelib.adapters.jwks).
+interpreters that have imported `app` and built the authenticator (as any first request does),
+the wall and CPU time of building the person-token verifier and verifying one RS256 token,
+including the JWKS fetch over HTTP from a server on 127.0.0.1 (the by_email Query is not
+included). `--compare DIR` alternates with another checkout of Roster (e.g. the commit before a
+change), so both are measured in the same conditions.
 """
 from __future__ import annotations
 
@@ -354,48 +356,48 @@ def _ms(stats: dict) -> list[str]:
     return [f"{stats[key]:.0f}" for key in ("median_ms", "p90_ms", "min_ms", "max_ms")]
 
 
-VERIFY_CHILD = {
-    "pyjwt": """
-import sys, time
-import chalicelib.adapters.jwks  # the JWKS fetch needs it on a first person request either way
-token, jwk = sys.argv[1], __import__("json").loads(sys.argv[2])
+PERSON_TOKEN_CHILD = """
+import json, sys, time
+import app
+from chalicelib import bootstrap
+bootstrap.get_authenticator()  # settings, database session: any first request builds them
 start, cpu = time.perf_counter(), time.process_time()
-import jwt
-jwt.decode(token, jwt.PyJWK(jwk, algorithm="RS256").key, algorithms=["RS256"], audience="roster-bench",
-           issuer="https://issuer.bench", leeway=60, options={"require": ["exp", "iss", "aud"]})
-print((time.perf_counter() - start) * 1000, (time.process_time() - cpu) * 1000)
-""",
-    "roster": """
-import sys, time
-import chalicelib.adapters.jwks  # the JWKS fetch needs it on a first person request either way
-token, jwk = sys.argv[1], __import__("json").loads(sys.argv[2])
-start, cpu = time.perf_counter(), time.process_time()
-from chalicelib.adapters.jwks import verify_rs256
-verify_rs256(token, jwk, issuer="https://issuer.bench", audience="roster-bench", leeway=60)
-print((time.perf_counter() - start) * 1000, (time.process_time() - cpu) * 1000)
-""",
-}
+bootstrap.get_person_tokens().verify(sys.argv[1])
+print("BENCH_CHILD " + json.dumps({"wall_ms": (time.perf_counter() - start) * 1000,
+                                    "cpu_ms": (time.process_time() - cpu) * 1000}))
+"""
 
 
-def measure_person_token(runs: int) -> dict:
-    """Milliseconds from nothing imported to one token verified, in fresh interpreters."""
-    from infra.local_stack.token_issuer import TokenIssuer
+def measure_person_token(runs: int, roots: dict[str, Path]) -> dict:
+    """Milliseconds to build the verifier and verify a first token (JWKS fetch included), in fresh
+    interpreters of each checkout in `roots`, alternating."""
+    from infra.local_stack.token_issuer import JwksServer, TokenIssuer
 
     issuer = TokenIssuer(issuer="https://issuer.bench", audience="roster-bench")
-    token, jwk = issuer.issue("ten_aaaaaaaaaaaaaaaa", "anna@x.example"), json.dumps(issuer.jwks()["keys"][0])
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    times: dict[str, list[float]] = {name: [] for name in VERIFY_CHILD}
-    cpu: dict[str, list[float]] = {name: [] for name in VERIFY_CHILD}
-    for round_ in range(runs + 2):  # two warm-up rounds: bytecode caches, page cache
-        for name in (list(VERIFY_CHILD) if round_ % 2 else list(reversed(VERIFY_CHILD))):
-            out = subprocess.run([sys.executable, "-c", VERIFY_CHILD[name], token, jwk], capture_output=True,
-                                 text=True, check=True, cwd=ROOT, env=env)
-            if round_ >= 2:
-                wall_ms, cpu_ms = map(float, out.stdout.split())
-                times[name].append(wall_ms)
-                cpu[name].append(cpu_ms)
+    token = issuer.issue("ten_aaaaaaaaaaaaaaaa", "anna@x.example")
+    times: dict[str, list[float]] = {name: [] for name in roots}
+    cpu: dict[str, list[float]] = {name: [] for name in roots}
+    with JwksServer(issuer) as jwks:
+        env = {name: value for name, value in os.environ.items()
+               if not name.startswith(("AWS_", "POWERTOOLS_", "ROSTER_")) and name not in ("PYTHONDONTWRITEBYTECODE",
+                                                                                          "PYTHONPATH")}
+        env.update(stage_environment("dev"))
+        apply_fake_aws(env, "http://127.0.0.1:9")  # nothing is called; nothing may escape either
+        env.update(issuer.environment(jwks.url))
+        for round_ in range(runs + 2):  # two warm-up rounds: bytecode caches, page cache
+            for name in (list(roots) if round_ % 2 else list(reversed(roots))):
+                out = subprocess.run([sys.executable, "-c", PERSON_TOKEN_CHILD, token], capture_output=True,
+                                     text=True, cwd=roots[name], env={**env, "PYTHONPATH": str(roots[name])})
+                line = [x for x in out.stdout.splitlines() if x.startswith("BENCH_CHILD ")]
+                if out.returncode or not line:
+                    raise RuntimeError(f"{name}: the child failed: {out.stderr[-2000:]}")
+                if round_ >= 2:
+                    result = json.loads(line[0].removeprefix("BENCH_CHILD "))
+                    times[name].append(result["wall_ms"])
+                    cpu[name].append(result["cpu_ms"])
     return {name: {"median_ms": round(median(v), 1), "min_ms": round(min(v), 1), "max_ms": round(max(v), 1),
-                   "cpu_median_ms": round(median(cpu[name]), 1)} for name, v in times.items()}
+                   "cpu_median_ms": round(median(cpu[name]), 1), "cpu_min_ms": round(min(cpu[name]), 1)}
+            for name, v in times.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -404,14 +406,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--importtime-runs", type=int, default=3)
     parser.add_argument("--strict", action="store_true", help="exit 1 when the ratio is over budget")
     parser.add_argument("--person-token", action="store_true",
-                        help="only the first token verification: PyJWT vs Roster's verifier")
+                        help="only what a person's first request adds: the verifier, the JWKS fetch, one token")
+    parser.add_argument("--compare", type=Path, metavar="DIR",
+                        help="with --person-token: alternate with the Roster checkout in DIR")
     args = parser.parse_args(argv)
     if args.person_token:
-        result = measure_person_token(args.runs)
+        roots = {"this checkout": ROOT, **({f"{args.compare}": args.compare.resolve()} if args.compare else {})}
+        result = measure_person_token(args.runs, roots)
         save("cold_start_person_token", result)
-        print(markdown_table(["first RS256 verification in a fresh interpreter", "median ms", "min ms", "max ms",
-                              "CPU median ms"],
-                             [[name, r["median_ms"], r["min_ms"], r["max_ms"], r["cpu_median_ms"]]
+        print(markdown_table(["first person token in a fresh interpreter", "median ms", "min ms", "max ms",
+                              "CPU median ms", "CPU min ms"],
+                             [[name, r["median_ms"], r["min_ms"], r["max_ms"], r["cpu_median_ms"], r["cpu_min_ms"]]
                               for name, r in result.items()]))
         print(f"\nload average after the run {os.getloadavg()[0]:.2f}")
         return 0

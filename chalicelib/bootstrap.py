@@ -86,14 +86,20 @@ def get_authenticator():
     return Authenticator(get_platform_key_source(), get_database().api_keys, get_person_tokens)
 
 
+JWKS_MAX_AGE_SECONDS = 3600
+JWKS_MIN_REFETCH_SECONDS = 30  # an unknown kid refetches (key rotation), at most this often
+JWKS_TIMEOUT_SECONDS = 3
+
+
 @lru_cache(maxsize=1)
 def get_jwks():
-    """The issuer's signing keys. Tests override `jwks_fetch` (url -> JWKS dict): the adapter
-    stays the real one, only its fetch function is swapped."""
-    from chalicelib.adapters.jwks import JwksCache, http_fetch
+    """The issuer's signing keys: PyJWT's PyJWKClient fetches the JWKS over HTTP(S) and caches it.
+    A flood of tokens with made-up kids cannot turn into a flood of fetches (its cooldown).
+    Tests serve the JWKS from 127.0.0.1 (infra/local_stack/token_issuer.py JwksServer)."""
+    from jwt import PyJWKClient
 
-    settings = get_settings()
-    return JwksCache(settings.oidc_jwks_url, _overrides.get("jwks_fetch", http_fetch))
+    return PyJWKClient(get_settings().oidc_jwks_url, lifespan=JWKS_MAX_AGE_SECONDS,
+                       cooldown_duration=JWKS_MIN_REFETCH_SECONDS, timeout=JWKS_TIMEOUT_SECONDS)
 
 
 @lru_cache(maxsize=1)

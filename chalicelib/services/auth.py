@@ -1,9 +1,9 @@
 """Authentication: turns the bearer credential into a Principal (the only source of a tenant).
 
 Three credentials: the platform key, a tenant API key (`rk_…`), and a person's OIDC ID token
-(a JWT, RS256, verified against the issuer's JWKS; its verified e-mail names the person).
-cryptography's RSA verification is imported only when a JWT arrives: API-key requests don't pay
-it, and a person's first request does not import PyJWT (adapters/jwks.py verifies RS256).
+(a JWT, RS256, verified by PyJWT against the issuer's JWKS; its verified e-mail names the
+person). PyJWT (and cryptography with it) is imported only when a JWT arrives: API-key requests
+don't pay it at cold start.
 """
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ API_KEY_PATTERN = re.compile(r"rk_([a-z2-7]{16})_([0-9a-f]{64})")
 JWT_PATTERN = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 TENANT_ID_PATTERN = re.compile(r"ten_[a-z2-7]{16}")
 ALGORITHM = "RS256"
+REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud")
+TIME_CLAIMS = ("exp", "iat", "nbf")
 
 
 def hash_secret(secret: str) -> str:
@@ -41,7 +43,7 @@ class PersonTokens:
 
     def __init__(self, config: OidcConfig, jwks, people):
         self._config = config
-        self._jwks = jwks  # adapters.jwks.JwksCache (or anything with key(kid) -> JWK dict | None)
+        self._jwks = jwks  # PyJWT's PyJWKClient for the issuer's JWKS URL (bootstrap.get_jwks)
         self._people = people
 
     def principal(self, token: str) -> Principal:
@@ -62,31 +64,45 @@ class PersonTokens:
         return Principal("person", tenant_id=tenant_id, person_id=person.person_id)
 
     def verify(self, token: str) -> dict:
-        """The token's claims if its signature (RS256 only), issuer, audience and expiry hold."""
-        from chalicelib.adapters import jwks as tokens
+        """The token's claims, if PyJWT verifies its RS256 signature with the issuer's key named
+        by its `kid`, and `exp`, `iat`, `iss`, `aud` are present and hold (`nbf` too when present;
+        times with the leeway). Unauthenticated otherwise; Unavailable when the JWKS cannot be had."""
+        import jwt
 
         try:
-            header = tokens.unverified_header(token)
-        except tokens.TokenError:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
             raise Unauthenticated("The token is malformed.")
         if header.get("alg") != ALGORITHM:  # no "none", no HS256 signed with the public key
             raise Unauthenticated("The token must be signed with RS256.")
+        if "crit" in header or "b64" in header:  # only plain JWS: no extensions to honour
+            raise Unauthenticated("The token is not valid for this service.")
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid or len(kid) > 200:
             raise Unauthenticated("The token names no signing key.")
         try:
-            jwk = self._jwks.key(kid)
-        except (OSError, ValueError) as error:
+            key = self._jwks.get_signing_key(kid)
+        except (jwt.PyJWKClientConnectionError, jwt.PyJWKSetError, OSError, ValueError, RecursionError) as error:
+            # unreachable, cut off, or an answer that is no JSON key set (PyJWT lets json.load's errors through)
             raise Unavailable("The identity provider's keys could not be fetched.", "identity_provider_unavailable") from error
-        if jwk is None:
+        except jwt.PyJWKClientError:
             raise Unauthenticated("The token is signed with an unknown key.")
         try:
-            return tokens.verify_rs256(token, jwk, issuer=self._config.issuer, audience=self._config.audience,
-                                       leeway=self._config.leeway_seconds)
-        except tokens.TokenExpired:
+            claims = jwt.decode(token, key, algorithms=[ALGORITHM], audience=self._config.audience,
+                                issuer=self._config.issuer, leeway=self._config.leeway_seconds,
+                                options={"require": list(REQUIRED_CLAIMS)})
+        except jwt.ExpiredSignatureError:
             raise Unauthenticated("The token has expired.")
-        except tokens.TokenError:
+        except jwt.PyJWTError:
             raise Unauthenticated("The token is not valid for this service.")
+        if not all(_is_numeric_date(claims[name]) for name in TIME_CLAIMS if name in claims):
+            raise Unauthenticated("The token is not valid for this service.")
+        return claims
+
+
+def _is_numeric_date(value) -> bool:
+    """RFC 7519's NumericDate is a JSON number; PyJWT also takes "1700000000" and true (int())."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 class Authenticator:

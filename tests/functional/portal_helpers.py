@@ -1,5 +1,5 @@
-"""Person tokens in functional tests: a local issuer whose JWKS reaches the app through the
-composition root's `jwks_fetch` override (no network), with the same verification code as in AWS."""
+"""Person tokens in functional tests: a local issuer whose JWKS the app fetches over HTTP from
+127.0.0.1 (JwksServer), with the same verification code as in AWS."""
 from __future__ import annotations
 
 import os
@@ -14,22 +14,15 @@ AUDIENCE = "roster-portal-test"
 
 @contextmanager
 def trusted_issuer(**settings: str):
-    """Configures the app to trust a fresh local issuer; yields it. `settings` adds env vars."""
+    """Configures the app to trust a fresh local issuer; yields it. `settings` adds env vars.
+    `issuer.fetched` lists the app's JWKS fetches."""
     from chalicelib import bootstrap
-    from infra.local_stack.token_issuer import TokenIssuer
+    from infra.local_stack.token_issuer import JwksServer, TokenIssuer
 
     issuer = TokenIssuer(issuer=ISSUER, audience=AUDIENCE)
-    env = {**issuer.environment("https://issuer.roster.test/.well-known/jwks.json"), **settings}
-    fetched: list[str] = []
-
-    def fetch(url: str) -> dict:
-        fetched.append(url)
-        return issuer.jwks()
-
-    with mock.patch.dict(os.environ, env):
+    with JwksServer(issuer) as jwks, mock.patch.dict(os.environ, {**issuer.environment(jwks.url), **settings}):
         bootstrap.reset()
-        bootstrap.override(jwks_fetch=fetch)
-        issuer.fetched = fetched
+        issuer.fetched = jwks.fetched
         try:
             yield issuer
         finally:

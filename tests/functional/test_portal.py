@@ -200,6 +200,45 @@ def test_token_refusals(api, issuer, account):
     assert person_api(api, issuer, tenant_id, "Anna@X.example").get("/me").status == 200
 
 
+def test_a_time_claim_that_is_no_number_or_a_missing_iat_is_401(api, issuer, account):
+    import json
+    import time
+
+    tenant_id = tenant_id_of(api)
+    add_contact(api, account["account_id"], "anna@x.example")
+    header = json.dumps({"alg": "RS256", "typ": "JWT", "kid": issuer.kid}).encode()
+    now = int(time.time())
+    base = {"iss": issuer.issuer, "aud": issuer.audience, "email": "anna@x.example", "custom:tenant_id": tenant_id}
+    assert Api(api.http, issuer.sign(header, json.dumps({**base, "iat": now, "exp": now + 600}).encode())).get(
+        "/me").status == 200
+    for claims in ({"iat": now, "exp": str(now + 600)}, {"exp": now + 600}, {"iat": str(now), "exp": now + 600}):
+        token = issuer.sign(header, json.dumps({**base, **claims}).encode())
+        assert_error(Api(api.http, token).get("/me"), 401, "unauthenticated")
+
+
+def test_hostile_json_in_a_token_is_401_never_500(api, issuer, account):
+    """Deeply nested JSON makes json.loads raise RecursionError: in the header of a token nobody
+    signed, or in the payload of one the issuer did, the answer is 401."""
+    import base64
+    import json
+
+    tenant_id = tenant_id_of(api)
+    add_contact(api, account["account_id"], "anna@x.example")
+    deep = b"[" * 3000
+
+    def segment(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    _, payload, signature = issuer.issue(tenant_id, "anna@x.example").split(".")
+    hostile_header = segment(b'{"alg":"RS256","kid":"' + issuer.kid.encode() + b'","x":' + deep)
+    signed_header = json.dumps({"alg": "RS256", "typ": "JWT", "kid": issuer.kid}).encode()
+    for token in (f"{hostile_header}.{payload}.{signature}",
+                  issuer.sign(signed_header, b'{"email":' + deep),
+                  issuer.sign(signed_header, deep)):
+        assert_error(Api(api.http, token).get("/me"), 401, "unauthenticated")
+    assert person_api(api, issuer, tenant_id, "anna@x.example").get("/me").status == 200
+
+
 def test_without_an_issuer_configured_a_token_is_401(api, account):
     from infra.local_stack.token_issuer import TokenIssuer
 
