@@ -144,3 +144,28 @@ def test_an_idn_domain_is_accepted_and_stored_as_punycode(api, account):
     assert reply.status == 200, reply.json
     assert reply.json["sender"]["address"] == "Info@xn--mller-kva.example"
     assert reply.json["sender"]["reply_to"] == "hilfe@xn--bcher-kva.example"
+
+
+# --- mail headers from names stored before the rules -----------------------------------------------
+
+def test_a_name_stored_before_the_rules_still_makes_one_from_header(api, account, chalice_client):
+    from chalicelib import bootstrap
+    from infra.local_stack import ses_feedback
+
+    ses_feedback.install()
+    reply = api.patch("/tenant", {"welcome_mail": {"enabled": True, "portal_url": "https://portal.example"}})
+    assert reply.status == 200, reply.json
+    stored = "Zürich\r\nBcc: x@evil.example\u202e"  # what the API let through before
+    bootstrap.get_database().tenants.update(reply.json["tenant_id"], {"name": stored}, None, "2026-01-01T00:00:00Z")
+
+    add_contact(api, account["account_id"], "anna@example.com", first_name="Anna")
+    assert drain(chalice_client, "send_mail", "roster-mail") == 1
+    [mail] = sent_mails()
+    assert "\r" not in mail.source and "\n" not in mail.source
+    name, address = parseaddr(mail.source)
+    assert address == "no-reply@mail.roster.test"
+    assert str(make_header(decode_header(name))) == "Zürich Bcc: x@evil.example"
+    headers = message_from_string(f"From: {mail.source}\r\nTo: anna@example.com\r\n\r\nHi", policy=policy.SMTP)
+    assert headers.keys() == ["From", "To"]
+    assert [a.addr_spec for a in headers["From"].addresses] == ["no-reply@mail.roster.test"]
+    assert json.loads(mail.template_data)["brand_name"] == "Zürich Bcc: x@evil.example"  # it is in the Subject
