@@ -47,16 +47,14 @@ def test_single_line_fields_refuse_control_and_bidi_characters(api, account, kin
     assert _problem(api.patch("/tenant", {"branding": {"logo_url": "https://x.example/" + text}}), "branding.logo_url")
 
 
-def test_the_problem_names_what_is_wrong(api):
+def test_the_problem_names_what_is_wrong_and_bidi_marks_are_kept(api):
     assert _problem(api.post("/accounts", {"name": BAD["U+202E"]}), "name") == \
         "must not contain bidirectional control characters (U+202A-U+202E, U+2066-U+2069)"
     assert _problem(api.post("/accounts", {"name": BAD["U+2028"]}), "name") == \
         "must not contain line or paragraph separators"
     assert _problem(api.post("/accounts", {"name": BAD["U+0085"]}), "name") == "must not contain control characters"
 
-
-def test_bidi_marks_are_harmless_and_kept(api):
-    name = "\u05e9\u05dc\u05d5\u05dd\u200f AG\u200e"
+    name = "\u05e9\u05dc\u05d5\u05dd\u200f AG\u200e"  # the marks U+200E/U+200F are harmless
     reply = api.post("/accounts", {"name": name})
     assert reply.status == 201, reply.json
     assert reply.json["name"] == name
@@ -100,28 +98,32 @@ def _address(length: int) -> str:
     return address
 
 
-@pytest.mark.parametrize("email,problem", [
-    (_local(65) + "@example.com", "must have at most 64 characters before the @"),
-    (_address(255), "must have at most 254 characters"),
-    ("anna\x00@example.com", "must not contain control characters"),
-    ("anna@example.com\r\nBcc: x@evil.example", "must not contain control characters"),
-    ("anna\u202e@example.com", "must not contain bidirectional control characters (U+202A-U+202E, U+2066-U+2069)"),
-    ("ännä@example.com", "must have an ASCII local part (before the @)"),
-    ("anna muster@example.com", "is not an e-mail address"),
-    ("anna..muster@example.com", "is not an e-mail address"),
-    ("anna@exa mple.com", "is not an e-mail address"),
-    ("anna@-example.com", "is not an e-mail address"),
-    ("anna@" + "d" * 64 + ".example", "is not an e-mail address"),
-    ('"anna muster"@example.com', "is not an e-mail address"),
-])
-def test_bad_addresses_are_400_naming_the_problem(api, account, email, problem):
-    reply = api.post(f"/accounts/{account['account_id']}/contacts", {"email": email})
-    assert _problem(reply, "email") == problem
+BAD_ADDRESSES = {
+    "anna\x00@example.com": "must not contain control characters",
+    "anna@example.com\r\nBcc: x@evil.example": "must not contain control characters",
+    "anna\u202e@example.com": "must not contain bidirectional control characters (U+202A-U+202E, U+2066-U+2069)",
+    "ännä@example.com": "must have an ASCII local part (before the @)",
+    "anna muster@example.com": "is not an e-mail address",
+    "anna..muster@example.com": "is not an e-mail address",
+    "anna@exa mple.com": "is not an e-mail address",
+    "anna@-example.com": "is not an e-mail address",
+    "anna@" + "d" * 64 + ".example": "is not an e-mail address",
+    '"anna muster"@example.com': "is not an e-mail address",
+}
 
 
-def test_the_longest_addresses_are_accepted(api, account):
+def test_bad_addresses_are_400_naming_the_problem(api, account):
+    path = f"/accounts/{account['account_id']}/contacts"
+    assert {email: _problem(api.post(path, {"email": email}), "email") for email in BAD_ADDRESSES} == BAD_ADDRESSES
+
+
+def test_addresses_have_at_most_64_characters_before_the_at_and_254_in_all(api, account):
+    path = f"/accounts/{account['account_id']}/contacts"
+    assert _problem(api.post(path, {"email": _local(65) + "@example.com"}), "email") == \
+        "must have at most 64 characters before the @"
+    assert _problem(api.post(path, {"email": _address(255)}), "email") == "must have at most 254 characters"
     for email in (_local(64) + "@example.com", _address(254)):
-        reply = api.post(f"/accounts/{account['account_id']}/contacts", {"email": email})
+        reply = api.post(path, {"email": email})
         assert reply.status == 201, reply.json
         assert reply.json["person"]["email"] == email
 
