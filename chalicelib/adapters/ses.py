@@ -66,7 +66,7 @@ class SesMailer:
                         status.get("MessageId"), status.get("Error")) for status in response["Status"]]
 
 
-@lru_cache(maxsize=256)  # a worker sends for few tenants; building the header costs ~0.2 ms
+@lru_cache(maxsize=256)  # a worker sends for few tenants: each sender's header is built once
 def mailbox(display_name: str | None, address: str) -> str:
     """`Display Name <address>` as one header line: the name without control characters or line
     breaks (`one_line`), RFC 2047 encoded words (at most 75 characters each) when it is not ASCII,

@@ -171,3 +171,15 @@ def test_a_name_stored_before_the_rules_still_makes_one_from_header(api, account
     assert headers.keys() == ["From", "To"]
     assert [a.addr_spec for a in headers["From"].addresses] == ["no-reply@mail.roster.test"]
     assert json.loads(mail.template_data)["brand_name"] == "Zürich Bcc: x@evil.example"  # it is in the Subject
+
+
+def test_a_person_token_finds_its_person_in_either_spelling_of_an_idn_domain(api, account, chalice_client):
+    from tests.functional.portal_helpers import person_api, trusted_issuer
+
+    reply = add_contact(api, account["account_id"], "Anna@Müller.example")
+    tenant_id = api.get("/tenant").json["tenant_id"]
+    with trusted_issuer() as issuer:
+        for claim in ("anna@xn--mller-kva.example", "ANNA@MÜLLER.EXAMPLE"):
+            me = person_api(api, issuer, tenant_id, claim).get("/me")
+            assert me.status == 200, me.json
+            assert me.json["person"]["person_id"] == reply["person_id"]
