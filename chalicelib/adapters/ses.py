@@ -3,6 +3,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
+
+from chalicelib.domain.text import ascii_email, one_line
+from chalicelib.mail.catalog import subject_fields
 
 TRANSIENT_CODES = {
     "Throttling", "ThrottlingException", "TooManyRequestsException", "ServiceUnavailable",
@@ -29,11 +33,20 @@ class SesMailer:
         # stack's event destination); locally there is none and moto uses identity notifications.
         self._extra = {"ConfigurationSetName": configuration_set} if configuration_set else {}
 
-    def send(self, source: str, reply_to: list[str], template: str, default_data: dict,
+    def send(self, sender: tuple[str, str], reply_to: list[str], template: str, default_data: dict,
              destinations: list[tuple[str, dict]]) -> list[Outcome]:
         """Sends one template to up to 50 recipients, each with their own replacement data;
-        a single recipient goes through SendTemplatedEmail."""
+        a single recipient goes through SendTemplatedEmail. `sender` is (display name, address).
+
+        Whatever the texts hold (names stored before validation refused control characters),
+        no value can add a header: the Source is built by `mailbox`, and the values a template
+        puts into its Subject are made one line."""
         assert 0 < len(destinations) <= BULK_LIMIT
+        source, fields = mailbox(*sender), subject_fields()
+        reply_to = [ascii_email(address) for address in reply_to]
+        default_data = _one_line_subject(default_data, fields)
+        destinations = [(email if email.isascii() else ascii_email(email), _one_line_subject(data, fields))
+                        for email, data in destinations]
         try:
             if len(destinations) == 1:
                 email, data = destinations[0]
@@ -51,6 +64,36 @@ class SesMailer:
         # moto leaves out "Status" (SES always sends it): a message id alone means accepted
         return [Outcome(status.get("Status", "Success" if status.get("MessageId") else None) == "Success",
                         status.get("MessageId"), status.get("Error")) for status in response["Status"]]
+
+
+@lru_cache(maxsize=256)  # a worker sends for few tenants: each sender's header is built once
+def mailbox(display_name: str | None, address: str) -> str:
+    """`Display Name <address>` as one header line: the name without control characters or line
+    breaks (`one_line`), RFC 2047 encoded words (at most 75 characters each) when it is not ASCII,
+    quoted (`formataddr`) when it holds specials; the address parsed by `email.headerregistry`
+    (exactly one addr-spec) with its domain in ASCII."""
+    from email.header import Header
+    from email.headerregistry import Address
+    from email.utils import formataddr
+
+    try:
+        addr_spec = Address(addr_spec=ascii_email(address.strip())).addr_spec
+    except ValueError as exc:  # header parse defects are ValueErrors too
+        raise PermanentMailError(f"invalid sender address: {exc}") from exc
+    name = one_line(display_name or "")
+    if not name.isascii():
+        name = Header(name, "utf-8", maxlinelen=75).encode(linesep="")
+    return formataddr((name, addr_spec))
+
+
+def _one_line_subject(data: dict, fields: frozenset[str]) -> dict:
+    """`data` with the values templates put into a Subject (`subject_fields`) on one line."""
+    if fields.isdisjoint(data):  # most recipients' own data (name, links) is in no subject
+        return data
+    broken = [key for key in fields if isinstance(data.get(key), str) and not data[key].isprintable()]
+    if not broken:
+        return data
+    return {**data, **{key: one_line(data[key]) for key in broken}}
 
 
 def ses_client(region: str):

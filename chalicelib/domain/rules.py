@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from chalicelib.domain.errors import Problem
+from chalicelib.domain.text import ascii_email
 
 if TYPE_CHECKING:
     from chalicelib.domain.entities import Account
@@ -56,7 +57,9 @@ def counter_deltas(before_roles: set[str], before_active: bool,
 
 
 def normalise_email(email: str) -> str:
-    return email.strip().lower()
+    """The form a person's address is stored, looked up and compared in: trimmed, lower-cased,
+    its domain in ASCII (an IDN domain as punycode, as SES sends and reports it)."""
+    return ascii_email(email.strip()).lower()
 
 
 SLOTS = ("technical", "administrative")

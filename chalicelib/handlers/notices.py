@@ -18,11 +18,11 @@ bp = Blueprint(__name__)
 MAX_ACCOUNTS = 1000
 
 
-def _texts(max_length: int) -> Object:
-    return Object({language: String(max_length=max_length) for language in LANGUAGES})
+def _texts(max_length: int, multiline: bool) -> Object:
+    return Object({language: String(max_length=max_length, multiline=multiline) for language in LANGUAGES})
 
 
-TITLE, BODY = _texts(200), _texts(10_000)
+TITLE, BODY = _texts(200, multiline=False), _texts(10_000, multiline=True)
 AFFECTED = Object({"all": Boolean(), "account_ids": ListOf(ID, max_items=MAX_ACCOUNTS)})
 REMINDERS = ListOf(Integer(minimum=1, maximum=30 * 1440), max_items=10)
 FIELDS = {"type": Enum(NOTICE_TYPES), "severity": Enum(SEVERITIES), "title": TITLE, "body": BODY,

@@ -12,6 +12,7 @@ from typing import Any
 
 from chalicelib.domain.countries import COUNTRY_CODES
 from chalicelib.domain.errors import InvalidInput, Problem
+from chalicelib.domain.text import ascii_email, email_problem, line_breaks_normalised, text_problem
 
 MISSING = object()
 
@@ -37,6 +38,9 @@ class Type:
 
 @dataclass
 class String(Type):
+    """One line of text by default; `multiline` texts keep line feeds (CR LF is stored as LF) and
+    tabs. Neither may hold other control characters or bidirectional controls (domain/text.py)."""
+
     min_length: int = 1
     max_length: int = 200
     pattern: str | None = None
@@ -44,6 +48,7 @@ class String(Type):
     strip: bool = True
     problem: str = "has the wrong format"
     allowed: frozenset[str] | None = None
+    multiline: bool = False
 
     def convert(self, value: Any, path: str) -> str:
         if not isinstance(value, str):
@@ -51,6 +56,11 @@ class String(Type):
         text = value.strip() if self.strip else value
         if not _is_unicode(text):  # a lone surrogate ("\ud800") is valid JSON, but no storable text
             raise Invalid([Problem(path, "is not valid Unicode text")])
+        if self.multiline:
+            text = line_breaks_normalised(text)
+        problem = text_problem(text, self.multiline)
+        if problem:
+            raise Invalid([Problem(path, problem)])
         if len(text) < self.min_length:
             raise Invalid([Problem(path, "must not be empty" if self.min_length == 1 else f"must have at least {self.min_length} characters")])
         if len(text) > self.max_length:
@@ -185,7 +195,22 @@ class Schema:
         return result
 
 
-EMAIL = String(max_length=254, pattern=r"[^@\s]+@[^@\s]+\.[^@\s]+", problem="is not an e-mail address")
+@dataclass
+class Email(String):
+    """An address SES can send to (domain/text.py: `email_problem`), returned with its domain in
+    ASCII (an IDN domain as punycode): the form that is stored, sent and compared."""
+
+    max_length: int = 254
+
+    def convert(self, value: Any, path: str) -> str:
+        text = super().convert(value, path)
+        problem = email_problem(text)
+        if problem:
+            raise Invalid([Problem(path, problem)])
+        return ascii_email(text)
+
+
+EMAIL = Email()
 E164 = String(max_length=16, pattern=r"\+[1-9]\d{6,14}", problem="must be an E.164 number like +41441234567")
 COUNTRY = String(min_length=2, max_length=2, allowed=COUNTRY_CODES,
                  problem="must be an ISO 3166-1 alpha-2 code in capitals")

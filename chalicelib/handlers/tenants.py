@@ -9,19 +9,21 @@ from chalicelib.handlers.schema import EMAIL, VERSION, Boolean, Enum, Object, Sc
 
 bp = Blueprint(__name__)
 
-CREATE = Schema({"name": String(), "description": String(max_length=2000, nullable=True),
+# Multi-line: the description and the mail footer; every other text is one line (docs/api.md).
+DESCRIPTION = String(max_length=2000, nullable=True, multiline=True)
+CREATE = Schema({"name": String(), "description": DESCRIPTION,
                  "default_language": Enum(LANGUAGES)}, required=("name",))
 URL = String(max_length=500, pattern=r"https?://[^\s]+", problem="must be an http(s) URL")
 COLOR = String(max_length=7, pattern=r"#[0-9a-fA-F]{6}", problem="must be a colour like #1f4e79")
 SETTINGS = {
     "branding": Object({"brand_name": nullable(String(max_length=100)), "logo_url": nullable(URL),
                         "brand_color": nullable(COLOR), "letterhead": nullable(String(max_length=500)),
-                        "footer": nullable(String(max_length=1000))}, nullable=True),
+                        "footer": nullable(String(max_length=1000, multiline=True))}, nullable=True),
     "sender": Object({"address": EMAIL, "reply_to": nullable(EMAIL)}, required=("address",), nullable=True),
     "welcome_mail": Object({"enabled": Boolean(), "portal_url": URL}, required=("enabled",), nullable=True),
     "staff_email": nullable(EMAIL),
 }
-UPDATE = Schema({"name": String(), "description": String(max_length=2000, nullable=True),
+UPDATE = Schema({"name": String(), "description": DESCRIPTION,
                  "default_language": Enum(LANGUAGES), "version": VERSION, **SETTINGS}, non_empty=True)
 
 

@@ -7,6 +7,7 @@ templates in SES are always the ones in the repo. Files are read on first use on
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -15,6 +16,7 @@ from chalicelib.domain.vocabulary import LANGUAGES
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 BODY_SLOT = "%%BODY%%"
+PLACEHOLDER = re.compile(r"\{\{\{?\s*([A-Za-z_][\w.]*)\s*\}?\}\}")
 FALLBACK_LANGUAGE = "en"
 
 # Branding (T5) every template may use; the worker fills them from the tenant's settings.
@@ -66,3 +68,10 @@ def ses_templates() -> tuple[SesTemplate, ...]:
             built.append(SesTemplate(template_name(kind, language), part["subject"], part["text"],
                                      layout.replace(BODY_SLOT, part["html"])))
     return tuple(built)
+
+
+@lru_cache(maxsize=1)
+def subject_fields() -> frozenset[str]:
+    """The template data some template puts into its Subject (`{{title}}`, `{{brand_name}}`, …):
+    the mail sender makes these values one line, so no stored text can break the header."""
+    return frozenset(name for template in ses_templates() for name in PLACEHOLDER.findall(template.subject))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from email.utils import formataddr
 from typing import Callable
 
 from chalicelib.adapters.clock import iso
@@ -15,6 +14,7 @@ from chalicelib.domain.ids import new_id
 from chalicelib.domain.mail import (
     BOUNCED, COMPLAINED, FAILED, QUEUED, SENDING, SENT, SETTLED, SUPPRESSED, JobView, MailJob, Recipient, mask_email,
 )
+from chalicelib.domain.rules import normalise_email
 from chalicelib.models.base import plain
 from chalicelib.mail.catalog import BRANDING_DEFAULTS, pick_language, template_name
 
@@ -24,8 +24,9 @@ SWEEP_AFTER = timedelta(minutes=2)
 AfterSent = Callable[[str, dict, object], None]
 
 
-def tenant_branding(tenant, mail_domain: str) -> tuple[dict, str, list[str]]:
-    """The branding (T5) every template gets, the sender (T3) and the reply-to addresses.
+def tenant_branding(tenant, mail_domain: str) -> tuple[dict, tuple[str, str], list[str]]:
+    """The branding (T5) every template gets, the sender (T3: display name, address) and the
+    reply-to addresses. The mailer builds the From header from the sender (adapters/ses.py).
 
     Until the tenant's own address is verified, mail goes out as "<brand> <no-reply@domain>"."""
     settings = tenant.settings if tenant else {}
@@ -37,7 +38,7 @@ def tenant_branding(tenant, mail_domain: str) -> tuple[dict, str, list[str]]:
     sender = settings.get("sender") or {}
     address = sender["address"] if sender.get("address") and sender.get("verified") else f"no-reply@{mail_domain}"
     reply_to = [sender["reply_to"]] if sender.get("reply_to") else []
-    return branding, formataddr((branding["brand_name"], address), charset="utf-8"), reply_to
+    return branding, (branding["brand_name"], address), reply_to
 
 
 class MailService:
@@ -119,7 +120,7 @@ class MailService:
     def _send(self, job, queued) -> None:
         tenant = self._db.tenants.get(job.tenant_id)
         settings = tenant.settings if tenant else {}
-        branding, source, reply_to = tenant_branding(tenant, self._domain)
+        branding, sender, reply_to = tenant_branding(tenant, self._domain)
         account = self._db.accounts.get(job.tenant_id, job.account_id) if job.account_id else None
         context = {"account_id": job.account_id or "", "account_name": (account.name if account else "") or "",
                    "portal_url": (settings.get("welcome_mail") or {}).get("portal_url", "")}
@@ -138,7 +139,7 @@ class MailService:
             for start in range(0, len(group), BULK_LIMIT):
                 batch = group[start:start + BULK_LIMIT]
                 try:
-                    outcomes = self._mailer.send(source, reply_to, template, default_data,
+                    outcomes = self._mailer.send(sender, reply_to, template, default_data,
                                                  [(r.email, r.data) for r in batch])
                 except TransientMailError:
                     self._repo.release(job.tenant_id, job.job_id, [r.key for r in group[start:]], attempt,
@@ -204,7 +205,7 @@ class MailService:
         else:
             return 0
         now = self._clock.now_iso()
-        addresses = [a.strip().lower() for a in addresses if a]
+        addresses = [normalise_email(a) for a in addresses if a]
         for address in addresses:
             self._repo.suppress(address, status, now)
         message_id = (notification.get("mail") or {}).get("messageId", "")

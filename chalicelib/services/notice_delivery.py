@@ -270,7 +270,7 @@ class NoticeDelivery:
     def _render(self, batch, recipients: list[dict]) -> tuple:
         event = self._event(batch)
         tenant = self._tenant(batch.tenant_id)
-        branding, source, reply_to = tenant_branding(tenant, self._domain)
+        branding, sender, reply_to = tenant_branding(tenant, self._domain)
         language = pick_language(batch.language)
         texts = _in_language(plain(event.title), plain(event.body), language, tenant.default_language if tenant else None)
         default_data = {**branding, **texts,
@@ -282,14 +282,14 @@ class NoticeDelivery:
                                                              for a in r.get("a") or ()),
                                   "preferences_url": self._links.link(batch.tenant_id, r["p"], event.notice_type)})
                         for r in recipients]
-        return source, reply_to, template_name(TEMPLATE_KIND, language), default_data, destinations
+        return sender, reply_to, template_name(TEMPLATE_KIND, language), default_data, destinations
 
     def _send(self, mail: tuple, recipients: list[dict]) -> dict:
-        source, reply_to, template, default_data, destinations = mail
+        sender, reply_to, template, default_data, destinations = mail
         self.bucket.take(len(destinations))
         for retry in range(SES_RETRIES + 1):
             try:
-                results = self._mailer.send(source, reply_to, template, default_data, destinations)
+                results = self._mailer.send(sender, reply_to, template, default_data, destinations)
                 break
             except TransientMailError:
                 if retry == SES_RETRIES:

@@ -47,3 +47,10 @@ def test_removal_releases_customer():
 
 def test_email_normalisation():
     assert normalise_email("  Anna.Muster@Example.COM ") == "anna.muster@example.com"
+
+
+def test_email_normalisation_gives_an_idn_domain_in_ascii():
+    assert normalise_email(" Anna@Müller.Example ") == "anna@xn--mller-kva.example"
+    assert normalise_email("anna@xn--mller-kva.example") == "anna@xn--mller-kva.example"
+    # a token's claim that is no address is left as it is (lower-cased): it finds nobody
+    assert normalise_email("anna@" + "ü" * 70 + ".example") == "anna@" + "ü" * 70 + ".example"

@@ -49,3 +49,73 @@ def test_country_must_be_an_assigned_code():
     for bad in ("XX", "ch", "CHE", ""):
         with pytest.raises(InvalidInput):
             schema.validate({"country": bad}, "bad")
+
+
+def _checked(kind, value):
+    return Schema({"x": kind}).validate({"x": value}, "bad")["x"]
+
+
+def _problem(kind, value) -> str:
+    with pytest.raises(InvalidInput) as caught:
+        Schema({"x": kind}).validate({"x": value}, "bad")
+    [problem] = caught.value.details
+    assert problem.field == "x"
+    return problem.problem
+
+
+@pytest.mark.parametrize("char", ["\x00", "\x08", "\t", "\n", "\r", "\x1b", "\x7f", "\x80", "\x85", "\x9f"])
+def test_one_line_refuses_every_control_character(char):
+    assert _problem(String(), f"a{char}b") == "must not contain control characters"
+
+
+def test_bidirectional_controls_are_refused_and_the_harmless_marks_kept():
+    for char in ("\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069"):
+        for kind in (String(), String(multiline=True)):
+            assert _problem(kind, f"a{char}b") == \
+                "must not contain bidirectional control characters (U+202A-U+202E, U+2066-U+2069)"
+    for text in ("Ali\u200f", "\u200eAG", "a\u061cb", "Zero\u200bwidth", "Müller\u00a0AG"):
+        assert _checked(String(), text) == text
+
+
+def test_one_line_refuses_line_and_paragraph_separators():
+    for char in ("\u2028", "\u2029"):
+        assert _problem(String(), f"a{char}b") == "must not contain line or paragraph separators"
+
+
+def test_multi_line_keeps_line_feeds_and_tabs_and_stores_lf_only():
+    kind = String(multiline=True, max_length=20)
+    assert _checked(kind, "a\r\nb\rc\u2028d\u2029e\n\tf") == "a\nb\nc\nd\ne\n\tf"
+    assert _checked(kind, "x" * 19 + "\r\n") == "x" * 19  # outer line breaks are trimmed
+    for char in ("\x00", "\x0b", "\x0c", "\x85", "\x7f"):
+        assert _problem(kind, f"a{char}b") == "must not contain control characters"
+
+
+BAD_ADDRESSES = {
+    "a" * 65 + "@example.com": "must have at most 64 characters before the @",
+    "a" * 64 + "@" + "d" * 63 + "." + "d" * 63 + "." + "d" * 54 + ".example": "must have at most 254 characters",
+    # 249 characters, but 255 in the ASCII form SES gets
+    "a" * 64 + "@" + "d" * 63 + "." + "d" * 63 + "." + "ü" * 48 + ".example": "must have at most 254 characters",
+    "ä@example.com": "must have an ASCII local part (before the @)",
+    "a@b@example.com": "is not an e-mail address",
+    "@example.com": "is not an e-mail address",
+    "a@": "is not an e-mail address",
+    ".a@example.com": "is not an e-mail address",
+    "a@example": "is not an e-mail address",
+    "a@[192.0.2.1]": "is not an e-mail address",
+    "a@exa_mple.com": "is not an e-mail address",
+    "a@ex\u00a0ample.com": "is not an e-mail address",
+    "a@" + "ü" * 60 + ".example": "is not an e-mail address",  # its ASCII label is longer than 63
+    "a\x00@example.com": "must not contain control characters",
+}
+
+
+def test_bad_addresses_are_refused_naming_the_problem():
+    assert {value: _problem(EMAIL, value) for value in BAD_ADDRESSES} == BAD_ADDRESSES
+
+
+def test_addresses_keep_their_local_part_and_get_an_ascii_domain():
+    assert _checked(EMAIL, " Anna.Muster+roster@Example.COM ") == "Anna.Muster+roster@example.com"
+    assert _checked(EMAIL, "a" * 64 + "@example.com") == "a" * 64 + "@example.com"
+    assert _checked(EMAIL, "info@Müller.example") == "info@xn--mller-kva.example"
+    assert _checked(EMAIL, "info@xn--mller-kva.example") == "info@xn--mller-kva.example"
+    assert _checked(EMAIL, "o'brien@bücher.example") == "o'brien@xn--bcher-kva.example"
