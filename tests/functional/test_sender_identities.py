@@ -82,9 +82,12 @@ def test_verification_is_refused_for_an_address_another_tenant_claimed_first(pla
     assert status["verified"] is False and status["identity"] is None
     assert status["verification_status"] == "NotStarted"
     assert other.get("/tenant").json["sender"]["verified"] is False
-    # the claim still names Alpine, who may verify again
+    # the claim still names Alpine, who may verify again (the claim keeps its first moment)
+    [before] = [item for item in table_items() if item["pk"]["S"] == keys.sender_identity("x@a.example")]
     assert alpine.post("/tenant/sender/verify").status == 202
     assert alpine.get("/tenant/sender").json["verified"] is True
+    [after] = [item for item in table_items() if item["pk"]["S"] == keys.sender_identity("x@a.example")]
+    assert after == before and after["tenant_id"]["S"] == alpine.get("/tenant").json["tenant_id"]
 
 
 def test_a_claim_outlives_a_change_of_address(platform):
