@@ -2,11 +2,21 @@
 Roster records which tenant started verifying it (a claim): only that tenant may use it."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from chalicelib.domain.errors import Conflict, Problem
 
 ADDRESS, DOMAIN = "address", "domain"
 IDENTITY_KINDS = (ADDRESS, DOMAIN)
 FIELD = "sender.address"
+
+
+@dataclass(frozen=True)
+class SenderClaim:
+    name: str  # the address or the domain, lower case
+    tenant_id: str
+    kind: str
+    dkim_tokens: tuple[str, ...] = ()
 
 
 def domain_of(address: str) -> str:
@@ -30,7 +40,7 @@ def is_platform_address(address: str, mail_domain: str) -> bool:
     return domain == platform or domain.endswith("." + platform)
 
 
-def dkim_records(domain: str, tokens: list[str]) -> list[dict]:
+def dkim_records(domain: str, tokens) -> list[dict]:
     """The CNAME records Easy DKIM asks the domain's owner to publish."""
     return [{"name": f"{token}._domainkey.{domain}", "type": "CNAME", "value": f"{token}.dkim.amazonses.com"}
             for token in tokens]

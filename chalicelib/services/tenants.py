@@ -87,7 +87,7 @@ class TenantService:
         domain = owned.get(DOMAIN)
         return {**tenant.sender, "verified": verified, "verification_status": statuses.get(chosen, "NotStarted"),
                 "identity": names[chosen] if chosen else None,
-                "dkim_records": senders.dkim_records(names[DOMAIN], list(domain.dkim_tokens or [])) if domain else []}
+                "dkim_records": senders.dkim_records(names[DOMAIN], domain.dkim_tokens) if domain else []}
 
     def _free_for(self, tenant_id: str, address: str, but: str | None = None):
         """What a transaction needs to check before the tenant may use `address`: that the
@@ -103,7 +103,7 @@ class TenantService:
         return check
 
 
-def owned_claims(database, tenant_id: str, address: str) -> dict:
+def owned_claims(database, tenant_id: str, address: str) -> dict[str, senders.SenderClaim]:
     """The tenant's claims (address first, then domain) among the identities covering `address`."""
     names = senders.claim_names(address)
     claims = database.sender_identities.claims(names.values())
