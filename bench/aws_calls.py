@@ -475,11 +475,30 @@ def _get_sender(w: World) -> Request:
     return Request("/tenant/sender")
 
 
-@scenario("POST", "/tenant/sender/verify", "read", status=202,
-          why="reads the tenant for its sender address; the rest is one SES VerifyEmailIdentity call")
-def _verify_sender(w: World) -> Request:
+@scenario("GET", "/tenant/sender", "read", variant="address claimed and verified",
+          why="reads the tenant for its sender address, then the claims of the address and its domain "
+              "(one BatchGetItem): SES is asked only about the tenant's own identities")
+def _get_claimed_sender(w: World) -> Request:
     w.api.must("PATCH", "/tenant", {"sender": {"address": "noreply@alpine.example"}}, 200)
+    w.api.must("POST", "/tenant/sender/verify", {}, 202)
+    w.api.must("GET", "/tenant/sender")  # remembers `verified`: the measured read writes nothing
+    return Request("/tenant/sender")
+
+
+@scenario("POST", "/tenant/sender/verify", "read", status=202,
+          why="reads the tenant for its sender address, claims the identity for the tenant (one "
+              "TransactWriteItems, so no other tenant holds it), then one SES VerifyEmailIdentity call")
+def _verify_sender(w: World) -> Request:
+    # one address per scenario: the scenarios share one table, and a claimed address is taken
+    w.api.must("PATCH", "/tenant", {"sender": {"address": "noreply@beta.example"}}, 200)
     return Request("/tenant/sender/verify")
+
+
+@scenario("PATCH", "/tenant", "write", variant="sender address",
+          why="the tenant's update and the checks that no other tenant claimed the address or its "
+              "domain are one TransactWriteItems, which returns no values: the tenant is read back")
+def _update_sender(w: World) -> Request:
+    return Request("/tenant", {"sender": {"address": "noreply@gamma.example"}, "version": 1})
 
 
 @scenario("GET", "/mail-jobs/{job_id}", "list",

@@ -129,7 +129,7 @@ def get_tenant_service():
     from chalicelib.adapters.ses import SesIdentities
     from chalicelib.services.tenants import TenantService
 
-    return TenantService(get_database(), get_clock(), SesIdentities(get_ses_client()))
+    return TenantService(get_database(), get_clock(), SesIdentities(get_ses_client()), get_settings().mail_domain)
 
 
 @lru_cache(maxsize=1)

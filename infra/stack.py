@@ -65,8 +65,10 @@ QUEUE_CONSUME_ACTIONS = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueu
                          "sqs:ChangeMessageVisibility"]
 # SesMailer sends templated mail only (SES v1: SendTemplatedEmail, SendBulkTemplatedEmail).
 SES_ACTIONS = ["ses:SendTemplatedEmail", "ses:SendBulkTemplatedEmail"]
-# Tenant sender addresses (T3): the API asks SES to verify one and reads its status.
-SES_VERIFY_ACTIONS = ["ses:VerifyEmailIdentity", "ses:GetIdentityVerificationAttributes"]
+# Tenant senders (T3): the API asks SES to verify an address, or a domain through Easy DKIM, and
+# reads its status.
+SES_VERIFY_ACTIONS = ["ses:VerifyEmailIdentity", "ses:GetIdentityVerificationAttributes",
+                      "ses:VerifyDomainDkim", "ses:GetIdentityDkimAttributes"]
 CONFIGURATION_SET_ENV = "ROSTER_SES_CONFIGURATION_SET"
 LOG_ACTIONS = ["logs:CreateLogStream", "logs:PutLogEvents"]
 XRAY_ACTIONS = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
@@ -269,8 +271,8 @@ class RosterStack(Stack):
             statements.append(iam.PolicyStatement(sid="SendMail", actions=SES_ACTIONS,
                                                   resources=self._mail_resources()))
         if function_id in self.sender_verifiers:
-            # A tenant's sender address (T3) is any address the tenant chooses, so it is not
-            # known when the stack is made: SES's resource for these two actions is the
+            # A tenant's sender address (T3) is any address (or domain) the tenant chooses, so it
+            # is not known when the stack is made: SES's resource for these actions is the
             # identity, hence every identity of this account and region, and no other action.
             statements.append(iam.PolicyStatement(
                 sid="VerifySenders", actions=SES_VERIFY_ACTIONS,

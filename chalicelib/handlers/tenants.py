@@ -2,6 +2,7 @@
 from chalice import Blueprint
 
 from chalicelib import bootstrap
+from chalicelib.domain.senders import ADDRESS, IDENTITY_KINDS
 from chalicelib.domain.vocabulary import LANGUAGES
 from chalicelib.handlers import render
 from chalicelib.handlers.http import json_response, route
@@ -23,6 +24,7 @@ SETTINGS = {
     "welcome_mail": Object({"enabled": Boolean(), "portal_url": URL}, required=("enabled",), nullable=True),
     "staff_email": nullable(EMAIL),
 }
+VERIFY = Schema({"identity": Enum(IDENTITY_KINDS)})
 UPDATE = Schema({"name": String(), "description": DESCRIPTION,
                  "default_language": Enum(LANGUAGES), "version": VERSION, **SETTINGS}, non_empty=True)
 
@@ -51,11 +53,13 @@ def update_tenant(call):
 
 @route(bp, "/tenant/sender")
 def get_sender(call):
-    """The sender address and its SES verification status, refreshed from SES."""
+    """The sender address and the SES status of the identity the tenant claimed for it."""
     return bootstrap.get_tenant_service().sender_status(call.tenant_id)
 
 
 @route(bp, "/tenant/sender/verify", ("POST",))
 def verify_sender(call):
-    """Asks SES to verify the tenant's sender address (SES mails the address a link)."""
-    return json_response(bootstrap.get_tenant_service().verify_sender(call.tenant_id), 202)
+    """Claims the sender address (SES mails it a link) or its domain (DKIM records to publish)
+    for the tenant and asks SES to verify it."""
+    kind = call.body(VERIFY).get("identity", ADDRESS)
+    return json_response(bootstrap.get_tenant_service().verify_sender(call.tenant_id, kind), 202)

@@ -60,6 +60,15 @@ class TenantItem(RosterModel):
     staff_email = UnicodeAttribute(null=True)
 
 
+class SenderIdentityItem(RosterModel):
+    """The tenant that started verifying an SES identity (T3): the only one that may send from it."""
+
+    tenant_id = UnicodeAttribute()
+    kind = UnicodeAttribute()  # address | domain
+    claimed_at = UnicodeAttribute()
+    dkim_tokens = ListAttribute(of=UnicodeAttribute, null=True)  # domain: Easy DKIM's three tokens
+
+
 class ApiKeyItem(RosterModel):
     tenant_id = UnicodeAttribute()
     key_id = UnicodeAttribute()
@@ -171,5 +180,5 @@ class ErasureItem(RosterModel):
     started_at = UnicodeAttribute()
 
 
-ALL_MODELS = [TenantItem, ApiKeyItem, AccountItem, PersonItem, EmailClaimItem, MembershipItem, ErasureItem,
-              *MAIL_MODELS, *INVITATION_MODELS, *NOTICE_MODELS, *LIMIT_MODELS]
+ALL_MODELS = [TenantItem, SenderIdentityItem, ApiKeyItem, AccountItem, PersonItem, EmailClaimItem, MembershipItem,
+              ErasureItem, *MAIL_MODELS, *INVITATION_MODELS, *NOTICE_MODELS, *LIMIT_MODELS]

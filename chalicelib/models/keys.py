@@ -88,6 +88,15 @@ def suppression(email: str) -> str:
     return f"SUPPRESS#{email}"
 
 
+SENDER_SK = "SENDER"
+
+
+def sender_identity(name: str) -> str:
+    """A claimed SES identity (an address or a domain, lower case): one per AWS account, so not
+    under a tenant's key."""
+    return f"SENDER#{name}"
+
+
 SUPPRESSED_LIST = "SUPPRESSED"  # by_list partition of every suppressed address, by address
 
 

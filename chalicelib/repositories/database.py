@@ -103,9 +103,11 @@ class Database:
         from chalicelib.repositories.api_keys import ApiKeyRepository
         from chalicelib.repositories.mail import MailRepository
         from chalicelib.repositories.people import PeopleRepository
+        from chalicelib.repositories.sender_identities import SenderIdentityRepository
         from chalicelib.repositories.tenants import TenantRepository
 
-        self.tenants = TenantRepository()
+        self.tenants = TenantRepository(self)
+        self.sender_identities = SenderIdentityRepository()
         self.api_keys = ApiKeyRepository()
         self.accounts = AccountRepository()
         self.people = PeopleRepository()
@@ -229,7 +231,17 @@ class _ConditionFailed(Contention):
 def update_item_audited(database: "Database", model_cls, hash_key: str, range_key: str, actions: list, *,
                         audit_item, now: str, what: str, expected_version: int | None = None, condition=None,
                         explain: Callable[[Any], DomainError] | None = None):
-    """`update_item`'s contract, with the audit entry in the same TransactWriteItems.
+    """`update_item`'s contract, with the audit entry in the same TransactWriteItems."""
+    return update_item_with(database, model_cls, hash_key, range_key, actions, also=lambda tx: tx.put(audit_item),
+                            now=now, what=what, expected_version=expected_version, condition=condition,
+                            explain=explain)
+
+
+def update_item_with(database: "Database", model_cls, hash_key: str, range_key: str, actions: list, *,
+                     also: Callable[[Transaction], None], now: str, what: str, expected_version: int | None = None,
+                     condition=None, explain: Callable[[Any], DomainError] | None = None):
+    """`update_item`'s contract, in one TransactWriteItems with what `also` adds to it (an audit
+    entry, a condition on another item: that item's own error wins).
 
     A transaction returns no values, so the item is read back afterwards (strongly consistent):
     two requests where the plain UpdateItem (ReturnValues=ALL_NEW) was one.
@@ -240,7 +252,7 @@ def update_item_audited(database: "Database", model_cls, hash_key: str, range_ke
     tx = database.transaction()
     tx.update(model_cls(hash_key, range_key), actions + [model_cls.version.add(1), model_cls.updated_at.set(now)],
               condition=full, error=_ConditionFailed())
-    tx.put(audit_item)
+    also(tx)
     try:
         tx.commit()
     except _ConditionFailed:

@@ -5,7 +5,7 @@ from chalicelib.domain.entities import Tenant
 from chalicelib.models import keys
 from chalicelib.models.base import plain
 from chalicelib.models.entities import TenantItem
-from chalicelib.repositories.database import get_item, update_item
+from chalicelib.repositories.database import Contention, get_item, update_item, update_item_with
 
 
 def to_tenant(item: TenantItem) -> Tenant:
@@ -15,6 +15,9 @@ def to_tenant(item: TenantItem) -> Tenant:
 
 
 class TenantRepository:
+    def __init__(self, database):
+        self._db = database
+
     def new_item(self, tenant: Tenant) -> TenantItem:
         return TenantItem(keys.tenant(tenant.tenant_id), keys.TENANT_SK, tenant_id=tenant.tenant_id,
                           name=tenant.name, description=tenant.description,
@@ -25,9 +28,24 @@ class TenantRepository:
         item = get_item(TenantItem, keys.tenant(tenant_id), keys.TENANT_SK)
         return to_tenant(item) if item else None
 
-    def update(self, tenant_id: str, changes: dict, expected_version: int | None, now: str) -> Tenant:
+    def update(self, tenant_id: str, changes: dict, expected_version: int | None, now: str,
+               also=None) -> Tenant:
+        """One UpdateItem; with `also` (conditions on other items) one TransactWriteItems."""
         actions = [getattr(TenantItem, name).set(value) if value not in (None, {}) else getattr(TenantItem, name).remove()
                    for name, value in changes.items()]
-        item = update_item(TenantItem, keys.tenant(tenant_id), keys.TENANT_SK, actions, now=now,
-                           what="Tenant", expected_version=expected_version)
+        key = keys.tenant(tenant_id), keys.TENANT_SK
+        if also is None:
+            item = update_item(TenantItem, *key, actions, now=now, what="Tenant", expected_version=expected_version)
+        else:
+            item = update_item_with(self._db, TenantItem, *key, actions, also=also, now=now,
+                                    what="Tenant", expected_version=expected_version)
         return to_tenant(item)
+
+    def remember_verified(self, tenant_id: str, address: str, verified: bool, now: str) -> None:
+        """Sets `sender.verified`, unless the sender address changed meanwhile (then the new
+        address's status is for its own next read)."""
+        try:
+            update_item(TenantItem, keys.tenant(tenant_id), keys.TENANT_SK, [TenantItem.sender["verified"].set(verified)],
+                        now=now, what="Tenant", condition=TenantItem.sender["address"] == address)
+        except Contention:
+            pass

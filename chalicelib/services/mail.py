@@ -17,6 +17,7 @@ from chalicelib.domain.mail import (
 from chalicelib.domain.rules import normalise_email
 from chalicelib.models.base import plain
 from chalicelib.mail.catalog import BRANDING_DEFAULTS, pick_language, template_name
+from chalicelib.services.tenants import may_send_from
 
 STALE_CLAIM = timedelta(minutes=15)  # longer than the worker's timeout: the claimer is gone
 SWEEP_AFTER = timedelta(minutes=2)
@@ -24,11 +25,12 @@ SWEEP_AFTER = timedelta(minutes=2)
 AfterSent = Callable[[str, dict, object], None]
 
 
-def tenant_branding(tenant, mail_domain: str) -> tuple[dict, tuple[str, str], list[str]]:
+def tenant_branding(tenant, mail_domain: str, own_sender: bool) -> tuple[dict, tuple[str, str], list[str]]:
     """The branding (T5) every template gets, the sender (T3: display name, address) and the
     reply-to addresses. The mailer builds the From header from the sender (adapters/ses.py).
 
-    Until the tenant's own address is verified, mail goes out as "<brand> <no-reply@domain>"."""
+    Unless the tenant may send from its own address (`tenants.may_send_from`), mail goes out as
+    "<brand> <no-reply@domain>"."""
     settings = tenant.settings if tenant else {}
     # The API's branding.logo_url is the templates' brand_logo_url (the other names are equal).
     branding = {**BRANDING_DEFAULTS, **{("brand_logo_url" if k == "logo_url" else k): v
@@ -36,7 +38,7 @@ def tenant_branding(tenant, mail_domain: str) -> tuple[dict, tuple[str, str], li
     if tenant and not (settings.get("branding") or {}).get("brand_name"):
         branding["brand_name"] = tenant.name
     sender = settings.get("sender") or {}
-    address = sender["address"] if sender.get("address") and sender.get("verified") else f"no-reply@{mail_domain}"
+    address = sender["address"] if own_sender else f"no-reply@{mail_domain}"
     reply_to = [sender["reply_to"]] if sender.get("reply_to") else []
     return branding, (branding["brand_name"], address), reply_to
 
@@ -120,7 +122,7 @@ class MailService:
     def _send(self, job, queued) -> None:
         tenant = self._db.tenants.get(job.tenant_id)
         settings = tenant.settings if tenant else {}
-        branding, sender, reply_to = tenant_branding(tenant, self._domain)
+        branding, sender, reply_to = tenant_branding(tenant, self._domain, may_send_from(self._db, tenant))
         account = self._db.accounts.get(job.tenant_id, job.account_id) if job.account_id else None
         context = {"account_id": job.account_id or "", "account_name": (account.name if account else "") or "",
                    "portal_url": (settings.get("welcome_mail") or {}).get("portal_url", "")}

@@ -31,6 +31,7 @@ from chalicelib.models.base import plain
 from chalicelib.repositories.notice_delivery import Delivery, NoticeDeliveryRepository
 from chalicelib.resources import MAIL_QUEUE, NOTICE_FANOUT_QUEUE
 from chalicelib.services.mail import STALE_CLAIM, tenant_branding
+from chalicelib.services.tenants import may_send_from
 
 BATCH_MARGIN_SECONDS = 10.0  # what a paced batch needs beyond its pacing: the SES call, a retry
 BATCHES_A_WRITE = 10  # one TransactWriteItems and one SendMessageBatch (its limit) per 10 batches
@@ -260,17 +261,19 @@ class NoticeDelivery:
         return self._events[key]
 
     def _tenant(self, tenant_id: str):
-        """The tenant's branding and sender, kept for TENANT_CACHE_SECONDS by a worker."""
+        """The tenant's branding and sender and whether it may send from that address (its own
+        claimed identity), kept for TENANT_CACHE_SECONDS by a worker."""
         cached = self._tenants.get(tenant_id)
         if cached is None or cached[0] < self._monotonic():
-            cached = (self._monotonic() + TENANT_CACHE_SECONDS, self._db.tenants.get(tenant_id))
+            tenant = self._db.tenants.get(tenant_id)
+            cached = (self._monotonic() + TENANT_CACHE_SECONDS, tenant, may_send_from(self._db, tenant))
             self._tenants[tenant_id] = cached
-        return cached[1]
+        return cached[1], cached[2]
 
     def _render(self, batch, recipients: list[dict]) -> tuple:
         event = self._event(batch)
-        tenant = self._tenant(batch.tenant_id)
-        branding, sender, reply_to = tenant_branding(tenant, self._domain)
+        tenant, own_sender = self._tenant(batch.tenant_id)
+        branding, sender, reply_to = tenant_branding(tenant, self._domain, own_sender)
         language = pick_language(batch.language)
         texts = _in_language(plain(event.title), plain(event.body), language, tenant.default_language if tenant else None)
         default_data = {**branding, **texts,

@@ -1,18 +1,21 @@
 """Tenants (T1): created by the platform operator, read and changed with the tenant's key."""
 from __future__ import annotations
 
+from chalicelib.domain import senders
 from chalicelib.domain.entities import Tenant
 from chalicelib.domain.errors import NotFound, Problem, RuleViolation
 from chalicelib.domain.ids import new_id
+from chalicelib.domain.senders import ADDRESS, DOMAIN
 from chalicelib.models.entities import ApiKeyItem, TenantItem
 from chalicelib.services.api_keys import issue_key
 
 
 class TenantService:
-    def __init__(self, database, clock, identities=None):
+    def __init__(self, database, clock, identities=None, mail_domain: str = ""):
         self._db = database
         self._clock = clock
         self._identities = identities
+        self._mail_domain = mail_domain
 
     def create(self, name: str, description: str | None, default_language: str) -> tuple[Tenant, str]:
         """Creates the tenant and its first API key in one transaction; returns the key's secret once."""
@@ -32,32 +35,87 @@ class TenantService:
         return tenant
 
     def update(self, tenant_id: str, changes: dict, expected_version: int | None) -> Tenant:
-        """Changes the tenant's fields and settings; a new sender address must be verified again."""
+        """Changes the tenant's fields and settings; a new sender address must be verified again,
+        and may not be one another tenant claimed (checked in the same transaction)."""
+        also = None
         if changes.get("sender"):
             changes = {**changes, "sender": {k: v for k, v in {**changes["sender"], "verified": False}.items()
                                              if v is not None}}
+            also = self._free_for(tenant_id, changes["sender"]["address"])
         if changes.get("branding") is not None:
             changes = {**changes, "branding": {k: v for k, v in changes["branding"].items() if v is not None}}
-        return self._db.tenants.update(tenant_id, changes, expected_version, self._clock.now_iso())
+        return self._db.tenants.update(tenant_id, changes, expected_version, self._clock.now_iso(), also)
 
-    def verify_sender(self, tenant_id: str) -> dict:
+    def verify_sender(self, tenant_id: str, kind: str = ADDRESS) -> dict:
+        """Claims the sender address (or its domain) for the tenant, then asks SES to verify it.
+        The first tenant to claim an identity keeps it: another tenant's claim is a 409."""
         tenant = self.get(tenant_id)
         address = tenant.sender.get("address")
         if not address:
             raise RuleViolation("Set a sender address first (PATCH /tenant {sender: {address}}).",
                                 [Problem("sender.address", "is not set")], "no_sender")
-        self._identities.request_verification(address)
-        return {**tenant.sender, "verification_status": "Pending"}
+        names = senders.claim_names(address)
+        tx = self._db.transaction()
+        self._free_for(tenant_id, address, but=kind)(tx)
+        self._db.sender_identities.claim(tx, tenant_id, names[kind], kind, self._clock.now_iso())
+        tx.commit()
+        records = []
+        if kind == DOMAIN:
+            tokens = self._identities.request_domain_verification(names[DOMAIN])
+            self._db.sender_identities.set_dkim_tokens(tenant_id, names[DOMAIN], tokens)
+            records = senders.dkim_records(names[DOMAIN], tokens)
+        else:
+            self._identities.request_verification(address)
+        return {**tenant.sender, "verification_status": "Pending", "identity": names[kind], "dkim_records": records}
 
     def sender_status(self, tenant_id: str) -> dict:
-        """Reads the verification status from SES and remembers whether mail may use the address."""
+        """Reads from SES the status of the identities the tenant claimed for its sender address
+        (never another tenant's) and remembers whether mail may use the address."""
         tenant = self.get(tenant_id)
         address = tenant.sender.get("address")
         if not address:
-            return {"address": None, "reply_to": None, "verified": False, "verification_status": "NotStarted"}
-        status = self._identities.status(address)
-        verified = status == "Success"
+            return {"address": None, "reply_to": None, "verified": False, "verification_status": "NotStarted",
+                    "identity": None, "dkim_records": []}
+        names = senders.claim_names(address)
+        owned = owned_claims(self._db, tenant_id, address)
+        statuses = {kind: (self._identities.address_status(address) if kind == ADDRESS
+                           else self._identities.domain_status(names[DOMAIN])) for kind in owned}
+        chosen = next((kind for kind in owned if statuses[kind] == "Success"), next(iter(owned), None))
+        verified = chosen is not None and statuses[chosen] == "Success"
         if verified != bool(tenant.sender.get("verified")):
-            tenant = self._db.tenants.update(tenant_id, {"sender": {**tenant.sender, "verified": verified}},
-                                             None, self._clock.now_iso())
-        return {**tenant.sender, "verification_status": status}
+            self._db.tenants.remember_verified(tenant_id, address, verified, self._clock.now_iso())
+        domain = owned.get(DOMAIN)
+        return {**tenant.sender, "verified": verified, "verification_status": statuses.get(chosen, "NotStarted"),
+                "identity": names[chosen] if chosen else None,
+                "dkim_records": senders.dkim_records(names[DOMAIN], domain.dkim_tokens) if domain else []}
+
+    def _free_for(self, tenant_id: str, address: str, but: str | None = None):
+        """What a transaction needs to check before the tenant may use `address`: that the
+        platform does not own its domain and no other tenant claimed the address or its domain."""
+        if senders.is_platform_address(address, self._mail_domain):
+            raise senders.taken_by_platform()
+        names = senders.claim_names(address)
+
+        def check(tx) -> None:
+            for kind, name in names.items():
+                if kind != but:
+                    self._db.sender_identities.check_free(tx, tenant_id, name)
+        return check
+
+
+def owned_claims(database, tenant_id: str, address: str) -> dict[str, senders.SenderClaim]:
+    """The tenant's claims (address first, then domain) among the identities covering `address`."""
+    names = senders.claim_names(address)
+    claims = database.sender_identities.claims(names.values())
+    return {kind: claims[name] for kind, name in names.items()
+            if name in claims and claims[name].tenant_id == tenant_id}
+
+
+def may_send_from(database, tenant) -> bool:
+    """Whether mail may go out from the tenant's own sender address: SES verified it (as the
+    tenant last read) and the tenant claimed the address or its domain. Another tenant that set
+    the same address never sends from it."""
+    sender = (tenant.sender if tenant else None) or {}
+    if not (sender.get("address") and sender.get("verified")):
+        return False
+    return bool(owned_claims(database, tenant.tenant_id, sender["address"]))

@@ -27,7 +27,8 @@ QUEUE_SEND_ACTIONS = {"sqs:SendMessage", "sqs:GetQueueUrl"}
 QUEUE_CONSUME_ACTIONS = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
                          "sqs:ChangeMessageVisibility"}
 MAIL_SEND_ACTIONS = {"ses:SendTemplatedEmail", "ses:SendBulkTemplatedEmail"}
-SENDER_VERIFY_ACTIONS = {"ses:VerifyEmailIdentity", "ses:GetIdentityVerificationAttributes"}
+SENDER_VERIFY_ACTIONS = {"ses:VerifyEmailIdentity", "ses:GetIdentityVerificationAttributes",
+                         "ses:VerifyDomainDkim", "ses:GetIdentityDkimAttributes"}
 XRAY_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 
 
