@@ -29,11 +29,6 @@ def claim_names(address: str) -> dict[str, str]:
     return {ADDRESS: address.lower(), DOMAIN: domain_of(address)}
 
 
-def ses_name(address: str, kind: str) -> str:
-    """The identity SES verifies for `address`: the address as set, or its domain."""
-    return address if kind == ADDRESS else domain_of(address)
-
-
 def is_platform_address(address: str, mail_domain: str) -> bool:
     """The platform's mail domain (and its sub-domains) send every tenant's default mail."""
     domain, platform = domain_of(address), mail_domain.lower()

@@ -45,7 +45,8 @@ class TenantRepository:
         """Sets `sender.verified`, unless the sender address changed meanwhile (then the new
         address's status is for its own next read)."""
         try:
-            update_item(TenantItem, keys.tenant(tenant_id), keys.TENANT_SK, [TenantItem.sender["verified"].set(verified)],
-                        now=now, what="Tenant", condition=TenantItem.sender["address"] == address)
+            update_item(TenantItem, keys.tenant(tenant_id), keys.TENANT_SK,
+                        [TenantItem.sender["verified"].set(verified)], now=now, what="Tenant",
+                        condition=TenantItem.sender["address"] == address)
         except Contention:
             pass

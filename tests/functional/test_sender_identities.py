@@ -8,8 +8,7 @@ from chalicelib.models import keys
 from chalicelib.models.entities import TenantItem
 from tests.functional.conftest import add_contact, assert_error, new_tenant, table_items
 from tests.functional.mail_helpers import drain, sent_mails
-from tests.functional.notice_helpers import World, delivery_service
-from tests.functional.test_notice_delivery import send_all
+from tests.functional.notice_helpers import World, batch_messages, delivery_service
 
 MAIL = "roster-mail"
 PLATFORM_SENDER = "no-reply@mail.roster.test"
@@ -29,9 +28,9 @@ def welcoming(api, brand: str):
     return api
 
 
-def verified_sender(api, address: str, identity: dict | None = None) -> dict:
+def verified_sender(api, address: str) -> dict:
     assert api.patch("/tenant", {"sender": {"address": address}}).status == 200
-    started = api.post("/tenant/sender/verify", identity or {})
+    started = api.post("/tenant/sender/verify")
     assert started.status == 202, started.json
     status = api.get("/tenant/sender")
     assert status.status == 200 and status.json["verified"] is True, status.json
@@ -156,8 +155,10 @@ def test_welcome_mail_goes_out_from_a_verified_address_only_for_its_owner(platfo
     TenantItem(keys.tenant(other_id), keys.TENANT_SK).update(
         [TenantItem.sender.set({"address": "x@a.example", "verified": True})])
 
-    assert welcome_mail_source(alpine, chalice_client, "Muster AG", "anna@example.com") == "Alpine Telecom <x@a.example>"
-    assert welcome_mail_source(other, chalice_client, "Beispiel AG", "ben@example.com") == f"Other Provider <{PLATFORM_SENDER}>"
+    assert welcome_mail_source(alpine, chalice_client, "Muster AG", "anna@example.com") \
+        == "Alpine Telecom <x@a.example>"
+    assert welcome_mail_source(other, chalice_client, "Beispiel AG", "ben@example.com") \
+        == f"Other Provider <{PLATFORM_SENDER}>"
     # reading the status corrects what the tenant remembers
     assert other.get("/tenant/sender").json["verified"] is False
     assert other.get("/tenant").json["sender"]["verified"] is False
@@ -179,7 +180,8 @@ def test_notice_mail_goes_out_from_a_verified_address_only_for_its_owner(aws):
         service = delivery_service()
         service.fan_out(world.tenant_id, notice_id, event_key)
         before = len(sent_mails())
-        send_all(service)
+        for body in batch_messages():
+            service.send_batch(body["tenant_id"], body["notice_id"], body["batch"])
         [mail] = sent_mails()[before:]
         sources[world.tenant_id] = mail.source
     assert sources == {owner.tenant_id: "Alpine Telecom <x@a.example>",
