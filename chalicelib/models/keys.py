@@ -187,8 +187,6 @@ def due(at: str, tenant_id: str, entity_id: str, suffix: str = "") -> str:
     return f"{at}#{tenant_id}#{entity_id}{suffix}"
 
 
-LIMIT_WINDOW_SK = "WINDOW"
-
 
 def limit(tenant_id: str, name: str) -> str:
     """A counter of the tenant's: `mail-requests`, or `invitation-mail#<e-mail>` per day."""

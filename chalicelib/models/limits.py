@@ -1,16 +1,14 @@
-"""Counters behind the mail limits (docs/api.md "Limits"): one item per counter and window."""
+"""Counters behind the mail limits (docs/api.md "Limits")."""
 from __future__ import annotations
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import NumberAttribute
 
 from chalicelib.models.base import RosterModel
 
 
 class LimitItem(RosterModel):
-    """pk T#<tid>#LIMIT#<name>, sk <window> (a day's counter) or WINDOW (a rolling counter whose
-    `window` attribute names the window it counts)."""
+    """pk T#<tid>#LIMIT#<name>, sk <window>: the uses counted in one window (a minute, a day)."""
 
-    window = UnicodeAttribute(null=True)
     used = NumberAttribute(default=0)
 
 
