@@ -86,9 +86,9 @@ class InvitationService:
         invitation = Invitation(
             tenant_id, new_id("invitation"), account_id, person.person_id, email, kind,
             sorted(fields.get("roles", [])), sorted(fields.get("permissions", [])),
-            sorted(fields.get("notifications", [])),
-            # a person inviting sees only what they chose, not the invitee's own settings
-            fields.get("language") or (None if inviter_person_id else person.language), "pending",
+            # the language the inviter chose, if any: the invitee's own setting stays theirs (the
+            # mail and the page fall back to it), so no inviter reads it from the invitation
+            sorted(fields.get("notifications", [])), fields.get("language"), "pending",
             fields.get("expires_in_days", 7), "", invited_by, inviter_person_id, None, now, now, None, 1, "")
         # a pending member counts nothing: the account is only checked, its counters wait for the answer
         membership = Membership(tenant_id, account_id, person.person_id, kind, invitation.roles,

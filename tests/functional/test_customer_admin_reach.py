@@ -116,3 +116,15 @@ def test_a_guest_who_left_their_other_account_meanwhile_cannot_accept(api, scene
 def test_an_api_key_learns_at_once_that_a_guest_is_not_registered(api, scene):
     assert_error(api.post(f"/accounts/{scene['a']}/invitations", {"email": "stranger@else.example", "kind": "guest"}),
                  422, "not_registered", {"email"})
+
+
+def test_an_invitation_shows_only_the_language_the_inviter_chose_and_mails_in_the_invitees(
+        api, scene, chalice_client):
+    from tests.functional.mail_helpers import drain, sent_mails
+
+    invited = api.post(f"/accounts/{scene['a']}/invitations", {"email": "vera@other.example"})
+    assert invited.status == 201 and invited.json["language"] is None
+    [listed] = scene["boss"].get(f"/accounts/{scene['a']}/invitations").json["items"]
+    assert listed["language"] is None  # Vera's own "it" stays hers
+    drain(chalice_client, "send_mail", "roster-mail")
+    assert [m.template for m in sent_mails()] == ["roster-invitation-it"]
