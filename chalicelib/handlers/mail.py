@@ -8,6 +8,7 @@ from chalice import Blueprint
 from chalicelib import bootstrap
 from chalicelib.handlers import render
 from chalicelib.handlers.http import route
+from chalicelib.handlers.responses import MAIL_JOB
 from chalicelib.handlers.schema import PAGE, Schema
 from chalicelib.resources import MAIL_FEEDBACK_QUEUE, MAIL_QUEUE
 
@@ -107,8 +108,8 @@ def mail_sweeper(event):
     return {"requeued": bootstrap.get_mail_service().sweep()}
 
 
-@route(bp, "/mail-jobs/{job_id}")
+@route(bp, "/mail-jobs/{job_id}", query=VIEW, responses={200: MAIL_JOB})
 def get_mail_job(call, job_id):
-    q = call.query(VIEW)
+    q = call.query
     view, next_cursor = bootstrap.get_mail_service().view(call.tenant_id, job_id, q.get("limit", 100), q.get("cursor"))
     return render.mail_job(view, next_cursor)
