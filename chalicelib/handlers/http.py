@@ -1,4 +1,4 @@
-"""HTTP transport helpers: the route decorator (auth + error mapping), body and query parsing."""
+"""HTTP transport helpers: the route decorator (auth, parsing, error mapping) and each route's contract."""
 from __future__ import annotations
 
 import functools
