@@ -54,8 +54,8 @@ def get_account(call, account_id):
     return render.account(bootstrap.get_account_service().get(call.tenant_id, account_id))
 
 
-@route(bp, "/accounts/{account_id}", ("PATCH",), people="manage", people_fields=PEOPLE_MAY_SET, body=UPDATE, if_match=True,
-       responses={200: ACCOUNT}, errors=(422,))
+@route(bp, "/accounts/{account_id}", ("PATCH",), people="manage", people_fields=PEOPLE_MAY_SET, body=UPDATE,
+       if_match=True, responses={200: ACCOUNT}, errors=(422,))
 def update_account(call, account_id):
     body = _lower_domains(call.body)
     version = body.pop("version", None) or call.if_match

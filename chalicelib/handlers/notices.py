@@ -5,7 +5,6 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib import bootstrap
-from chalicelib.domain.errors import InvalidInput, Problem
 from chalicelib.domain.notices import NOTICE_STATUSES, NOTICE_TYPES, SEVERITIES
 from chalicelib.domain.vocabulary import LANGUAGES
 from chalicelib.handlers.http import json_response, route
@@ -24,7 +23,8 @@ def _texts(max_length: int) -> Object:
 
 
 TITLE, BODY = _texts(200), _texts(10_000)
-AFFECTED = Object({"all": Boolean(), "account_ids": ListOf(ID, max_items=MAX_ACCOUNTS)})
+AFFECTED = Object({"all": Boolean(), "account_ids": ListOf(ID, max_items=MAX_ACCOUNTS)},
+                  exactly_one='must be {"all": true} or {"account_ids": [...]} with at least one id')
 REMINDERS = ListOf(Integer(minimum=1, maximum=30 * 1440), max_items=10)
 FIELDS = {"type": Enum(NOTICE_TYPES), "severity": Enum(SEVERITIES), "title": TITLE, "body": BODY,
           "affected": AFFECTED, "starts_at": Moment(), "ends_at": Moment(), "reminders": REMINDERS}
@@ -38,20 +38,6 @@ PUBLISH = Schema({"dry_run": Boolean(from_text=True)})
 DELIVERIES = Schema({**PAGE, "event": String(max_length=60, pattern=r"[a-z0-9-]+"),
                      "status": Enum(("queued", "sent", "suppressed", "bounced", "complained", "failed"))})
 PAGE_ONLY = Schema(PAGE)
-
-
-def _affected(body: dict) -> None:
-    """Exactly one of {"all": true} and {"account_ids": [...]} (at least one id)."""
-    affected = body.get("affected")
-    if affected is None:
-        return
-    if affected.get("all") is True and "account_ids" not in affected:
-        body["affected"] = {"all": True}
-    elif "all" not in affected and affected.get("account_ids"):
-        body["affected"] = {"account_ids": affected["account_ids"]}
-    else:
-        raise InvalidInput("Body has invalid fields.", [Problem(
-            "affected", 'must be {"all": true} or {"account_ids": [...]} with at least one id')])
 
 
 def render_notice(n, figures: dict | None = None, events=None) -> dict:
@@ -95,7 +81,6 @@ def _actor(call) -> str:
 @route(bp, "/notices", ("POST",), body=CREATE, responses={201: NOTICE}, errors=(422,))
 def create_notice(call):
     body = call.body
-    _affected(body)
     notice = bootstrap.get_notice_service().create(call.tenant_id, body, _actor(call))
     return json_response(render_notice(notice), 201)
 
@@ -117,7 +102,6 @@ def get_notice(call, notice_id):
 def edit_notice(call, notice_id):
     body = call.body
     version = body.pop("version", None) or call.if_match
-    _affected(body)
     view = bootstrap.get_notice_service().update(call.tenant_id, notice_id, body, version, _actor(call))
     return render_view(view)
 

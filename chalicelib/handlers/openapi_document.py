@@ -107,7 +107,8 @@ def _operation(path: str, method: str, view) -> dict:
         if shape is not None:
             answers[str(status)]["content"] = {JSON: {"schema": shape.json_schema()}}
     for status in sorted(_error_statuses(path, contract)):
-        answers[str(status)] = {"description": ERRORS[status], "content": {JSON: {"schema": shapes.ERROR.json_schema()}}}
+        answers[str(status)] = {"description": ERRORS[status],
+                                "content": {JSON: {"schema": shapes.ERROR.json_schema()}}}
     operation["responses"] = answers
     return operation
 
@@ -198,7 +199,8 @@ def _check_operation_ids(paths: dict) -> None:
 def _link(paths: dict) -> None:
     """An OpenAPI link from each 201 answer to every operation whose path parameters it names
     (at the top or one level down: `api_key.key_id`), the rest taken from the request's path."""
-    targets = [(path, method, operation) for path, operations in paths.items() for method, operation in operations.items()]
+    targets = [(path, method, operation)
+               for path, operations in paths.items() for method, operation in operations.items()]
     for source_path, operations in paths.items():
         for method, operation in operations.items():
             created = operation["responses"].get("201", {}).get("content", {}).get(JSON)
@@ -209,7 +211,7 @@ def _link(paths: dict) -> None:
             links = {}
             for path, target_method, target in targets:
                 names = _path_names(path)
-                if not names or not any(name in found for name in names) or (path, target_method) == (source_path, method):
+                if (path, target_method) == (source_path, method) or not any(name in found for name in names):
                     continue
                 if not all(name in found or name in known for name in names):
                     continue

@@ -194,6 +194,7 @@ class Object(Type):
     fields: dict[str, Type]
     required: tuple[str, ...] = ()
     nullable: bool = False
+    exactly_one: str | None = None  # the problem unless exactly one field is sent, and set (true, not empty)
 
     def describe(self) -> dict:
         schema: dict[str, Any] = {"type": "object",
@@ -201,6 +202,9 @@ class Object(Type):
         if self.required:
             schema["required"] = list(self.required)
         schema["additionalProperties"] = False
+        if self.exactly_one:
+            schema["oneOf"] = [{"required": [name], "maxProperties": 1, "properties": {name: _set(kind)}}
+                               for name, kind in self.fields.items()]
         return schema
 
     def convert(self, value: Any, path: str) -> dict:
@@ -220,7 +224,18 @@ class Object(Type):
                 problems.extend(exc.problems)
         if problems:
             raise Invalid(problems)
+        if self.exactly_one and (len(value) != 1 or list(result.values())[0] in (False, [], "", None)):
+            raise Invalid([Problem(path or "body", self.exactly_one)])
         return result
+
+
+def _set(kind: Type) -> dict:
+    """The JSON Schema of a value that counts as set: true, a non-empty list."""
+    if isinstance(kind, Boolean):
+        return {"const": True}
+    if isinstance(kind, ListOf):
+        return {"minItems": 1}
+    return {"not": {"type": "null"}}
 
 
 @dataclass
@@ -311,7 +326,8 @@ class MapOf(Type):
     def convert(self, value: Any, path: str) -> dict:
         if not isinstance(value, dict):
             raise Invalid([Problem(path or "body", "must be an object")])
-        unknown = [Problem(f"{path}.{key}", "unknown field") for key in value if self.keys is not None and key not in self.keys]
+        unknown = [Problem(f"{path}.{key}", "unknown field")
+                   for key in value if self.keys is not None and key not in self.keys]
         if unknown:
             raise Invalid(unknown)
         return {key: self.value.check(item, f"{path}.{key}") for key, item in value.items()}
