@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test bench clean
+.PHONY: setup run test bench openapi clean
 
 setup: $(STAMP)
 
@@ -21,6 +21,11 @@ run: setup
 
 test: setup infra-setup
 	$(BIN)/python -m pytest -n 2 tests
+
+# The OpenAPI 3.1 document, generated from the routes' contracts (docs/api.md); a test fails when
+# the committed docs/openapi.json differs from it.
+openapi: setup
+	$(BIN)/python -m chalicelib.handlers.openapi_document docs/openapi.json
 
 # Benchmarks (docs/performance.md): cold start vs the floor, AWS calls per route, package size,
 # the mail pipeline, notices to 10,000 recipients (issue 4).

@@ -223,6 +223,11 @@ def _health(w: World) -> Request:
     return Request("/health", key="")
 
 
+@scenario("GET", "/openapi.json", "none")
+def _openapi(w: World) -> Request:
+    return Request("/openapi.json", key="")
+
+
 @scenario("POST", "/tenants", "write", status=201, variant="first platform call of a container",
           fresh_container=True)
 def _create_tenant_cold(w: World) -> Request:

@@ -7,10 +7,10 @@ from chalice import Chalice
 def register(app: Chalice) -> None:
     from chalicelib.handlers import (
         accounts, api_keys, contacts, health, housekeeping, invitations, mail, me, middleware, notice_delivery, notices,
-        people, preferences, tenants,
+        openapi, people, preferences, tenants,
     )
 
     app.register_middleware(middleware.observe_and_normalise, "http")
     for module in (health, tenants, api_keys, accounts, contacts, people, me, housekeeping, mail, invitations,
-                   preferences, notices, notice_delivery):
+                   preferences, notices, notice_delivery, openapi):
         app.register_blueprint(module.bp)

@@ -5,11 +5,12 @@ from chalicelib import bootstrap
 from chalicelib.domain.vocabulary import ACCOUNT_STATUSES, BUSINESS_TYPES, LANGUAGES, WARNINGS
 from chalicelib.handlers import render
 from chalicelib.handlers.http import json_response, route
+from chalicelib.handlers.responses import ACCOUNT, AUDIT_ENTRY, page_of
 from chalicelib.handlers.schema import COUNTRY, PAGE, VERSION, Enum, ListOf, Object, Schema, String, nullable
 
 bp = Blueprint(__name__)
 
-DOMAIN = String(max_length=253, pattern=r"(?i)([a-z0-9](-*[a-z0-9])*\.)+[a-z]{2,63}", problem="is not a domain name")
+DOMAIN = String(max_length=253, pattern=r"([a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?\.)+[a-zA-Z]{2,63}", problem="is not a domain name")
 ADDRESS = Object({
     "street": String(nullable=True), "postal_code": String(max_length=20, nullable=True),
     "city": String(max_length=100, nullable=True),
@@ -34,49 +35,50 @@ def _lower_domains(body: dict) -> dict:
     return body
 
 
-@route(bp, "/accounts", ("POST",))
+@route(bp, "/accounts", ("POST",), body=CREATE, responses={201: ACCOUNT})
 def create_account(call):
-    account = bootstrap.get_account_service().create(call.tenant_id, _lower_domains(call.body(CREATE)), call.actor)
+    account = bootstrap.get_account_service().create(call.tenant_id, _lower_domains(call.body), call.actor)
     return json_response(render.account(account), 201)
 
 
-@route(bp, "/accounts")
+@route(bp, "/accounts", query=LIST, responses={200: page_of(ACCOUNT)})
 def list_accounts(call):
-    q = call.query(LIST)
+    q = call.query
     page = bootstrap.get_account_service().list(call.tenant_id, q.get("status"), q.get("warning"),
                                                 q.get("limit", 50), q.get("cursor"))
     return render.page(page, render.account)
 
 
-@route(bp, "/accounts/{account_id}", people="member")
+@route(bp, "/accounts/{account_id}", people="member", responses={200: ACCOUNT})
 def get_account(call, account_id):
     return render.account(bootstrap.get_account_service().get(call.tenant_id, account_id))
 
 
-@route(bp, "/accounts/{account_id}", ("PATCH",), people="manage", people_fields=PEOPLE_MAY_SET)
+@route(bp, "/accounts/{account_id}", ("PATCH",), people="manage", people_fields=PEOPLE_MAY_SET, body=UPDATE,
+       if_match=True, responses={200: ACCOUNT}, errors=(422,))
 def update_account(call, account_id):
-    body = _lower_domains(call.body(UPDATE))
-    version = body.pop("version", None) or call.if_match()
+    body = _lower_domains(call.body)
+    version = body.pop("version", None) or call.if_match
     service = bootstrap.get_account_service()
     if not body:
         return render.account(service.get(call.tenant_id, account_id))
     return render.account(service.update(call.tenant_id, account_id, body, version, call.actor))
 
 
-@route(bp, "/accounts/{account_id}", ("DELETE",))
+@route(bp, "/accounts/{account_id}", ("DELETE",), responses={204: None}, errors=(409,))
 def delete_account(call, account_id):
     bootstrap.get_account_service().delete(call.tenant_id, account_id, call.actor)
     return Response(body="", status_code=204)
 
 
-@route(bp, "/accounts/{account_id}/onboarding/complete", ("POST",))
+@route(bp, "/accounts/{account_id}/onboarding/complete", ("POST",), responses={200: ACCOUNT}, errors=(409, 422))
 def complete_onboarding(call, account_id):
     return render.account(bootstrap.get_account_service().complete_onboarding(call.tenant_id, account_id, call.actor))
 
 
-@route(bp, "/accounts/{account_id}/audit", people="manage")
+@route(bp, "/accounts/{account_id}/audit", people="manage", query=AUDIT, responses={200: page_of(AUDIT_ENTRY)})
 def account_audit(call, account_id):
     """Who changed what in the account, newest first."""
-    q = call.query(AUDIT)
+    q = call.query
     page = bootstrap.get_audit_service().page(call.tenant_id, account_id, q.get("limit", 50), q.get("cursor"))
     return render.page(page, render.audit_entry)

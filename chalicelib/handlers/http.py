@@ -1,10 +1,10 @@
-"""HTTP transport helpers: the route decorator (auth + error mapping), body and query parsing."""
+"""HTTP transport helpers: the route decorator (auth, parsing, error mapping) and each route's contract."""
 from __future__ import annotations
 
 import functools
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Literal
 
 from chalice import Blueprint, Response
@@ -14,7 +14,7 @@ from chalicelib.domain.errors import (
     DomainError, Forbidden, InvalidInput, NotFound, PayloadTooLarge, Problem, UnsupportedMediaType,
 )
 from chalicelib.domain.principal import ANONYMOUS, Principal
-from chalicelib.handlers.schema import Schema
+from chalicelib.handlers.schema import Schema, Type
 
 Auth = Literal["public", "platform", "tenant", "person"]
 People = Literal["member", "manage"] | None
@@ -47,55 +47,76 @@ def error_response(error: DomainError) -> Response:
 
 @dataclass
 class Call:
-    """What a view gets: the verified principal and parsers for the request it serves."""
+    """What a view gets: the verified principal, and the request's parts its route declared, parsed."""
 
     principal: Principal
     request: Any
-    max_body_bytes: int
     membership: Any = None  # a person's active membership in the route's account, once authorised
-    people_fields: tuple[str, ...] | None = None  # the body fields a person may send (C6)
+    body: dict[str, Any] = field(default_factory=dict)  # the route's `body` schema, validated
+    query: dict[str, Any] = field(default_factory=dict)  # the route's `query` schema, validated
+    if_match: int | None = None  # the If-Match version, when the route reads it
 
     @property
     def tenant_id(self) -> str:
         assert self.principal.tenant_id is not None
         return self.principal.tenant_id
 
-    def body(self, schema: Schema) -> dict[str, Any]:
-        raw = self.request.raw_body or b""
-        if len(raw) > self.max_body_bytes:
-            raise PayloadTooLarge(self.max_body_bytes)
-        content_type = (self.request.headers.get("content-type") or "application/json").split(";")[0].strip()
-        if content_type.lower() != "application/json":
-            raise UnsupportedMediaType(content_type)
-        data = parse_body(raw or b"{}")
-        if not isinstance(data, dict):
-            raise InvalidInput("Body must be a JSON object.", [Problem("body", "not_an_object")])
-        data = schema.validate(data, "Body has invalid fields.")
-        if self.principal.kind == "person" and self.people_fields is not None:
-            owned = sorted(name for name in data if name not in self.people_fields and name != "version")
-            if owned:
-                from chalicelib.domain.permissions import PROVIDER_MANAGED
-
-                raise Forbidden("These fields are managed by your provider.",
-                                [Problem(name, PROVIDER_MANAGED) for name in owned])
-        return data
-
     @property
     def actor(self) -> dict:
         """Who acts, for the audit trail: {type: api_key|person, id}."""
         return self.principal.actor_ref
 
-    def query(self, schema: Schema) -> dict[str, Any]:
-        return schema.validate(dict(self.request.query_params or {}), "Query has invalid parameters.")
 
-    def if_match(self) -> int | None:
-        value = self.request.headers.get("if-match")
-        if value is None:
-            return None
-        value = value.strip().strip('"').removeprefix("W/").strip('"')
-        if not value.isdigit() or len(value) > 15:
-            raise InvalidInput("If-Match must be a version number.", [Problem("If-Match", "not_a_version")])
-        return int(value)
+def _parse_body(request, schema: Schema, max_body_bytes: int, principal: Principal,
+                people_fields: tuple[str, ...] | None) -> dict[str, Any]:
+    raw = request.raw_body or b""
+    if len(raw) > max_body_bytes:
+        raise PayloadTooLarge(max_body_bytes)
+    content_type = (request.headers.get("content-type") or "application/json").split(";")[0].strip()
+    if content_type.lower() != "application/json":
+        raise UnsupportedMediaType(content_type)
+    data = parse_body(raw or b"{}")
+    if not isinstance(data, dict):
+        raise InvalidInput("Body must be a JSON object.", [Problem("body", "not_an_object")])
+    data = schema.validate(data, "Body has invalid fields.")
+    if principal.kind == "person" and people_fields is not None:
+        owned = sorted(name for name in data if name not in people_fields and name != "version")
+        if owned:
+            from chalicelib.domain.permissions import PROVIDER_MANAGED
+
+            raise Forbidden("These fields are managed by your provider.",
+                            [Problem(name, PROVIDER_MANAGED) for name in owned])
+    return data
+
+
+def _parse_query(request, schema: Schema) -> dict[str, Any]:
+    return schema.validate(dict(request.query_params or {}), "Query has invalid parameters.")
+
+
+def _parse_if_match(request) -> int | None:
+    value = request.headers.get("if-match")
+    if value is None:
+        return None
+    value = value.strip().strip('"').removeprefix("W/").strip('"')
+    if not value.isdigit() or len(value) > 15:
+        raise InvalidInput("If-Match must be a version number.", [Problem("If-Match", "not_a_version")])
+    return int(value)
+
+
+@dataclass(frozen=True)
+class Contract:
+    """What a route takes and answers. The route validates its request with it, and the OpenAPI
+    document (GET /openapi.json, handlers/openapi.py) is generated from it: one declaration."""
+
+    auth: Auth
+    people: People
+    people_fields: tuple[str, ...] | None
+    body: Schema | None  # a JSON object body
+    query: Schema | None
+    if_match: bool  # reads the If-Match header (a version; stale → 409)
+    responses: dict[int, Type | None]  # success statuses → their JSON body (None: no body)
+    errors: tuple[int, ...]  # the statuses the route's service answers besides what the above imply
+    sends_mail: bool = False  # counts against the tenant's per-minute limit of such requests (429)
 
 
 View = Callable[..., Any]
@@ -134,12 +155,15 @@ def _authorise_person(principal: Principal, auth: Auth, people: People, path_par
 
 
 def route(bp: Blueprint, path: str, methods: tuple[str, ...] = ("GET",), auth: Auth = "tenant",
-          people: People = None, people_fields: tuple[str, ...] | None = None,
-          sends_mail: bool = False) -> Callable[[View], View]:
+          people: People = None, people_fields: tuple[str, ...] | None = None, *, body: Schema | None = None,
+          query: Schema | None = None, if_match: bool = False, responses: dict[int, Type | None],
+          errors: tuple[int, ...] = (), sends_mail: bool = False) -> Callable[[View], View]:
     """Registers a view that gets a `Call` first, then the path parameters.
 
-    Authentication happens here, before the view runs, so no route can forget it; domain
-    errors become JSON error responses.
+    Authentication happens here, before the view runs, so no route can forget it; so does the
+    parsing of what the route declares (`body`, `query`, `if_match`): the view finds the valid
+    values on the `Call`. Domain errors become JSON error responses. `responses` and `errors`
+    complete the route's contract for the OpenAPI document.
 
     `people` is the route's permission policy for a person's token (docs/permissions.md):
     None (the default: tenant API key only, so a new route opens to nobody by accident),
@@ -148,6 +172,8 @@ def route(bp: Blueprint, path: str, methods: tuple[str, ...] = ("GET",), auth: A
     `sends_mail` routes count against the tenant's per-minute limit of such requests (429).
     """
     from chalicelib import bootstrap  # the composition root, resolved per call
+
+    contract = Contract(auth, people, people_fields, body, query, if_match, responses, errors, sends_mail)
 
     def decorate(view: View) -> View:
         @functools.wraps(view)
@@ -160,15 +186,24 @@ def route(bp: Blueprint, path: str, methods: tuple[str, ...] = ("GET",), auth: A
                 membership = _authorise_person(principal, auth, people, path_params) if principal.kind == "person" else None
                 if sends_mail:
                     bootstrap.get_mail_limits().take_request(principal.tenant_id)
-                call = Call(principal, request, bootstrap.get_settings().max_body_bytes, membership, people_fields)
-                return view(call, **path_params)
+                call = Call(principal, request, membership)
+                if body is not None:
+                    call.body = _parse_body(request, body, bootstrap.get_settings().max_body_bytes, principal,
+                                            people_fields)
+                if query is not None:
+                    call.query = _parse_query(request, query)
+                if if_match:
+                    call.if_match = _parse_if_match(request)
+                answer = view(call, **path_params)
+                # API Gateway would call a bare dict application/json; chalice's local server says nothing
+                return answer if isinstance(answer, Response) else json_response(answer)
             except DomainError as error:
                 return error_response(error)
 
         wrapped.auth = auth  # type: ignore[attr-defined]
         wrapped.people = people  # type: ignore[attr-defined]
         wrapped.people_fields = people_fields  # type: ignore[attr-defined]
-        wrapped.sends_mail = sends_mail  # type: ignore[attr-defined]
+        wrapped.contract = contract  # type: ignore[attr-defined]
         bp.route(path, methods=list(methods))(wrapped)
         return wrapped
 

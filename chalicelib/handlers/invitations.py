@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import json
 from dataclasses import dataclass
-from typing import Any
 
 from chalice import Blueprint, Response
 
@@ -16,7 +15,8 @@ from chalicelib.domain.rules import normalise_email
 from chalicelib.domain.vocabulary import LANGUAGES
 from chalicelib.handlers.contacts import GRANTS
 from chalicelib.handlers.http import error_body, json_response, route
-from chalicelib.handlers.schema import EMAIL, PAGE, Enum, Integer, ListOf, Schema, Type
+from chalicelib.handlers.responses import INVITATION, INVITATION_ANSWER, INVITATION_RESULTS, page_of
+from chalicelib.handlers.schema import EMAIL, PAGE, AnyValue, Enum, Integer, ListOf, Schema, Type
 
 bp = Blueprint(__name__)
 
@@ -26,15 +26,9 @@ LIST = Schema({**PAGE, "status": Enum(INVITATION_STATUSES)})
 MAX_BATCH = 100
 
 
-@dataclass
-class Raw(Type):
-    """Any JSON value: batch items are validated one by one, so one bad item fails alone."""
-
-    def convert(self, value: Any, path: str) -> Any:
-        return value
-
-
-BATCH = Schema({"invitations": ListOf(Raw(), max_items=MAX_BATCH, unique=False)}, required=("invitations",))
+# batch items are validated one by one, so that one bad item fails alone
+BATCH = Schema({"invitations": ListOf(AnyValue(documented_as=INVITE), max_items=MAX_BATCH, unique=False)},
+               required=("invitations",))
 BASE = "/accounts/{account_id}/invitations"
 # The customer and the account's admins invite, list, resend and revoke (C2, G9); see docs/permissions.md.
 
@@ -58,18 +52,18 @@ def _inviter(call) -> tuple[str, str | None]:
     return (person_id or call.principal.actor), person_id
 
 
-@route(bp, BASE, ("POST",), people="manage", sends_mail=True)
+@route(bp, BASE, ("POST",), people="manage", body=INVITE, responses={201: INVITATION}, errors=(409, 422), sends_mail=True)
 def create_invitation(call, account_id):
-    body = call.body(INVITE)
+    body = call.body
     invited_by, person_id = _inviter(call)
     invitation = bootstrap.get_invitation_service().create(call.tenant_id, account_id, body, invited_by, person_id)
     return json_response(render(invitation), 201)
 
 
-@route(bp, BASE + "/batch", ("POST",), people="manage", sends_mail=True)
+@route(bp, BASE + "/batch", ("POST",), people="manage", body=BATCH, responses={200: INVITATION_RESULTS}, sends_mail=True)
 def create_invitations(call, account_id):
     """Up to 100 invitations; each gets its own result, the valid ones are created."""
-    items = call.body(BATCH)["invitations"]
+    items = call.body["invitations"]
     if not items:
         raise InvalidInput("Body has invalid fields.", [Problem("invitations", "must not be empty")])
     service, (invited_by, person_id) = bootstrap.get_invitation_service(), _inviter(call)
@@ -90,26 +84,26 @@ def create_invitations(call, account_id):
     return json_response({"items": results}, 200)
 
 
-@route(bp, BASE, people="manage")
+@route(bp, BASE, people="manage", query=LIST, responses={200: page_of(INVITATION)})
 def list_invitations(call, account_id):
-    q = call.query(LIST)
+    q = call.query
     page = bootstrap.get_invitation_service().list(call.tenant_id, account_id, q.get("status"), q.get("limit", 50),
                                                    q.get("cursor"))
     return {"items": [render(i) for i in page.items], "next_cursor": page.next_cursor}
 
 
-@route(bp, BASE + "/{invitation_id}", people="manage")
+@route(bp, BASE + "/{invitation_id}", people="manage", responses={200: INVITATION})
 def get_invitation(call, account_id, invitation_id):
     return render(bootstrap.get_invitation_service().get(call.tenant_id, account_id, invitation_id))
 
 
-@route(bp, BASE + "/{invitation_id}/resend", ("POST",), people="manage", sends_mail=True)
+@route(bp, BASE + "/{invitation_id}/resend", ("POST",), people="manage", responses={200: INVITATION}, errors=(409,), sends_mail=True)
 def resend_invitation(call, account_id, invitation_id):
     return render(bootstrap.get_invitation_service().resend(call.tenant_id, account_id, invitation_id,
                                                                 call.actor))
 
 
-@route(bp, BASE + "/{invitation_id}", ("DELETE",), people="manage")
+@route(bp, BASE + "/{invitation_id}", ("DELETE",), people="manage", responses={204: None}, errors=(409,))
 def revoke_invitation(call, account_id, invitation_id):
     bootstrap.get_invitation_service().revoke(call.tenant_id, account_id, invitation_id, call.actor)
     return Response(body="", status_code=204)
@@ -130,9 +124,13 @@ FORM_TYPES = ["application/x-www-form-urlencoded", "multipart/form-data", "appli
 
 
 def page_route(path: str, methods: tuple[str, ...], content_types: list[str] | None = None,
-               blueprint: Blueprint = bp):
+               blueprint: Blueprint = bp, *, statuses: tuple[int, ...], json: Type | None = None,
+               form: dict[str, Type] | None = None):
     """A public HTML route (the invitation and the preferences links). Not `route()`: no
-    credential to check, and every answer (errors included) is a page, never the JSON error format."""
+    credential to check, and every answer (errors included) is a page, never the JSON error format.
+
+    For the OpenAPI document: the `statuses` it answers, the `json` shape it answers instead of
+    the page to `Accept: application/json`, and the `form` fields it reads (per media type)."""
 
     def decorate(view):
         @functools.wraps(view)
@@ -144,11 +142,19 @@ def page_route(path: str, methods: tuple[str, ...], content_types: list[str] | N
                 return Response(body="", status_code=500, headers=PAGE_HEADERS)
 
         wrapped.auth = "public"  # type: ignore[attr-defined]
+        wrapped.page = PageContract(statuses, json, form or {})  # type: ignore[attr-defined]
         options = {"content_types": content_types} if content_types else {}
         blueprint.route(path, methods=list(methods), **options)(wrapped)
         return wrapped
 
     return decorate
+
+
+@dataclass(frozen=True)
+class PageContract:
+    statuses: tuple[int, ...]
+    json: Type | None
+    form: dict[str, Type]
 
 
 def _language(request) -> str:
@@ -173,18 +179,20 @@ def _page(request, answer, token: str) -> Response:
     return Response(body="" if request.method == "HEAD" else html, status_code=status, headers=PAGE_HEADERS)
 
 
-@page_route("/invitations/{token}", ("GET", "HEAD"))
+@page_route("/invitations/{token}", ("GET", "HEAD"), statuses=(200, 404, 410))
 def invitation_page(request, token):
     """Reads only: mail scanners follow links with GET and HEAD."""
     return _page(request, bootstrap.get_invitation_service().view(token, _language(request)), token)
 
 
-@page_route("/invitations/{token}/accept", ("POST",), FORM_TYPES)
+@page_route("/invitations/{token}/accept", ("POST",), FORM_TYPES, statuses=(200, 404, 409, 410),
+            json=INVITATION_ANSWER)
 def accept_invitation(request, token):
     return _page(request, bootstrap.get_invitation_service().answer(token, "accepted", _language(request)), token)
 
 
-@page_route("/invitations/{token}/decline", ("POST",), FORM_TYPES)
+@page_route("/invitations/{token}/decline", ("POST",), FORM_TYPES, statuses=(200, 404, 409, 410),
+            json=INVITATION_ANSWER)
 def decline_invitation(request, token):
     return _page(request, bootstrap.get_invitation_service().answer(token, "declined", _language(request)), token)
 

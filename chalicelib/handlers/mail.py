@@ -9,6 +9,7 @@ from chalicelib import bootstrap
 from chalicelib.domain import json_input
 from chalicelib.handlers import render
 from chalicelib.handlers.http import route
+from chalicelib.handlers.responses import MAIL_JOB
 from chalicelib.handlers.schema import PAGE, Schema
 from chalicelib.resources import MAIL_FEEDBACK_QUEUE, MAIL_QUEUE
 
@@ -17,7 +18,7 @@ bp = Blueprint(__name__)
 VIEW = Schema(PAGE)
 
 # The string fields of each kind of job message (the app's own senders write them).
-MAIL_JOB = ("tenant_id", "job_id")
+MAIL_JOB_FIELDS = ("tenant_id", "job_id")
 NOTICE_BATCH = ("tenant_id", "notice_id", "batch")
 FANOUT_JOB = ("tenant_id", "notice_id", "event_key")
 
@@ -48,7 +49,7 @@ def _job(text: str, fields_of: Callable[[dict], tuple[str, ...]]) -> dict:
 
 
 def _mail_fields(job: dict) -> tuple[str, ...]:
-    return NOTICE_BATCH if job.get("kind") == "notice_batch" else MAIL_JOB
+    return NOTICE_BATCH if job.get("kind") == "notice_batch" else MAIL_JOB_FIELDS
 
 
 def _partial_batch(event, handle_record) -> dict:
@@ -154,8 +155,8 @@ def mail_sweeper(event):
     return {"requeued": bootstrap.get_mail_service().sweep()}
 
 
-@route(bp, "/mail-jobs/{job_id}")
+@route(bp, "/mail-jobs/{job_id}", query=VIEW, responses={200: MAIL_JOB})
 def get_mail_job(call, job_id):
-    q = call.query(VIEW)
+    q = call.query
     view, next_cursor = bootstrap.get_mail_service().view(call.tenant_id, job_id, q.get("limit", 100), q.get("cursor"))
     return render.mail_job(view, next_cursor)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib import bootstrap
-from chalicelib.domain.errors import InvalidInput, Problem
 from chalicelib.domain.notices import NOTICE_STATUSES, NOTICE_TYPES, SEVERITIES
 from chalicelib.domain.vocabulary import LANGUAGES
 from chalicelib.handlers.http import json_response, route
+from chalicelib.handlers.responses import COVERAGE, DELIVERY, MY_NOTICE, NOTICE, PUBLICATION, page_of
 from chalicelib.handlers.schema import (
     ID, PAGE, VERSION, Boolean, Enum, Integer, ListOf, Moment, Object, Schema, String,
 )
@@ -23,7 +23,8 @@ def _texts(max_length: int, multiline: bool) -> Object:
 
 
 TITLE, BODY = _texts(200, multiline=False), _texts(10_000, multiline=True)
-AFFECTED = Object({"all": Boolean(), "account_ids": ListOf(ID, max_items=MAX_ACCOUNTS)})
+AFFECTED = Object({"all": Boolean(), "account_ids": ListOf(ID, max_items=MAX_ACCOUNTS)},
+                  exactly_one='must be {"all": true} or {"account_ids": [...]} with at least one id')
 REMINDERS = ListOf(Integer(minimum=1, maximum=30 * 1440), max_items=10)
 FIELDS = {"type": Enum(NOTICE_TYPES), "severity": Enum(SEVERITIES), "title": TITLE, "body": BODY,
           "affected": AFFECTED, "starts_at": Moment(), "ends_at": Moment(), "reminders": REMINDERS}
@@ -37,20 +38,6 @@ PUBLISH = Schema({"dry_run": Boolean(from_text=True)})
 DELIVERIES = Schema({**PAGE, "event": String(max_length=60, pattern=r"[a-z0-9-]+"),
                      "status": Enum(("queued", "sent", "suppressed", "bounced", "complained", "failed"))})
 PAGE_ONLY = Schema(PAGE)
-
-
-def _affected(body: dict) -> None:
-    """Exactly one of {"all": true} and {"account_ids": [...]} (at least one id)."""
-    affected = body.get("affected")
-    if affected is None:
-        return
-    if affected.get("all") is True and "account_ids" not in affected:
-        body["affected"] = {"all": True}
-    elif "all" not in affected and affected.get("account_ids"):
-        body["affected"] = {"account_ids": affected["account_ids"]}
-    else:
-        raise InvalidInput("Body has invalid fields.", [Problem(
-            "affected", 'must be {"all": true} or {"account_ids": [...]} with at least one id')])
 
 
 def render_notice(n, figures: dict | None = None, events=None) -> dict:
@@ -91,92 +78,91 @@ def _actor(call) -> str:
     return call.principal.actor
 
 
-@route(bp, "/notices", ("POST",))
+@route(bp, "/notices", ("POST",), body=CREATE, responses={201: NOTICE}, errors=(422,))
 def create_notice(call):
-    body = call.body(CREATE)
-    _affected(body)
+    body = call.body
     notice = bootstrap.get_notice_service().create(call.tenant_id, body, _actor(call))
     return json_response(render_notice(notice), 201)
 
 
-@route(bp, "/notices")
+@route(bp, "/notices", query=LIST, responses={200: page_of(NOTICE)})
 def list_notices(call):
-    q = call.query(LIST)
+    q = call.query
     page = bootstrap.get_notice_service().list(call.tenant_id, q.get("type"), q.get("status"), q.get("from"),
                                                q.get("to"), q.get("limit", 50), q.get("cursor"))
     return {"items": [render_notice(n) for n in page.items], "next_cursor": page.next_cursor}
 
 
-@route(bp, "/notices/{notice_id}")
+@route(bp, "/notices/{notice_id}", responses={200: NOTICE})
 def get_notice(call, notice_id):
     return render_view(bootstrap.get_notice_service().view(call.tenant_id, notice_id))
 
 
-@route(bp, "/notices/{notice_id}", ("PATCH",), sends_mail=True)
+@route(bp, "/notices/{notice_id}", ("PATCH",), body=EDIT, if_match=True, responses={200: NOTICE}, errors=(422,), sends_mail=True)
 def edit_notice(call, notice_id):
-    body = call.body(EDIT)
-    version = body.pop("version", None) or call.if_match()
-    _affected(body)
+    body = call.body
+    version = body.pop("version", None) or call.if_match
     view = bootstrap.get_notice_service().update(call.tenant_id, notice_id, body, version, _actor(call))
     return render_view(view)
 
 
-@route(bp, "/notices/{notice_id}", ("DELETE",))
+@route(bp, "/notices/{notice_id}", ("DELETE",), if_match=True, responses={204: None})
 def delete_notice(call, notice_id):
-    bootstrap.get_notice_service().delete(call.tenant_id, notice_id, call.if_match())
+    bootstrap.get_notice_service().delete(call.tenant_id, notice_id, call.if_match)
     return Response(body="", status_code=204)
 
 
-@route(bp, "/notices/{notice_id}/publish", ("POST",), sends_mail=True)
+@route(bp, "/notices/{notice_id}/publish", ("POST",), query=PUBLISH, if_match=True,
+       responses={200: PUBLICATION, 202: PUBLICATION}, errors=(422,), sends_mail=True)
 def publish_notice(call, notice_id):
-    dry_run = call.query(PUBLISH).get("dry_run", False)
-    publication = bootstrap.get_notice_service().publish(call.tenant_id, notice_id, dry_run, call.if_match(),
+    dry_run = call.query.get("dry_run", False)
+    publication = bootstrap.get_notice_service().publish(call.tenant_id, notice_id, dry_run, call.if_match,
                                                          _actor(call))
     answer = {"dry_run": dry_run, "notice": render_view(publication.view),
               "coverage": render_coverage(publication.report) if publication.report else None}
     return json_response(answer, 200 if dry_run else 202)
 
 
-@route(bp, "/notices/{notice_id}/updates", ("POST",), sends_mail=True)
+@route(bp, "/notices/{notice_id}/updates", ("POST",), body=UPDATE, responses={202: NOTICE}, errors=(409, 422), sends_mail=True)
 def add_update(call, notice_id):
-    body = call.body(UPDATE)
+    body = call.body
     view = bootstrap.get_notice_service().add_update(call.tenant_id, notice_id, body["body"], body.get("status"),
                                                      _actor(call))
     return json_response(render_view(view), 202)
 
 
-@route(bp, "/notices/{notice_id}/resolve", ("POST",), sends_mail=True)
+@route(bp, "/notices/{notice_id}/resolve", ("POST",), body=CLOSE, responses={202: NOTICE}, errors=(409, 422), sends_mail=True)
 def resolve_notice(call, notice_id):
-    body = call.body(CLOSE)
+    body = call.body
     view = bootstrap.get_notice_service().resolve(call.tenant_id, notice_id, body.get("body"), _actor(call))
     return json_response(render_view(view), 202)
 
 
-@route(bp, "/notices/{notice_id}/cancel", ("POST",), sends_mail=True)
+@route(bp, "/notices/{notice_id}/cancel", ("POST",), body=CLOSE, responses={202: NOTICE}, errors=(409, 422), sends_mail=True)
 def cancel_notice(call, notice_id):
-    body = call.body(CLOSE)
+    body = call.body
     view = bootstrap.get_notice_service().cancel(call.tenant_id, notice_id, body.get("body"), _actor(call))
     return json_response(render_view(view), 202)
 
 
-@route(bp, "/notices/{notice_id}/coverage")
+@route(bp, "/notices/{notice_id}/coverage", query=PAGE_ONLY, responses={200: COVERAGE})
 def notice_coverage(call, notice_id):
-    q = call.query(PAGE_ONLY)
+    q = call.query
     report = bootstrap.get_notice_service().coverage(call.tenant_id, notice_id, q.get("limit", 100), q.get("cursor"))
     return render_coverage(report)
 
 
-@route(bp, "/notices/{notice_id}/deliveries")
+@route(bp, "/notices/{notice_id}/deliveries", query=DELIVERIES, responses={200: page_of(DELIVERY)})
 def notice_deliveries(call, notice_id):
-    q = call.query(DELIVERIES)
+    q = call.query
     rows, next_cursor = bootstrap.get_notice_service().deliveries(
         call.tenant_id, notice_id, q.get("event"), q.get("status"), q.get("limit", 100), q.get("cursor"))
     return {"items": rows, "next_cursor": next_cursor}
 
 
-@route(bp, "/me/notices", auth="person")
+@route(bp, "/me/notices", auth="person", query=PAGE_ONLY, responses={200: page_of(MY_NOTICE)})
 def my_notices(call):
-    q = call.query(PAGE_ONLY)
+    q = call.query
     principal = call.principal
     page = bootstrap.get_notice_service().for_person(principal.tenant_id, principal.person_id, q.get("limit", 20),
                                                      q.get("cursor"))

@@ -13,11 +13,22 @@ from chalice import Blueprint, Response
 from chalicelib import bootstrap
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.handlers.http import error_body, parse_body
+from chalicelib.domain.vocabulary import NOTIFICATIONS
 from chalicelib.handlers.invitations import FORM_TYPES, PAGE_HEADERS, _language, page_route
+from chalicelib.handlers.responses import PREFERENCES_ANSWER
+from chalicelib.handlers.schema import Enum, ListOf, MapOf, Object, String
 
 bp = Blueprint(__name__)
 
 STATUS = {"open": 200, "saved": 200, "unsubscribed": 200, "invalid": 400, "not_found": 404}
+_TEXT = String(min_length=0, max_length=None)
+_FIELDS = ListOf(_TEXT, max_items=None)
+CHOICES_FORM = Object({"account": _FIELDS, "notify": _FIELDS})  # notify: <account_id>:<type>
+CHOICES = {"application/x-www-form-urlencoded": CHOICES_FORM, "multipart/form-data": CHOICES_FORM,
+           "application/json": Object({"choices": MapOf(ListOf(Enum(NOTIFICATIONS), max_items=None))})}
+UNSUBSCRIBE_FORM = Object({"type": Enum(NOTIFICATIONS), "List-Unsubscribe": Enum(("One-Click",))})
+UNSUBSCRIBE = {"application/x-www-form-urlencoded": UNSUBSCRIBE_FORM, "multipart/form-data": UNSUBSCRIBE_FORM,
+               "application/json": Object({"type": Enum(NOTIFICATIONS)})}
 
 
 def _wants_json(request) -> bool:
@@ -93,14 +104,15 @@ def _choices(request) -> dict[str, set[str]] | None:
     return result or None
 
 
-@page_route("/preferences/{token}", ("GET", "HEAD"), blueprint=bp)
+@page_route("/preferences/{token}", ("GET", "HEAD"), blueprint=bp, statuses=(200, 404), json=PREFERENCES_ANSWER)
 def preferences_page(request, token):
     """Reads only: mail scanners follow links with GET and HEAD."""
     page = bootstrap.get_preference_service().view(token, _language(request), _query_type(request))
     return _answer(request, page, token, token)
 
 
-@page_route("/preferences/{token}", ("POST",), FORM_TYPES, blueprint=bp)
+@page_route("/preferences/{token}", ("POST",), FORM_TYPES, blueprint=bp, statuses=(200, 400, 404),
+            json=PREFERENCES_ANSWER, form=CHOICES)
 def save_preferences(request, token):
     service, hint = bootstrap.get_preference_service(), _language(request)
     try:
@@ -111,7 +123,8 @@ def save_preferences(request, token):
     return _answer(request, page, token, token)
 
 
-@page_route("/preferences/{token}/unsubscribe", ("POST",), FORM_TYPES, blueprint=bp)
+@page_route("/preferences/{token}/unsubscribe", ("POST",), FORM_TYPES, blueprint=bp, statuses=(200, 400, 404),
+            json=PREFERENCES_ANSWER, form=UNSUBSCRIBE)
 def unsubscribe(request, token):
     """The page's form sends `type`; a mail client's RFC 8058 one-click sends
     `List-Unsubscribe=One-Click` and the type is in the query of the List-Unsubscribe URL."""

@@ -56,7 +56,7 @@ def mail_job(view, next_cursor: str | None) -> dict:
     return {"job_id": view.job_id, "kind": view.kind, "account_id": view.account_id, "created_at": view.created_at,
             "status": view.status,
             "recipients": {"items": [{"recipient": r.key.removeprefix("R#"), "email": r.email, "person_id": r.person_id,
-                                      "language": r.language, "status": r.status, "detail": r.detail,
+                                      "language": r.language or None, "status": r.status, "detail": r.detail,
                                       "updated_at": r.updated_at} for r in view.recipients],
                            "next_cursor": next_cursor}}
 

@@ -1,8 +1,9 @@
-"""A small declarative validator for JSON bodies and query strings.
+"""A small declarative validator for JSON bodies and query strings, and the JSON Schema of each.
 
 Why not pydantic: importing it costs ~90 ms, about 30 % of the cold-start floor, and the
 budget is 25 % (docs/performance.md). These few types cover what the API accepts and name
-every bad field with its problem.
+every bad field with its problem. `json_schema()` describes the same rules for the OpenAPI
+document (GET /openapi.json), and the same types describe the answers (handlers/responses.py).
 """
 from __future__ import annotations
 
@@ -25,6 +26,21 @@ class Invalid(Exception):
 class Type:
     nullable: bool = False
 
+    def json_schema(self) -> dict:
+        """The JSON Schema (2020-12, as OpenAPI 3.1 uses it) of what `check` accepts."""
+        schema = self.describe()
+        if self.nullable:
+            if "enum" in schema:
+                schema["enum"] = [*schema["enum"], None]
+            elif "type" in schema:
+                schema["type"] = [schema["type"], "null"]
+            else:
+                schema = {"anyOf": [schema, {"type": "null"}]}
+        return schema
+
+    def describe(self) -> dict:
+        raise NotImplementedError
+
     def check(self, value: Any, path: str) -> Any:
         if value is None:
             if self.nullable:
@@ -42,13 +58,28 @@ class String(Type):
     tabs. Neither may hold other control characters or bidirectional controls (domain/text.py)."""
 
     min_length: int = 1
-    max_length: int = 200
+    max_length: int | None = 200  # None: no limit (only answers use that)
     pattern: str | None = None
     nullable: bool = False
     strip: bool = True
     problem: str = "has the wrong format"
     allowed: frozenset[str] | None = None
     multiline: bool = False
+    format: str | None = None  # a JSON Schema format, for the document only
+
+    def describe(self) -> dict:
+        schema: dict[str, Any] = {"type": "string"}
+        if self.allowed is not None:
+            return {"enum": sorted(self.allowed)}
+        if self.min_length:
+            schema["minLength"] = self.min_length
+        if self.max_length is not None:
+            schema["maxLength"] = self.max_length
+        if self.pattern:
+            schema["pattern"] = f"^(?:{self.pattern})$"  # JSON Schema patterns search; the check matches whole
+        if self.format:
+            schema["format"] = self.format
+        return schema
 
     def convert(self, value: Any, path: str) -> str:
         if not isinstance(value, str):
@@ -63,7 +94,7 @@ class String(Type):
             raise Invalid([Problem(path, problem)])
         if len(text) < self.min_length:
             raise Invalid([Problem(path, "must not be empty" if self.min_length == 1 else f"must have at least {self.min_length} characters")])
-        if len(text) > self.max_length:
+        if self.max_length is not None and len(text) > self.max_length:
             raise Invalid([Problem(path, f"must have at most {self.max_length} characters")])
         if self.pattern and not re.fullmatch(self.pattern, text):
             raise Invalid([Problem(path, self.problem)])
@@ -85,6 +116,9 @@ class Enum(Type):
     values: tuple[str, ...]
     nullable: bool = False
 
+    def describe(self) -> dict:
+        return {"enum": list(self.values)}
+
     def convert(self, value: Any, path: str) -> str:
         if value not in self.values:
             raise Invalid([Problem(path, "must be one of " + ", ".join(self.values))])
@@ -97,6 +131,14 @@ class Integer(Type):
     maximum: int | None = None
     from_text: bool = False  # query strings carry numbers as text
     nullable: bool = False
+
+    def describe(self) -> dict:
+        schema: dict[str, Any] = {"type": "integer"}
+        if self.minimum is not None:
+            schema["minimum"] = self.minimum
+        if self.maximum is not None:
+            schema["maximum"] = self.maximum
+        return schema
 
     def convert(self, value: Any, path: str) -> int:
         if self.from_text and isinstance(value, str) and re.fullmatch(r"-?\d{1,9}", value):
@@ -113,6 +155,10 @@ class Integer(Type):
 @dataclass
 class Boolean(Type):
     from_text: bool = False
+    nullable: bool = False
+
+    def describe(self) -> dict:
+        return {"type": "boolean"}
 
     def convert(self, value: Any, path: str) -> bool:
         if self.from_text and value in ("true", "false"):
@@ -125,14 +171,20 @@ class Boolean(Type):
 @dataclass
 class ListOf(Type):
     item: Type
-    max_items: int = 50
-    unique: bool = True
+    max_items: int | None = 50
+    unique: bool = True  # duplicates are dropped, not refused
     nullable: bool = False
+
+    def describe(self) -> dict:
+        schema: dict[str, Any] = {"type": "array", "items": self.item.json_schema()}
+        if self.max_items is not None:
+            schema["maxItems"] = self.max_items
+        return schema
 
     def convert(self, value: Any, path: str) -> list:
         if not isinstance(value, list):
             raise Invalid([Problem(path, "must be a list")])
-        if len(value) > self.max_items:
+        if self.max_items is not None and len(value) > self.max_items:
             raise Invalid([Problem(path, f"must have at most {self.max_items} items")])
         problems, items = [], []
         for index, element in enumerate(value):
@@ -152,6 +204,18 @@ class Object(Type):
     fields: dict[str, Type]
     required: tuple[str, ...] = ()
     nullable: bool = False
+    exactly_one: str | None = None  # the problem unless exactly one field is sent, and set (true, not empty)
+
+    def describe(self) -> dict:
+        schema: dict[str, Any] = {"type": "object",
+                                  "properties": {name: kind.json_schema() for name, kind in self.fields.items()}}
+        if self.required:
+            schema["required"] = list(self.required)
+        schema["additionalProperties"] = False
+        if self.exactly_one:
+            schema["oneOf"] = [{"required": [name], "maxProperties": 1, "properties": {name: _set(kind)}}
+                               for name, kind in self.fields.items()]
+        return schema
 
     def convert(self, value: Any, path: str) -> dict:
         if not isinstance(value, dict):
@@ -170,7 +234,18 @@ class Object(Type):
                 problems.extend(exc.problems)
         if problems:
             raise Invalid(problems)
+        if self.exactly_one and (len(value) != 1 or list(result.values())[0] in (False, [], "", None)):
+            raise Invalid([Problem(path or "body", self.exactly_one)])
         return result
+
+
+def _set(kind: Type) -> dict:
+    """The JSON Schema of a value that counts as set: true, a non-empty list."""
+    if isinstance(kind, Boolean):
+        return {"const": True}
+    if isinstance(kind, ListOf):
+        return {"minItems": 1}
+    return {"not": {"type": "null"}}
 
 
 @dataclass
@@ -184,6 +259,17 @@ class Schema:
 
     def __post_init__(self) -> None:
         self._object = Object(self.fields, self.required)
+
+    def json_schema(self) -> dict:
+        schema = self._object.json_schema()
+        if self.non_empty:
+            schema["minProperties"] = 1
+        return schema
+
+    def parameters(self) -> list[dict]:
+        """The schema as OpenAPI query parameters."""
+        return [{"name": name, "in": "query", "required": name in self.required, "schema": kind.json_schema()}
+                for name, kind in self.fields.items()]
 
     def validate(self, data: Any, message: str) -> dict[str, Any]:
         try:
@@ -201,6 +287,9 @@ class Email(String):
     ASCII (an IDN domain as punycode): the form that is stored, sent and compared."""
 
     max_length: int = 254
+    # the document's shape of an address (and a first check); email_problem then holds it to SES's rules
+    pattern: str | None = r"[^@\s]+@[^@\s]+\.[^@\s]+"
+    problem: str = "is not an e-mail address"
 
     def convert(self, value: Any, path: str) -> str:
         text = super().convert(value, path)
@@ -230,6 +319,9 @@ class Moment(Type):
 
     nullable: bool = False
 
+    def describe(self) -> dict:
+        return {"type": "string", "format": "date-time", "maxLength": 40}
+
     def convert(self, value: Any, path: str) -> str:
         from datetime import datetime, timezone
 
@@ -243,3 +335,42 @@ class Moment(Type):
         if moment.tzinfo is None:
             raise problem
         return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class MapOf(Type):
+    """An object whose keys are data (a notice's title per language, counts per language)."""
+
+    value: Type
+    keys: tuple[str, ...] | None = None  # when the keys come from a vocabulary
+    nullable: bool = False
+
+    def describe(self) -> dict:
+        schema: dict[str, Any] = {"type": "object", "additionalProperties": self.value.json_schema()}
+        if self.keys is not None:
+            schema["propertyNames"] = {"enum": list(self.keys)}
+        return schema
+
+    def convert(self, value: Any, path: str) -> dict:
+        if not isinstance(value, dict):
+            raise Invalid([Problem(path or "body", "must be an object")])
+        unknown = [Problem(f"{path}.{key}", "unknown field")
+                   for key in value if self.keys is not None and key not in self.keys]
+        if unknown:
+            raise Invalid(unknown)
+        return {key: self.value.check(item, f"{path}.{key}") for key, item in value.items()}
+
+
+@dataclass
+class AnyValue(Type):
+    """Any JSON value. `documented_as` describes it when the view validates it itself (one batch
+    item at a time, so that one bad item fails alone)."""
+
+    documented_as: Type | Schema | None = None
+    nullable: bool = False
+
+    def describe(self) -> dict:
+        return self.documented_as.json_schema() if self.documented_as is not None else {}
+
+    def convert(self, value: Any, path: str) -> Any:
+        return value

@@ -6,6 +6,7 @@ from chalicelib.domain.senders import ADDRESS, IDENTITY_KINDS
 from chalicelib.domain.vocabulary import LANGUAGES
 from chalicelib.handlers import render
 from chalicelib.handlers.http import json_response, route
+from chalicelib.handlers.responses import NEW_TENANT, SENDER_STATUS, TENANT
 from chalicelib.handlers.schema import EMAIL, VERSION, Boolean, Enum, Object, Schema, String, nullable
 
 bp = Blueprint(__name__)
@@ -29,37 +30,37 @@ UPDATE = Schema({"name": String(), "description": DESCRIPTION,
                  "default_language": Enum(LANGUAGES), "version": VERSION, **SETTINGS}, non_empty=True)
 
 
-@route(bp, "/tenants", ("POST",), auth="platform")
+@route(bp, "/tenants", ("POST",), auth="platform", body=CREATE, responses={201: NEW_TENANT})
 def create_tenant(call):
-    body = call.body(CREATE)
+    body = call.body
     tenant, secret = bootstrap.get_tenant_service().create(
         body["name"], body.get("description"), body.get("default_language", "en"))
     return json_response({"tenant": render.tenant(tenant), "api_key": secret}, 201)
 
 
-@route(bp, "/tenant")
+@route(bp, "/tenant", responses={200: TENANT})
 def get_tenant(call):
     return render.tenant(bootstrap.get_tenant_service().get(call.tenant_id))
 
 
-@route(bp, "/tenant", ("PATCH",))
+@route(bp, "/tenant", ("PATCH",), body=UPDATE, if_match=True, responses={200: TENANT})
 def update_tenant(call):
-    body = call.body(UPDATE)
-    version = body.pop("version", None) or call.if_match()
+    body = call.body
+    version = body.pop("version", None) or call.if_match
     if not body:
         return render.tenant(bootstrap.get_tenant_service().get(call.tenant_id))
     return render.tenant(bootstrap.get_tenant_service().update(call.tenant_id, body, version))
 
 
-@route(bp, "/tenant/sender")
+@route(bp, "/tenant/sender", responses={200: SENDER_STATUS})
 def get_sender(call):
     """The sender address and the SES status of the identity the tenant claimed for it."""
     return bootstrap.get_tenant_service().sender_status(call.tenant_id)
 
 
-@route(bp, "/tenant/sender/verify", ("POST",))
+@route(bp, "/tenant/sender/verify", ("POST",), body=VERIFY, responses={202: SENDER_STATUS}, errors=(409, 422))
 def verify_sender(call):
     """Claims the sender address (SES mails it a link) or its domain (DKIM records to publish)
     for the tenant and asks SES to verify it."""
-    kind = call.body(VERIFY).get("identity", ADDRESS)
+    kind = call.body.get("identity", ADDRESS)
     return json_response(bootstrap.get_tenant_service().verify_sender(call.tenant_id, kind), 202)

@@ -82,7 +82,22 @@ def chalice_client(aws):
     import app
 
     with Client(app.app, stage_name="dev") as client:
+        client.http.request = _conforming(client.http.request)
         yield client
+
+
+def _conforming(request):
+    """Every answer the functional tests get must be one the OpenAPI document describes."""
+    from tests.openapi_conformance import conformance
+
+    @functools.wraps(request)
+    def checked(method, path, headers=None, body=b""):
+        response = request(method, path, headers=headers, body=body)
+        problems = conformance().problems(method, path, response.status_code, response.headers, response.body)
+        assert not problems, "the answer differs from docs/openapi.json:\n" + "\n".join(problems)
+        return response
+
+    return checked
 
 
 @pytest.fixture

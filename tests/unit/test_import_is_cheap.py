@@ -12,7 +12,8 @@ from chalicelib import bootstrap
 assert bootstrap.get_settings.cache_info().currsize == 0, "settings were read at import time"
 assert bootstrap.get_database.cache_info().currsize == 0, "a database session was built at import time"
 loaded = {name for name in ("boto3", "botocore.client", "pynamodb.models", "aws_xray_sdk", "pydantic", "jwt",
-                            "cryptography") if name in sys.modules}
+                            "cryptography", "chalicelib.handlers.openapi_document", "jsonschema")
+          if name in sys.modules}  # the OpenAPI document is built on its first request only
 import chalicelib.services.auth  # what an API-key request imports to authenticate
 loaded |= {name for name in ("jwt", "cryptography") if name in sys.modules}
 assert not loaded, f"imported at import time: {sorted(loaded)}"
