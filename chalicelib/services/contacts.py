@@ -92,7 +92,7 @@ class ContactService:
 
     def shares_account(self, tenant_id: str, person_id: str, other_id: str) -> bool:
         """Whether `other_id` is (or was) a member of an account where `person_id` is active:
-        the people a person may see and add directly. Two Queries of the by_person index."""
+        the people a person may see and add directly (both read through the by_person index)."""
         if person_id == other_id:
             return True
         mine = {m.account_id for m in self._db.people.memberships_of(tenant_id, person_id) if m.is_active}

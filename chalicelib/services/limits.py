@@ -3,6 +3,7 @@ a per-tenant request rate on the routes that cause mail, a daily cap of invitati
 recipient address, and a cooldown between resends of one invitation."""
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 from chalicelib.domain.errors import Problem, RateLimited
@@ -29,7 +30,7 @@ class MailLimits:
         now = self._clock.now()
         midnight = datetime(now.year, now.month, now.day, tzinfo=now.tzinfo) + timedelta(days=1)
         error = RateLimited(f"At most {self._per_day} invitation mails a day may go to one address.",
-                            (midnight - now).total_seconds(),
+                            math.ceil((midnight - now).total_seconds()),
                             [Problem("email", f"has had {self._per_day} invitation mails today")])
         self._repo.count(tx, tenant_id, f"invitation-mail#{email}", now.strftime("%Y-%m-%d"), self._per_day, error)
 
@@ -37,4 +38,4 @@ class MailLimits:
         """A resend waits until the cooldown after the invitation's last mail has passed."""
         wait = (sent_at + timedelta(seconds=self._cooldown) - self._clock.now()).total_seconds()
         if wait > 0:
-            raise RateLimited(f"This invitation was sent less than {self._cooldown} seconds ago.", wait + 0.999)
+            raise RateLimited(f"This invitation was sent less than {self._cooldown} seconds ago.", math.ceil(wait))
