@@ -176,8 +176,9 @@ def table_items(request_counter: bool = False) -> list[dict]:
     in-process backend (a Scan through the API costs ~0.2 s of moto serialisation each time).
 
     The tenant's counter of mail-causing requests is left out unless asked for: like API
-    Gateway's throttle it counts every attempt, refused ones too, so "a refused call changed
-    nothing" is about every other item.
+    Gateway's throttle it counts each request it lets through before the route runs, also
+    one the route then refuses (400, 404, …), so "a refused call changed nothing" is about
+    every other item.
 
     Only tests read the table this way: the app itself never scans.
     """

@@ -80,6 +80,9 @@ def test_a_tenant_may_make_only_so_many_mail_requests_a_minute(platform, three_a
     assert_error(refused, 429, "rate_limited")
     _retry_after(refused, 60)
     assert api.get(f"/accounts/{aid}/invitations").status == 200  # routes that send no mail are free
+    tenant_id = api.get("/tenant").json["tenant_id"]
+    [counter] = [i for i in table_items(request_counter=True) if i["pk"]["S"] == f"T#{tenant_id}#LIMIT#mail-requests"]
+    assert counter["used"]["N"] == "3"  # one item for the minute; the refused request counted nothing
     other_aid = other.post("/accounts", {"name": "Other AG"}).json["account_id"]
     invite(other, other_aid, "p0@example.com")  # another tenant has its own budget
     skip_ahead(60)
