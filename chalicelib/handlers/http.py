@@ -13,6 +13,7 @@ from chalicelib.domain import json_input
 from chalicelib.domain.errors import (
     DomainError, Forbidden, InvalidInput, NotFound, PayloadTooLarge, Problem, UnsupportedMediaType,
 )
+from chalicelib.domain.ids import ID_PATTERN
 from chalicelib.domain.principal import ANONYMOUS, Principal
 from chalicelib.handlers.schema import Schema, Type
 
@@ -120,7 +121,7 @@ class Contract:
 
 
 View = Callable[..., Any]
-ID_SHAPE = re.compile(r"[a-z]{3}_[a-z2-7]{16}")
+ID_SHAPE = re.compile(ID_PATTERN)
 
 
 def _check_ids(path_params: dict[str, str]) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from chalicelib.domain.countries import COUNTRY_CODES
 from chalicelib.domain.errors import InvalidInput, Problem
+from chalicelib.domain.ids import ID_PATTERN
 from chalicelib.domain.text import ascii_email, email_problem, line_breaks_normalised, text_problem
 
 MISSING = object()
@@ -303,7 +304,7 @@ EMAIL = Email()
 E164 = String(max_length=16, pattern=r"\+[1-9]\d{6,14}", problem="must be an E.164 number like +41441234567")
 COUNTRY = String(min_length=2, max_length=2, allowed=COUNTRY_CODES,
                  problem="must be an ISO 3166-1 alpha-2 code in capitals")
-ID = String(max_length=64, pattern=r"[a-z]{3}_[a-z0-9]{16}", problem="is not an id")
+ID = String(max_length=64, pattern=ID_PATTERN, problem="is not an id")
 VERSION = Integer(minimum=1, maximum=10**15)
 PAGE = {"limit": Integer(minimum=1, maximum=100, from_text=True), "cursor": String(max_length=2048)}
 

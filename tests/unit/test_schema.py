@@ -119,3 +119,16 @@ def test_addresses_keep_their_local_part_and_get_an_ascii_domain():
     assert _checked(EMAIL, "info@Müller.example") == "info@xn--mller-kva.example"
     assert _checked(EMAIL, "info@xn--mller-kva.example") == "info@xn--mller-kva.example"
     assert _checked(EMAIL, "o'brien@bücher.example") == "o'brien@xn--bcher-kva.example"
+
+
+def test_ids_have_one_shape_in_bodies_and_paths():
+    from chalicelib.domain.ids import new_id
+    from chalicelib.handlers.http import ID_SHAPE
+    from chalicelib.handlers.schema import ID, Invalid
+
+    made = [new_id(kind) for kind in ("tenant", "account", "person", "notice") for _ in range(50)]
+    assert all(ID.check(value, "account_id") == value and ID_SHAPE.fullmatch(value) for value in made)
+    for impossible in ("acc_0123456789abcdef", "acc_aaaaaaaaaaaaaaa8", "acc_aaaaaaaaaaaaaaa1"):  # not base32
+        assert not ID_SHAPE.fullmatch(impossible)
+        with pytest.raises(Invalid):
+            ID.check(impossible, "account_id")
