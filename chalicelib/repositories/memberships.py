@@ -2,11 +2,11 @@
 declined), roles, permissions and notification choices."""
 from __future__ import annotations
 
-from chalicelib.domain.entities import Membership, Page, Person
+from chalicelib.domain.entities import Membership
 from chalicelib.domain.errors import Contention
 from chalicelib.domain.invitations import OPEN
 from chalicelib.models import keys
-from chalicelib.models.entities import MembershipItem, PersonItem
+from chalicelib.models.entities import MembershipItem
 from chalicelib.repositories.items import get_item, query_page, set_or_remove, update_versioned
 
 
@@ -18,9 +18,6 @@ def to_membership(item: MembershipItem) -> Membership:
 
 
 class MembershipRepository:
-    def __init__(self, connection=None):
-        self._connection = connection
-
     def key(self, tenant_id: str, account_id: str, person_id: str) -> tuple[str, str]:
         return keys.account(tenant_id, account_id), keys.member(person_id)
 
@@ -46,20 +43,6 @@ class MembershipRepository:
         """The membership and the id of the invitation that offers it (None: no invitation)."""
         item = get_item(MembershipItem, *self.key(tenant_id, account_id, person_id))
         return (to_membership(item), item.invitation_id) if item else None
-
-    def with_person(self, tenant_id: str, account_id: str, person_id: str) -> tuple[Membership, Person] | None:
-        """Both items in one strongly consistent TransactGetItems call."""
-        from pynamodb.transactions import TransactGet
-
-        from chalicelib.repositories.people import PeopleRepository, to_person
-
-        with TransactGet(connection=self._connection) as get:
-            membership = get.get(MembershipItem, *self.key(tenant_id, account_id, person_id))
-            person = get.get(PersonItem, *PeopleRepository().key(tenant_id, person_id))
-        try:
-            return to_membership(membership.get()), to_person(person.get())
-        except (MembershipItem.DoesNotExist, PersonItem.DoesNotExist):
-            return None
 
     def account_page(self, tenant_id: str, account_id: str, limit: int, cursor: str | None,
                      filters: dict | None = None) -> tuple[bool, list[Membership], str | None]:

@@ -15,6 +15,9 @@ def to_person(item: PersonItem) -> Person:
 
 
 class PeopleRepository:
+    def __init__(self, connection=None):
+        self._connection = connection  # for TransactGetItems
+
     def key(self, tenant_id: str, person_id: str) -> tuple[str, str]:
         return keys.person(tenant_id, person_id), keys.PERSON_SK
 
@@ -49,6 +52,20 @@ class PeopleRepository:
     def list(self, tenant_id: str, limit: int, cursor: str | None) -> Page[Person]:
         items, next_cursor = query_page(PersonItem.by_list.query, "list_pk", keys.people_list(tenant_id), limit, cursor)
         return Page([to_person(item) for item in items], next_cursor)
+
+    def with_membership(self, tenant_id: str, account_id: str, person_id: str) -> tuple[Membership, Person] | None:
+        """A contact: the membership and the person in one strongly consistent TransactGetItems call."""
+        from pynamodb.transactions import TransactGet
+
+        from chalicelib.repositories.memberships import MembershipRepository, to_membership
+
+        with TransactGet(connection=self._connection) as get:
+            membership = get.get(MembershipItem, *MembershipRepository().key(tenant_id, account_id, person_id))
+            person = get.get(PersonItem, *self.key(tenant_id, person_id))
+        try:
+            return to_membership(membership.get()), to_person(person.get())
+        except (MembershipItem.DoesNotExist, PersonItem.DoesNotExist):
+            return None
 
     def person_page(self, tenant_id: str, person_id: str, limit: int, cursor: str | None
                     ) -> tuple[bool, list[Membership], str | None]:

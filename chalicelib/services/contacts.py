@@ -120,7 +120,7 @@ class ContactService:
 
     # --- read --------------------------------------------------------------------------
     def get(self, tenant_id: str, account_id: str, person_id: str) -> ContactDetails:
-        found = self._repos.memberships.with_person(tenant_id, account_id, person_id)
+        found = self._repos.people.with_membership(tenant_id, account_id, person_id)
         if found is None:
             raise NotFound("Contact")
         return ContactDetails(*found)
