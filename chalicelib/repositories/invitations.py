@@ -7,7 +7,7 @@ from chalicelib.domain.entities import Account, Page, Person, Tenant
 from chalicelib.domain.errors import Contention
 from chalicelib.domain.invitations import OPEN, Invitation
 from chalicelib.models import keys
-from chalicelib.models.entities import AccountItem, PersonItem, TenantItem
+from chalicelib.models.entities import AccountItem, MembershipItem, PersonItem, TenantItem
 from chalicelib.models.invitations import InvitationItem, InvitationTokenItem
 from chalicelib.repositories.connection import table_connection
 from chalicelib.repositories.items import get_item, query_page
@@ -135,6 +135,23 @@ class InvitationRepository:
         items = batch_get(refs) + [None]
         return Parties(*(None if item is None else convert(item)
                          for convert, item in zip((to_tenant, to_account, to_person, to_person), items)))
+
+    def setting(self, tenant_id: str, account_id: str, person_id: str | None
+                ) -> tuple[Account | None, Tenant | None, tuple | None]:
+        """What a new invitation needs to know, in one strongly consistent BatchGetItem: the
+        account, the tenant and, for a person already in the tenant, their membership in the
+        account with the id of the invitation that offers it."""
+        from chalicelib.repositories.accounts import to_account
+        from chalicelib.repositories.memberships import MembershipRepository, to_membership
+        from chalicelib.repositories.tenants import to_tenant
+
+        refs = [(AccountItem, keys.account(tenant_id, account_id), keys.ACCOUNT_SK),
+                (TenantItem, keys.tenant(tenant_id), keys.TENANT_SK)]
+        if person_id is not None:
+            refs.append((MembershipItem, *MembershipRepository().key(tenant_id, account_id, person_id)))
+        account, tenant, membership = (batch_get(refs) + [None])[:3]
+        return (to_account(account) if account else None, to_tenant(tenant) if tenant else None,
+                (to_membership(membership), membership.invitation_id) if membership else None)
 
     # --- tokens ----------------------------------------------------------------------------
     def token_key(self, digest: str) -> tuple[str, str]:

@@ -39,11 +39,6 @@ class MembershipRepository:
         item = get_item(MembershipItem, *self.key(tenant_id, account_id, person_id))
         return to_membership(item) if item else None
 
-    def invitation_of(self, tenant_id: str, account_id: str, person_id: str) -> tuple[Membership, str | None] | None:
-        """The membership and the id of the invitation that offers it (None: no invitation)."""
-        item = get_item(MembershipItem, *self.key(tenant_id, account_id, person_id))
-        return (to_membership(item), item.invitation_id) if item else None
-
     def account_page(self, tenant_id: str, account_id: str, limit: int, cursor: str | None,
                      filters: dict | None = None) -> tuple[bool, list[Membership], str | None]:
         """The account item (first page only) and a page of its memberships, in one Query;

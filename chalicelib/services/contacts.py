@@ -134,17 +134,22 @@ class ContactService:
 
     # --- change ------------------------------------------------------------------------
     def update(self, tenant_id: str, account_id: str, person_id: str, changes: dict,
-               expected_version: int | None, actor: dict | None = None) -> Membership:
+               expected_version: int | None, actor: dict | None = None, current: Membership | None = None
+               ) -> Membership:
         """Changes roles, permissions, notifications or status; the account's counters and
-        designated slots follow in the same transaction."""
+        designated slots follow in the same transaction. `current`: the membership as the caller
+        just read it, used instead of a read of its own by the first attempt."""
+        known = [current] if current is not None else []
         return retry_on_contention(ATTEMPTS, lambda: self._update(tenant_id, account_id, person_id, changes,
-                                                                  expected_version, actor))
+                                                                  expected_version, actor,
+                                                                  known.pop() if known else None))
 
-    def _update(self, tenant_id, account_id, person_id, changes, expected_version, actor=None) -> Membership:
-        """One read (the membership), one transaction: the membership on the version read, the
-        account's counters and slots when roles or status change, the audit entry. The answer is
-        what was written."""
-        before = self._repos.memberships.get(tenant_id, account_id, person_id)
+    def _update(self, tenant_id, account_id, person_id, changes, expected_version, actor=None,
+                before: Membership | None = None) -> Membership:
+        """One read (the membership, unless given), one transaction: the membership on the
+        version read, the account's counters and slots when roles or status change, the audit
+        entry. The answer is what was written."""
+        before = before or self._repos.memberships.get(tenant_id, account_id, person_id)
         if before is None:
             raise NotFound("Contact")
         if expected_version is not None and before.version != expected_version:

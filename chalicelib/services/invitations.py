@@ -53,11 +53,11 @@ class InvitationService:
 
     def _create(self, tenant_id, account_id, fields, invited_by, inviter_person_id) -> Invitation:
         people, memberships = self._repos.people, self._repos.memberships
-        account = self._repos.accounts.get(tenant_id, account_id)
-        if account is None:
-            raise NotFound("Account")
         email, kind = normalise_email(fields["email"]), fields.get("kind", "contact")
         person = people.find_by_email(tenant_id, email)
+        account, tenant, current = self._repo.setting(tenant_id, account_id, person.person_id if person else None)
+        if account is None:
+            raise NotFound("Account")
         # G3 for the provider's staff at once; for a person acting through the portal only when
         # the invitee accepts, so that the answer tells them nothing about other customers' people
         if kind == "guest" and inviter_person_id is None and (
@@ -65,17 +65,14 @@ class InvitationService:
             raise NotRegistered()
         now = self._clock.now_iso()
         tx = self._repos.transaction()
-        current = None  # (the person's membership in the account, the invitation that offers it)
         if person is None:
             person = Person(tenant_id, new_id("person"), email, None, None, None, fields.get("language"), now, now, 1)
             people.add(tx, person)
-        else:
+        else:  # `current`: the person's membership in the account and the invitation that offers it
             people.check_claim(tx, tenant_id, email, person.person_id)
-            current = memberships.invitation_of(tenant_id, account_id, person.person_id)
         if current is not None and current[0].status not in (*OPEN, "declined"):
             raise Conflict("This person is already a member of the account.", "already_member",
                            [Problem("email", "is already a member")])
-        tenant = self._repos.tenants.get(tenant_id)
         invitation = Invitation(
             tenant_id, new_id("invitation"), account_id, person.person_id, email, kind,
             sorted(fields.get("roles", [])), sorted(fields.get("permissions", [])),
@@ -156,13 +153,14 @@ class InvitationService:
         if not before.is_open:
             raise _closed(before)
         self._limits.check_resend(before.sent_at)
-        person = self._repos.people.get(tenant_id, before.person_id)
-        if person is None:
+        parties = self._repo.parties(before)
+        if parties.person is None:
             raise Conflict("The invited person no longer exists.", "invitation_closed")
+        if parties.account is None:
+            raise NotFound("Account")
         now = self._clock.now_iso()
         tx = self._repos.transaction()
-        after, job = self._issue(tx, before, person, self._repos.accounts.get(tenant_id, account_id),
-                                 self._repos.tenants.get(tenant_id))
+        after, job = self._issue(tx, before, parties.person, parties.account, parties.tenant)
         self._repo.renew(tx, before, after, now)
         self._repo.drop_token(tx, before.token_hash)
         self._repos.memberships.reopen(tx, tenant_id, account_id, before.person_id, invitation_id, now)
