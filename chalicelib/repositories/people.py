@@ -39,6 +39,10 @@ class PeopleRepository:
     def _claim_key(tenant_id: str, email: str) -> tuple[str, str]:
         return keys.email_claim(tenant_id, email), keys.EMAIL_SK
 
+    def claim_item(self, tenant_id: str, email: str, person_id: str) -> EmailClaimItem:
+        """The item that reserves `email` in the tenant for the person."""
+        return EmailClaimItem(*self._claim_key(tenant_id, email), person_id=person_id)
+
     # --- reads --------------------------------------------------------------------------
     def get(self, tenant_id: str, person_id: str) -> Person | None:
         item = get_item(PersonItem, *self.key(tenant_id, person_id))
@@ -91,7 +95,7 @@ class PeopleRepository:
     def add(self, tx, person: Person) -> None:
         """A new person with the claim of their e-mail (Contention if the claim exists: the
         by_email index was behind)."""
-        tx.put(EmailClaimItem(*self._claim_key(person.tenant_id, person.email), person_id=person.person_id),
+        tx.put(self.claim_item(person.tenant_id, person.email, person.person_id),
                condition=EmailClaimItem.pk.does_not_exist(), error=Contention())
         tx.put(self.new_item(person), condition=PersonItem.pk.does_not_exist())
 
@@ -114,8 +118,7 @@ class PeopleRepository:
         tid, pid, email = before.tenant_id, before.person_id, changes["email"]
         tx.delete(EmailClaimItem(*self._claim_key(tid, before.email)), condition=EmailClaimItem.person_id == pid,
                   error=Contention())
-        tx.put(EmailClaimItem(*self._claim_key(tid, email), person_id=pid), condition=EmailClaimItem.pk.does_not_exist(),
-               error=taken)
+        tx.put(self.claim_item(tid, email, pid), condition=EmailClaimItem.pk.does_not_exist(), error=taken)
         actions = [set_or_remove(getattr(PersonItem, name), value) for name, value in changes.items()]
         update_versioned(tx, self._ref(tid, pid), actions + [PersonItem.email_key.set(keys.email_lookup(tid, email))],
                          version=before.version, now=now)
