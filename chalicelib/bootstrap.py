@@ -62,11 +62,12 @@ def get_clock():
 
 
 @lru_cache(maxsize=1)
-def get_database():
-    from chalicelib.repositories.database import Database
+def get_repositories():
+    """Every repository, on one DynamoDB connection: what services read and write through."""
+    from chalicelib.repositories.registry import Repositories
 
     settings = get_settings()
-    return Database(settings.table_name, settings.region)
+    return Repositories(settings.table_name, settings.region)
 
 
 @lru_cache(maxsize=1)
@@ -83,7 +84,7 @@ def get_platform_key_source():
 def get_authenticator():
     from chalicelib.services.auth import Authenticator
 
-    return Authenticator(get_platform_key_source(), get_database().api_keys, get_person_tokens)
+    return Authenticator(get_platform_key_source(), get_repositories().api_keys, get_person_tokens)
 
 
 JWKS_MAX_AGE_SECONDS = 3600
@@ -112,7 +113,7 @@ def get_person_tokens():
 
     config = OidcConfig(settings.oidc_issuer, settings.oidc_audience, settings.oidc_tenant_claim,
                         settings.oidc_tenant_id, settings.oidc_leeway_seconds)
-    return PersonTokens(config, get_jwks(), get_database().people)
+    return PersonTokens(config, get_jwks(), get_repositories().people)
 
 
 @lru_cache(maxsize=1)
@@ -129,7 +130,7 @@ def get_tenant_service():
     from chalicelib.adapters.ses import SesIdentities
     from chalicelib.services.tenants import TenantService
 
-    return TenantService(get_database(), get_clock(), SesIdentities(get_ses_client()), get_settings().mail_domain)
+    return TenantService(get_repositories(), get_clock(), SesIdentities(get_ses_client()), get_settings().mail_domain)
 
 
 @lru_cache(maxsize=1)
@@ -152,7 +153,7 @@ def _build_mail_service():
     settings = get_settings()
     queue = SqsJobQueue(boto3.client("sqs", region_name=settings.region), settings.mail_queue)
     mailer = SesMailer(get_ses_client(), settings.ses_configuration_set or None)
-    return MailService(get_database(), get_clock(), mailer, queue, settings.mail_domain,
+    return MailService(get_repositories(), get_clock(), mailer, queue, settings.mail_domain,
                        get_logger())
 
 
@@ -160,28 +161,28 @@ def _build_mail_service():
 def get_api_key_service():
     from chalicelib.services.api_keys import ApiKeyService
 
-    return ApiKeyService(get_database(), get_clock())
+    return ApiKeyService(get_repositories(), get_clock())
 
 
 @lru_cache(maxsize=1)
 def get_account_service():
     from chalicelib.services.accounts import AccountService
 
-    return AccountService(get_database(), get_clock())
+    return AccountService(get_repositories(), get_clock())
 
 
 @lru_cache(maxsize=1)
 def get_contact_service():
     from chalicelib.services.contacts import ContactService
 
-    return ContactService(get_database(), get_clock(), get_mail_service())
+    return ContactService(get_repositories(), get_clock(), get_mail_service())
 
 
 @lru_cache(maxsize=1)
 def get_people_service():
     from chalicelib.services.people import PeopleService
 
-    return PeopleService(get_database(), get_clock(), get_contact_service())
+    return PeopleService(get_repositories(), get_clock(), get_contact_service())
 
 
 @lru_cache(maxsize=1)
@@ -190,25 +191,23 @@ def get_portal_service():
 
     # the people and contact services are built on use: the membership check that every person
     # request makes needs neither (the contact service builds the mail queue's SQS client)
-    return PortalService(get_database(), get_clock(), get_people_service, get_contact_service)
+    return PortalService(get_repositories(), get_clock(), get_people_service, get_contact_service)
 
 
 @lru_cache(maxsize=1)
 def get_audit_service():
     from chalicelib.services.audit import AuditService
 
-    return AuditService(get_database())
+    return AuditService(get_repositories())
 
 
 
 @lru_cache(maxsize=1)
 def get_mail_limits():
-    from chalicelib.repositories.limits import LimitRepository
     from chalicelib.services.limits import MailLimits
 
     settings = get_settings()
-    get_database()  # binds the models to the table
-    return MailLimits(LimitRepository(), get_clock(), settings.mail_requests_per_minute,
+    return MailLimits(get_repositories().limits, get_clock(), settings.mail_requests_per_minute,
                       settings.invitation_mails_per_address_per_day, settings.invitation_resend_cooldown_seconds)
 
 
@@ -216,7 +215,7 @@ def get_mail_limits():
 def get_invitation_service():
     from chalicelib.services.invitations import InvitationService
 
-    return InvitationService(get_database(), get_clock(), get_mail_service(), get_contact_service(),
+    return InvitationService(get_repositories(), get_clock(), get_mail_service(), get_contact_service(),
                              get_settings().public_base_url, get_mail_limits())
 
 
@@ -225,7 +224,7 @@ def get_preference_service():
     """Notification preferences links and pages; `link()` is called once per notice recipient."""
     from chalicelib.services.preferences import PreferenceService
 
-    return PreferenceService(get_database(), get_clock(), get_platform_key_source(), get_portal_service(),
+    return PreferenceService(get_repositories(), get_clock(), get_platform_key_source(), get_portal_service(),
                              get_settings().public_base_url)
 
 
@@ -238,14 +237,14 @@ def get_notice_service():
 
     settings = get_settings()
     fanout = SqsMessages(boto3.client("sqs", region_name=settings.region), settings.notice_fanout_queue)
-    return NoticeService(get_database(), get_clock(), fanout, get_audience, get_logger())
+    return NoticeService(get_repositories(), get_clock(), fanout, get_audience, get_logger())
 
 
 @lru_cache(maxsize=1)
 def get_audience():
     from chalicelib.services.audience import Audience
 
-    return Audience(get_database())
+    return Audience(get_repositories())
 
 
 @lru_cache(maxsize=1)
@@ -260,14 +259,14 @@ def get_notice_delivery():
     settings = get_settings()
     sqs = boto3.client("sqs", region_name=settings.region)
     mailer = SesMailer(get_ses_client(), settings.ses_configuration_set or None)
-    return NoticeDelivery(get_database(), get_clock(), mailer, SqsMessages(sqs, settings.mail_queue), get_audience(),
+    return NoticeDelivery(get_repositories(), get_clock(), mailer, SqsMessages(sqs, settings.mail_queue), get_audience(),
                           get_preference_service(), get_logger(), settings.mail_domain, settings.ses_max_send_rate,
                           settings.mail_worker_concurrency,
                           fanout_queue=SqsMessages(sqs, settings.notice_fanout_queue))
 
 
 _BUILDERS = (
-    get_logger, get_metrics, get_tracer, get_clock, get_database, get_platform_key_source, get_ses_client,
+    get_logger, get_metrics, get_tracer, get_clock, get_repositories, get_platform_key_source, get_ses_client,
     get_mail_service, get_invitation_service, get_notice_service,
     get_authenticator, get_jwks, get_person_tokens, get_tenant_service, get_api_key_service, get_account_service,
     get_contact_service, get_people_service, get_portal_service, get_audit_service, get_preference_service,

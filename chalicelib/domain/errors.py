@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,23 @@ class Conflict(DomainError):
 class VersionConflict(Conflict):
     def __init__(self, what: str):
         super().__init__(f"{what} was changed by someone else; fetch it and retry.", "version_conflict")
+
+
+class Contention(Conflict):
+    """Another write touched the same items at the same moment; the caller may retry."""
+
+    def __init__(self) -> None:
+        super().__init__("The items changed concurrently; retry the request.", "concurrent_update")
+
+
+def retry_on_contention(attempts: int, action: Callable[[], Any]) -> Any:
+    """Runs a read-compute-write step again when its conditional write lost a race."""
+    for attempt in range(attempts):
+        try:
+            return action()
+        except Contention:
+            if attempt == attempts - 1:
+                raise
 
 
 class RuleViolation(DomainError):

@@ -29,7 +29,8 @@ class ByList(GlobalSecondaryIndex):
 class RosterModel(Model):
     """Every item of the one table: a string partition key `pk` and sort key `sk`.
 
-    The table name and region are bound at first use by `bind()`, never at import time.
+    The table name and region are bound at first use (repositories/connection.py), never at
+    import time.
     """
 
     class Meta:
@@ -56,17 +57,3 @@ class PackedJSONAttribute(BinaryAttribute):
 
     def deserialize(self, value: bytes):
         return json.loads(zlib.decompress(value))
-
-
-def bind(models: list[type[Model]], table_name: str, region: str) -> None:
-    for model in models:
-        model.Meta.table_name = table_name
-        model.Meta.region = region
-        model._connection = None
-        for index in model._indexes.values():
-            index._connection = None
-
-
-def plain(value) -> dict:
-    """A raw MapAttribute's content as a plain dict ({} when absent)."""
-    return value.as_dict() if hasattr(value, "as_dict") else dict(value or {})

@@ -1,14 +1,15 @@
 """Customer accounts, their list indexes and the warning indexes (N4)."""
 from __future__ import annotations
 
-from chalicelib.domain.entities import Account, Address, Page
+from chalicelib.domain.entities import Account, Address, Membership, Page
 from chalicelib.models import keys
 from chalicelib.models.entities import AccountItem, Address as AddressAttribute, MembershipItem
-from chalicelib.repositories.database import get_item, query_page
+from chalicelib.repositories.items import get_item, query_page, set_or_remove, update_versioned
 
 SLOT_ATTRIBUTES = {"technical": "technical_contact_id", "administrative": "administrative_contact_id",
                    "customer": "customer_person_id"}
 SLOT_FLAGS = {"technical": "has_technical", "administrative": "has_administrative"}
+ADDRESS_PARTS = ("street", "postal_code", "city", "country")
 
 WARNING_QUERIES = {
     "no_caretaker": ("warn_caretaker", "caretaker_count"),
@@ -42,6 +43,9 @@ class AccountRepository:
     def key(self, tenant_id: str, account_id: str) -> tuple[str, str]:
         return keys.account(tenant_id, account_id), keys.ACCOUNT_SK
 
+    def _ref(self, tenant_id: str, account_id: str) -> AccountItem:
+        return AccountItem(*self.key(tenant_id, account_id))
+
     def new_item(self, account: Account) -> AccountItem:
         tid, aid = account.tenant_id, account.account_id
         return AccountItem(
@@ -54,9 +58,7 @@ class AccountRepository:
             status_pk=keys.accounts_by_status(tid, account.status), warn_pk=keys.tenant(tid),
         )
 
-    def create(self, account: Account) -> None:
-        self.new_item(account).save(condition=AccountItem.pk.does_not_exist())
-
+    # --- reads --------------------------------------------------------------------------
     def get(self, tenant_id: str, account_id: str) -> Account | None:
         item = get_item(AccountItem, *self.key(tenant_id, account_id))
         return to_account(item) if item else None
@@ -82,16 +84,71 @@ class AccountRepository:
             items, next_cursor = query_page(AccountItem.by_list.query, "list_pk", keys.accounts_list(tenant_id), limit, cursor)
         return Page([to_account(item) for item in items], next_cursor)
 
-    def item_ref(self, tenant_id: str, account_id: str) -> AccountItem:
-        """A key-only item to name in a transaction."""
-        return AccountItem(*self.key(tenant_id, account_id))
+    def with_members(self, tenant_id: str, account_id: str, limit: int) -> tuple[Account | None, list[Membership]]:
+        """The account and up to `limit` of its memberships in one strongly consistent Query: the
+        account item sorts before them ("ACCOUNT" < "M#")."""
+        from chalicelib.repositories.connection import table_connection
+        from chalicelib.repositories.memberships import to_membership
 
-    def memberships_of(self, tenant_id: str, account_id: str, limit: int) -> list[MembershipItem]:
-        return list(MembershipItem.query(keys.account(tenant_id, account_id),
-                                         MembershipItem.sk.startswith(keys.MEMBER_PREFIX), limit=limit))
+        answer = table_connection(AccountItem).query(
+            keys.account(tenant_id, account_id), range_key_condition=AccountItem.sk >= keys.ACCOUNT_SK,
+            consistent_read=True, limit=limit + 1)
+        account, members = None, []
+        for raw in answer.get("Items", ()):
+            sk = raw["sk"]["S"]
+            if sk == keys.ACCOUNT_SK:
+                account = to_account(AccountItem.from_raw_data(raw))
+            elif sk.startswith(keys.MEMBER_PREFIX):
+                members.append(to_membership(MembershipItem.from_raw_data(raw)))
+        return account, members
 
-    def membership_effects(self, effects: dict, person_id: str) -> tuple[list, object]:
-        """The update actions and condition that apply `rules.membership_effects` to the account item."""
+    # --- writes -------------------------------------------------------------------------
+    def create(self, account: Account) -> None:
+        self.new_item(account).save(condition=AccountItem.pk.does_not_exist())
+
+    def add(self, tx, account: Account) -> None:
+        tx.put(self.new_item(account), condition=AccountItem.pk.does_not_exist())
+
+    def require(self, tx, tenant_id: str, account_id: str, error) -> None:
+        """The account must exist when `tx` commits."""
+        tx.check(AccountItem, *self.key(tenant_id, account_id), condition=AccountItem.pk.exists(), error=error)
+
+    def change(self, tx, before: Account, changes: dict, now: str) -> None:
+        """The account's own fields as changed, if it is still the version read. A new status
+        moves the account in the status index."""
+        actions = []
+        for name, value in changes.items():
+            if name == "address":
+                value = address_attribute(value)
+            actions.append(set_or_remove(getattr(AccountItem, name), value))
+        if "status" in changes:
+            actions.append(AccountItem.status_pk.set(keys.accounts_by_status(before.tenant_id, changes["status"])))
+        update_versioned(tx, self._ref(before.tenant_id, before.account_id), actions, version=before.version, now=now)
+
+    def activate(self, tx, before: Account, now: str) -> None:
+        """draft → active, if the account is still the version read and, as its counters move
+        without a new version, still has a caretaker and an on-site admin."""
+        condition = (AccountItem.status == "draft") & AccountItem.name.exists() & AccountItem.business_type.exists()
+        for part in ADDRESS_PARTS:
+            condition &= getattr(AccountItem.address, part).exists()
+        condition &= (AccountItem.caretaker_count >= 1) & (AccountItem.on_site_admin_count >= 1)
+        actions = [AccountItem.status.set("active"),
+                   AccountItem.status_pk.set(keys.accounts_by_status(before.tenant_id, "active"))]
+        update_versioned(tx, self._ref(before.tenant_id, before.account_id), actions, version=before.version, now=now,
+                         condition=condition)
+
+    def delete(self, tx, tenant_id: str, account_id: str, member_count: int) -> None:
+        """The account goes if it still has `member_count` members and is not active."""
+        tx.delete(self._ref(tenant_id, account_id),
+                  condition=(AccountItem.member_count == member_count) & (AccountItem.status != "active"))
+
+    def lower_member_count(self, tx, tenant_id: str, account_id: str, by: int) -> None:
+        tx.update(self._ref(tenant_id, account_id), [AccountItem.member_count.add(-by)],
+                  condition=AccountItem.pk.exists())
+
+    def apply_effects(self, tx, tenant_id: str, account_id: str, person_id: str, effects: dict, error=None) -> None:
+        """Applies `rules.membership_effects` of one person's membership to the account: counters
+        move, claimed slots must be free, released slots must be the person's."""
         actions = [getattr(AccountItem, counter).add(delta) for counter, delta in effects["counters"].items()]
         condition = AccountItem.pk.exists()
         for slot in effects["claim"]:
@@ -106,4 +163,20 @@ class AccountRepository:
             condition &= attribute == person_id
             if slot in SLOT_FLAGS:
                 actions.append(getattr(AccountItem, SLOT_FLAGS[slot]).set(0))
-        return actions, condition
+        tx.update(self._ref(tenant_id, account_id), actions or [AccountItem.member_count.add(0)], condition=condition,
+                  error=error)
+
+    def hand_over(self, tx, tenant_id: str, account_id: str, current: dict, wanted: dict, error) -> None:
+        """Designated slots (technical, administrative) to new holders (None: vacant), if each is
+        still held as read in `current`."""
+        actions, condition = [], AccountItem.pk.exists()
+        for slot, new_holder in wanted.items():
+            old_holder = current[slot]
+            if new_holder == old_holder:
+                continue
+            attribute = getattr(AccountItem, SLOT_ATTRIBUTES[slot])
+            flag = getattr(AccountItem, SLOT_FLAGS[slot])
+            condition &= (attribute == old_holder) if old_holder else attribute.does_not_exist()
+            actions += [attribute.set(new_holder), flag.set(1)] if new_holder else [attribute.remove(), flag.set(0)]
+        if actions:
+            tx.update(self._ref(tenant_id, account_id), actions, condition=condition, error=error)

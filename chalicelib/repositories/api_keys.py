@@ -5,7 +5,7 @@ from chalicelib.domain.entities import ApiKey, Page
 from chalicelib.domain.errors import NotFound
 from chalicelib.models import keys
 from chalicelib.models.entities import ApiKeyItem
-from chalicelib.repositories.database import get_item, query_page
+from chalicelib.repositories.items import get_item, query_page
 
 
 def to_api_key(item: ApiKeyItem) -> ApiKey:
@@ -13,14 +13,17 @@ def to_api_key(item: ApiKeyItem) -> ApiKey:
 
 
 class ApiKeyRepository:
-    def new_item(self, key: ApiKey, secret_hash: str) -> ApiKeyItem:
+    def _new_item(self, key: ApiKey, secret_hash: str) -> ApiKeyItem:
         return ApiKeyItem(keys.api_key(key.key_id), keys.KEY_SK, tenant_id=key.tenant_id, key_id=key.key_id,
                           name=key.name, secret_hash=secret_hash, hint=key.hint, created_at=key.created_at,
                           created_by=key.created_by, list_pk=keys.api_keys_list(key.tenant_id),
                           list_sk=keys.created(key.created_at, key.key_id))
 
     def create(self, key: ApiKey, secret_hash: str) -> None:
-        self.new_item(key, secret_hash).save(condition=ApiKeyItem.pk.does_not_exist())
+        self._new_item(key, secret_hash).save(condition=ApiKeyItem.pk.does_not_exist())
+
+    def add(self, tx, key: ApiKey, secret_hash: str) -> None:
+        tx.put(self._new_item(key, secret_hash), condition=ApiKeyItem.pk.does_not_exist())
 
     def secret_hash(self, key_id: str) -> tuple[str, str] | None:
         """(tenant_id, secret_hash) of a live key, read strongly so a revoked key fails at once."""

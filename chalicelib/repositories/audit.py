@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from chalicelib.domain.entities import Page
 from chalicelib.models.audit import AuditItem
-from chalicelib.repositories.database import query_page
+from chalicelib.repositories.items import query_page
 
 
 def audit_partition(tenant_id: str, account_id: str) -> str:
@@ -31,9 +31,16 @@ def entry_item(tenant_id: str, account_id: str, actor: dict, action: str, at: st
                      target=target, changed=sorted(changed))
 
 
-def page(tenant_id: str, account_id: str, limit: int, cursor: str | None) -> Page[AuditEntry]:
-    """Newest first: one Query, backwards."""
-    items, next_cursor = query_page(AuditItem.query, "pk", audit_partition(tenant_id, account_id), limit, cursor,
-                                    scan_index_forward=False)
-    return Page([AuditEntry(i.action, i.actor_type, i.actor_id, i.at, i.target, list(i.changed or []))
-                 for i in items], next_cursor)
+class AuditRepository:
+    def add(self, tx, tenant_id: str, account_id: str, actor: dict | None, action: str, now: str,
+            target: str | None = None, changed=()) -> None:
+        """Puts an audit entry into `tx` (nothing without an actor: internal calls)."""
+        if actor is not None:
+            tx.put(entry_item(tenant_id, account_id, actor, action, now, target or account_id, changed))
+
+    def page(self, tenant_id: str, account_id: str, limit: int, cursor: str | None) -> Page[AuditEntry]:
+        """Newest first: one Query, backwards."""
+        items, next_cursor = query_page(AuditItem.query, "pk", audit_partition(tenant_id, account_id), limit, cursor,
+                                        scan_index_forward=False)
+        return Page([AuditEntry(i.action, i.actor_type, i.actor_id, i.at, i.target, list(i.changed or []))
+                     for i in items], next_cursor)

@@ -4,11 +4,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chalicelib.domain.entities import Account, Page, Person, Tenant
-from chalicelib.domain.invitations import Invitation
+from chalicelib.domain.errors import Contention
+from chalicelib.domain.invitations import OPEN, Invitation
 from chalicelib.models import keys
 from chalicelib.models.entities import AccountItem, MembershipItem, PersonItem, TenantItem
 from chalicelib.models.invitations import InvitationItem, InvitationTokenItem
-from chalicelib.repositories.database import get_item, query_page
+from chalicelib.repositories.connection import table_connection
+from chalicelib.repositories.items import get_item, query_page
 
 
 def to_invitation(item: InvitationItem) -> Invitation:
@@ -29,14 +31,24 @@ class Parties:
     inviter: Person | None
 
 
+@dataclass(frozen=True)
+class LinkToken:
+    """A link's token item: the invitation it opens and, once answered, the answer."""
+
+    tenant_id: str
+    invitation_id: str
+    email: str
+    outcome: str | None
+
+
 class InvitationRepository:
     def key(self, tenant_id: str, invitation_id: str) -> tuple[str, str]:
         return keys.invitation(tenant_id, invitation_id), keys.INVITATION_SK
 
-    def ref(self, tenant_id: str, invitation_id: str) -> InvitationItem:
+    def _ref(self, tenant_id: str, invitation_id: str) -> InvitationItem:
         return InvitationItem(*self.key(tenant_id, invitation_id))
 
-    def new_item(self, inv: Invitation) -> InvitationItem:
+    def _new_item(self, inv: Invitation) -> InvitationItem:
         tid, iid = inv.tenant_id, inv.invitation_id
         return InvitationItem(
             *self.key(tid, iid), tenant_id=tid, invitation_id=iid, account_id=inv.account_id,
@@ -50,7 +62,36 @@ class InvitationRepository:
             pending_pk=keys.INVITATIONS_DUE, pending_sk=keys.invitation_due(inv.expires_at, tid, iid),
         )
 
-    def status_actions(self, inv: Invitation, status: str, now: str) -> list:
+    def add(self, tx, inv: Invitation) -> None:
+        tx.put(self._new_item(inv), condition=InvitationItem.pk.does_not_exist())
+
+    def close(self, tx, inv: Invitation, status: str, now: str) -> None:
+        """Revoked, replaced or expired, if still the version read."""
+        tx.update(self._ref(inv.tenant_id, inv.invitation_id), self._status_actions(inv, status, now),
+                  condition=InvitationItem.version == inv.version, error=Contention())
+
+    def renew(self, tx, before: Invitation, after: Invitation, now: str) -> None:
+        """A new link (token, expiry, mail) for the invitation, pending again, if still the version read."""
+        tid, iid = before.tenant_id, before.invitation_id
+        actions = self._status_actions(before, "pending", now) + [
+            InvitationItem.token_hash.set(after.token_hash), InvitationItem.expires_at.set(after.expires_at),
+            InvitationItem.mail_job_id.set(after.mail_job_id), InvitationItem.pending_pk.set(keys.INVITATIONS_DUE),
+            InvitationItem.pending_sk.set(keys.invitation_due(after.expires_at, tid, iid))]
+        tx.update(self._ref(tid, iid), actions, condition=InvitationItem.version == before.version, error=Contention())
+
+    def mark_invited(self, tx, inv: Invitation, now: str) -> None:
+        """pending → invited, if the link is still the one mailed."""
+        tx.update(self._ref(inv.tenant_id, inv.invitation_id), self._status_actions(inv, "invited", now),
+                  condition=(InvitationItem.status == "pending") & (InvitationItem.token_hash == inv.token_hash))
+
+    def answer(self, tx, inv: Invitation, outcome: str, now: str) -> None:
+        """accepted | declined, if still open and the version read."""
+        tx.update(self._ref(inv.tenant_id, inv.invitation_id),
+                  self._status_actions(inv, outcome, now) + [InvitationItem.responded_at.set(now)],
+                  condition=(InvitationItem.version == inv.version) & InvitationItem.status.is_in(*OPEN),
+                  error=Contention())
+
+    def _status_actions(self, inv: Invitation, status: str, now: str) -> list:
         """Moves an invitation to `status` (its list index follows; a closed one leaves the due index)."""
         actions = [InvitationItem.status.set(status),
                    InvitationItem.status_pk.set(keys.invitations_by_status(inv.tenant_id, inv.account_id, status)),
@@ -95,38 +136,60 @@ class InvitationRepository:
         return Parties(*(None if item is None else convert(item)
                          for convert, item in zip((to_tenant, to_account, to_person, to_person), items)))
 
+    def setting(self, tenant_id: str, account_id: str, person_id: str | None
+                ) -> tuple[Account | None, Tenant | None, tuple | None]:
+        """What a new invitation needs to know, in one strongly consistent BatchGetItem: the
+        account, the tenant and, for a person already in the tenant, their membership in the
+        account with the id of the invitation that offers it."""
+        from chalicelib.repositories.accounts import to_account
+        from chalicelib.repositories.memberships import MembershipRepository, to_membership
+        from chalicelib.repositories.tenants import to_tenant
+
+        refs = [(AccountItem, keys.account(tenant_id, account_id), keys.ACCOUNT_SK),
+                (TenantItem, keys.tenant(tenant_id), keys.TENANT_SK)]
+        if person_id is not None:
+            refs.append((MembershipItem, *MembershipRepository().key(tenant_id, account_id, person_id)))
+        account, tenant, membership = (batch_get(refs) + [None])[:3]
+        return (to_account(account) if account else None, to_tenant(tenant) if tenant else None,
+                (to_membership(membership), membership.invitation_id) if membership else None)
+
     # --- tokens ----------------------------------------------------------------------------
     def token_key(self, digest: str) -> tuple[str, str]:
         return keys.invitation_token(digest), keys.TOKEN_SK
 
-    def token_ref(self, digest: str) -> InvitationTokenItem:
+    def _token_ref(self, digest: str) -> InvitationTokenItem:
         return InvitationTokenItem(*self.token_key(digest))
 
-    def new_token_item(self, digest: str, inv: Invitation) -> InvitationTokenItem:
-        return InvitationTokenItem(*self.token_key(digest), tenant_id=inv.tenant_id,
-                                   invitation_id=inv.invitation_id, email=inv.email)
+    def add_token(self, tx, digest: str, inv: Invitation) -> None:
+        tx.put(InvitationTokenItem(*self.token_key(digest), tenant_id=inv.tenant_id, invitation_id=inv.invitation_id,
+                                   email=inv.email), condition=InvitationTokenItem.pk.does_not_exist())
 
-    def token(self, digest: str) -> InvitationTokenItem | None:
-        return get_item(InvitationTokenItem, *self.token_key(digest))
+    def drop_token(self, tx, digest: str) -> None:
+        """The link dies: its token item goes."""
+        tx.delete(self._token_ref(digest))
 
-    # --- the membership an invitation offers ------------------------------------------------
-    def membership_item(self, tenant_id: str, account_id: str, person_id: str) -> MembershipItem | None:
-        return get_item(MembershipItem, keys.account(tenant_id, account_id), keys.member(person_id))
+    def use_token(self, tx, digest: str, outcome: str) -> None:
+        """Records the answer on the token, once."""
+        tx.update(self._token_ref(digest), [InvitationTokenItem.outcome.set(outcome)],
+                  condition=InvitationTokenItem.pk.exists() & InvitationTokenItem.outcome.does_not_exist(),
+                  error=Contention())
+
+    def token(self, digest: str) -> LinkToken | None:
+        item = get_item(InvitationTokenItem, *self.token_key(digest))
+        return None if item is None else LinkToken(item.tenant_id, item.invitation_id, item.email, item.outcome)
 
 
 def batch_get(refs: list[tuple[type, str, str]]) -> list:
-    """Items of several models of the one table, each (model, hash key, range key), in one
-    strongly consistent BatchGetItem (more only for keys DynamoDB leaves unprocessed), in the
-    order asked; None where there is no item. Up to 100 keys."""
-    model = refs[0][0]
-    hash_name, range_name = model._hash_key_attribute().attr_name, model._range_key_attribute().attr_name
-    connection = model._get_connection()
+    """Items of several models of the one table, each (model, pk, sk), in one strongly
+    consistent BatchGetItem (more only for keys DynamoDB leaves unprocessed), in the order
+    asked; None where there is no item. Up to 100 keys."""
+    connection = table_connection(refs[0][0])
     wanted = list(dict.fromkeys((h, r) for _, h, r in refs))
     found: dict[tuple[str, str], dict] = {}
     while wanted:
-        reply = connection.batch_get_item([{hash_name: h, range_name: r} for h, r in wanted], consistent_read=True)
+        reply = connection.batch_get_item([{"pk": h, "sk": r} for h, r in wanted], consistent_read=True)
         for raw in reply.get("Responses", {}).get(connection.table_name, []):
-            found[raw[hash_name]["S"], raw[range_name]["S"]] = raw
+            found[raw["pk"]["S"], raw["sk"]["S"]] = raw
         unprocessed = reply.get("UnprocessedKeys", {}).get(connection.table_name, {}).get("Keys", [])
-        wanted = [(key[hash_name]["S"], key[range_name]["S"]) for key in unprocessed]
+        wanted = [(key["pk"]["S"], key["sk"]["S"]) for key in unprocessed]
     return [model_cls.from_raw_data(found[h, r]) if (h, r) in found else None for model_cls, h, r in refs]

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from chalicelib.domain.mail import LINK, QUEUED, SENDING, JobView, MailJob, RecipientState
 from chalicelib.models import keys
-from chalicelib.models.base import plain
 from chalicelib.models.mail import MailJobItem, MailRecipientItem, SesMessageItem, SuppressionItem
 from chalicelib.repositories import rows
-from chalicelib.repositories.database import MAX_TRANSACTION_ITEMS, Contention, get_item, query_page
+from chalicelib.domain.errors import Contention
+from chalicelib.repositories.items import get_item, plain, query_page
+from chalicelib.repositories.transaction import MAX_TRANSACTION_ITEMS
 
 
 def to_state(item: MailRecipientItem) -> RecipientState:

@@ -15,7 +15,8 @@ from chalicelib.models.entities import AccountItem, MembershipItem, PersonItem
 from chalicelib.models.mail import SuppressionItem
 from chalicelib.models.notices import NoticeBatchItem, NoticeDeliveryItem, NoticeEventItem
 from chalicelib.repositories import rows
-from chalicelib.repositories.database import Contention, get_item
+from chalicelib.domain.errors import Contention
+from chalicelib.repositories.items import get_item
 
 ACTIVE = "active"
 PLANNED = "planned"

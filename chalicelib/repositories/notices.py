@@ -1,13 +1,16 @@
 """Notices and their events (the API's and the schedule's side; delivery has its own repository)."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from chalicelib.domain.entities import Page
 from chalicelib.domain.notices import DRAFT, Notice, NoticeEvent
+from chalicelib.domain.errors import Contention
 from chalicelib.models import keys
-from chalicelib.models.base import plain
 from chalicelib.models.notices import NoticeBatchItem, NoticeDeliveryItem, NoticeEventItem, NoticeItem
 from chalicelib.repositories import cursor as cursors
-from chalicelib.repositories.database import get_item, query_page
+from chalicelib.repositories.connection import table_connection
+from chalicelib.repositories.items import get_item, plain, query_page
 
 
 def to_notice(item: NoticeItem) -> Notice:
@@ -75,6 +78,24 @@ class NoticeRepository:
             raise
         return True
 
+    def change(self, tx, notice: Notice, changes: dict, event: NoticeEvent | None, due, now: str,
+               expected_status: str | None = None) -> None:
+        """Puts into `tx` the notice's changes (if it is still the version read, and in
+        `expected_status` when given) and the event it mails. `due`: False leaves the due index
+        alone, None takes the notice out, a moment sets it."""
+        actions = self.write_actions(replace(notice, **changes), changes)
+        if due is not False:
+            actions += self.due_actions(notice.tenant_id, notice.notice_id, due)
+        if event is not None:
+            actions.append(NoticeItem.event_count.add(1))
+        actions += [NoticeItem.version.add(1), NoticeItem.updated_at.set(now)]
+        condition = NoticeItem.version == notice.version
+        if expected_status is not None:
+            condition &= NoticeItem.status == expected_status
+        tx.update(self.ref(notice.tenant_id, notice.notice_id), actions, condition=condition, error=Contention())
+        if event is not None:
+            tx.put(self.new_event_item(event), condition=NoticeItem.pk.does_not_exist(), error=Contention())
+
     def write_actions(self, notice: Notice, changes: dict) -> list:
         """SET actions for changed fields; the list and status indexes follow."""
         actions = []
@@ -105,7 +126,7 @@ class NoticeRepository:
     def with_events(self, tenant_id: str, notice_id: str) -> tuple[Notice | None, list[NoticeEvent]]:
         """The notice and every event of it: one Query of its partition."""
         notice, events, start = None, [], None
-        connection = NoticeItem._get_connection()  # raw items: the partition holds two models
+        connection = table_connection(NoticeItem)  # raw items: the partition holds two models
         while True:
             response = connection.query(keys.notice(tenant_id, notice_id), consistent_read=True,
                                         exclusive_start_key=start)

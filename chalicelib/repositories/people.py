@@ -1,10 +1,12 @@
-"""People, their e-mail claims, and memberships (a person in an account)."""
+"""People, their e-mail claims (one person per e-mail and tenant), their memberships as the
+by_person index lists them, and erasures."""
 from __future__ import annotations
 
 from chalicelib.domain.entities import Membership, Page, Person
+from chalicelib.domain.errors import Contention, NotFound
 from chalicelib.models import keys
 from chalicelib.models.entities import EmailClaimItem, ErasureItem, MembershipItem, PersonItem
-from chalicelib.repositories.database import get_item, query_page
+from chalicelib.repositories.items import get_item, query_page, set_or_remove, update_item, update_versioned
 
 
 def to_person(item: PersonItem) -> Person:
@@ -12,21 +14,20 @@ def to_person(item: PersonItem) -> Person:
                   item.language, item.created_at, item.updated_at, int(item.version), item.undeliverable)
 
 
-def to_membership(item: MembershipItem) -> Membership:
-    return Membership(item.tenant_id, item.account_id, item.person_id, item.kind, sorted(item.roles or ()),
-                      sorted(item.permissions or ()), sorted(item.notifications or ()), item.status,
-                      item.created_at, item.updated_at, int(item.version), item.undeliverable)
-
-
 class PeopleRepository:
-    # --- people -------------------------------------------------------------------------
-    def person_key(self, tenant_id: str, person_id: str) -> tuple[str, str]:
+    def __init__(self, connection=None):
+        self._connection = connection  # for TransactGetItems
+
+    def key(self, tenant_id: str, person_id: str) -> tuple[str, str]:
         return keys.person(tenant_id, person_id), keys.PERSON_SK
 
-    def new_person_item(self, person: Person) -> PersonItem:
+    def _ref(self, tenant_id: str, person_id: str) -> PersonItem:
+        return PersonItem(*self.key(tenant_id, person_id))
+
+    def new_item(self, person: Person) -> PersonItem:
         tid, pid = person.tenant_id, person.person_id
         return PersonItem(
-            *self.person_key(tid, pid), tenant_id=tid, person_id=pid, email=person.email,
+            *self.key(tid, pid), tenant_id=tid, person_id=pid, email=person.email,
             first_name=person.first_name, last_name=person.last_name, phone=person.phone,
             language=person.language, created_at=person.created_at, updated_at=person.updated_at, version=1,
             email_key=keys.email_lookup(tid, person.email), list_pk=keys.people_list(tid),
@@ -34,11 +35,17 @@ class PeopleRepository:
             person_sk=keys.PERSON_FIRST,
         )
 
-    def person_ref(self, tenant_id: str, person_id: str) -> PersonItem:
-        return PersonItem(*self.person_key(tenant_id, person_id))
+    @staticmethod
+    def _claim_key(tenant_id: str, email: str) -> tuple[str, str]:
+        return keys.email_claim(tenant_id, email), keys.EMAIL_SK
 
+    def claim_item(self, tenant_id: str, email: str, person_id: str) -> EmailClaimItem:
+        """The item that reserves `email` in the tenant for the person."""
+        return EmailClaimItem(*self._claim_key(tenant_id, email), person_id=person_id)
+
+    # --- reads --------------------------------------------------------------------------
     def get(self, tenant_id: str, person_id: str) -> Person | None:
-        item = get_item(PersonItem, *self.person_key(tenant_id, person_id))
+        item = get_item(PersonItem, *self.key(tenant_id, person_id))
         return to_person(item) if item else None
 
     def find_by_email(self, tenant_id: str, email: str) -> Person | None:
@@ -50,69 +57,25 @@ class PeopleRepository:
         items, next_cursor = query_page(PersonItem.by_list.query, "list_pk", keys.people_list(tenant_id), limit, cursor)
         return Page([to_person(item) for item in items], next_cursor)
 
-    # --- e-mail claims (uniqueness per tenant) ------------------------------------------
-    def claim_key(self, tenant_id: str, email: str) -> tuple[str, str]:
-        return keys.email_claim(tenant_id, email), keys.EMAIL_SK
-
-    def claim_item(self, tenant_id: str, email: str, person_id: str) -> EmailClaimItem:
-        return EmailClaimItem(*self.claim_key(tenant_id, email), person_id=person_id)
-
-    # --- memberships --------------------------------------------------------------------
-    def membership_key(self, tenant_id: str, account_id: str, person_id: str) -> tuple[str, str]:
-        return keys.account(tenant_id, account_id), keys.member(person_id)
-
-    def new_membership_item(self, membership: Membership) -> MembershipItem:
-        m = membership
-        return MembershipItem(
-            *self.membership_key(m.tenant_id, m.account_id, m.person_id), tenant_id=m.tenant_id,
-            account_id=m.account_id, person_id=m.person_id, kind=m.kind, roles=set(m.roles),
-            permissions=set(m.permissions), notifications=set(m.notifications), status=m.status,
-            created_at=m.created_at, updated_at=m.updated_at, version=1,
-            person_key=keys.person(m.tenant_id, m.person_id), person_sk=m.account_id,
-            list_pk=keys.members_list(m.tenant_id), list_sk=f"{m.account_id}#{m.person_id}",
-        )
-
-    def membership_ref(self, tenant_id: str, account_id: str, person_id: str) -> MembershipItem:
-        return MembershipItem(*self.membership_key(tenant_id, account_id, person_id))
-
-    def membership(self, tenant_id: str, account_id: str, person_id: str) -> Membership | None:
-        item = get_item(MembershipItem, *self.membership_key(tenant_id, account_id, person_id))
-        return to_membership(item) if item else None
-
-    def membership_with_person(self, tenant_id: str, account_id: str, person_id: str,
-                               connection) -> tuple[Membership, Person] | None:
-        """Both items in one strongly consistent TransactGetItems call."""
+    def with_membership(self, tenant_id: str, account_id: str, person_id: str) -> tuple[Membership, Person] | None:
+        """A contact: the membership and the person in one strongly consistent TransactGetItems call."""
         from pynamodb.transactions import TransactGet
 
-        with TransactGet(connection=connection) as get:
-            membership = get.get(MembershipItem, *self.membership_key(tenant_id, account_id, person_id))
-            person = get.get(PersonItem, *self.person_key(tenant_id, person_id))
+        from chalicelib.repositories.memberships import MembershipRepository, to_membership
+
+        with TransactGet(connection=self._connection) as get:
+            membership = get.get(MembershipItem, *MembershipRepository().key(tenant_id, account_id, person_id))
+            person = get.get(PersonItem, *self.key(tenant_id, person_id))
         try:
             return to_membership(membership.get()), to_person(person.get())
         except (MembershipItem.DoesNotExist, PersonItem.DoesNotExist):
             return None
 
-    def account_page(self, tenant_id: str, account_id: str, limit: int, cursor: str | None,
-                     filter_condition=None) -> tuple[bool, list[Membership], str | None]:
-        """The account item (first page only) and a page of its memberships, in one Query.
-
-        The account item sorts before the memberships ("ACCOUNT" < "M#"), so the first page
-        tells at once whether the account exists.
-        """
-        first_page = cursor is None
-        condition = MembershipItem.sk >= keys.ACCOUNT_SK
-        if filter_condition is not None:
-            filter_condition = (MembershipItem.sk == keys.ACCOUNT_SK) | filter_condition
-        items, next_cursor = query_page(
-            MembershipItem.query, "pk", keys.account(tenant_id, account_id), limit + (1 if first_page else 0),
-            cursor, range_key_condition=condition, filter_condition=filter_condition)
-        exists = not first_page or any(item.sk == keys.ACCOUNT_SK for item in items)
-        memberships = [to_membership(item) for item in items if item.sk.startswith(keys.MEMBER_PREFIX)]
-        return exists, memberships, next_cursor
-
     def person_page(self, tenant_id: str, person_id: str, limit: int, cursor: str | None
                     ) -> tuple[bool, list[Membership], str | None]:
         """Whether the person exists (first page) and a page of their memberships, one Query."""
+        from chalicelib.repositories.memberships import to_membership
+
         first_page = cursor is None
         items, next_cursor = query_page(MembershipItem.by_person.query, "person_key", keys.person(tenant_id, person_id),
                                         limit + (1 if first_page else 0), cursor)
@@ -128,13 +91,59 @@ class PeopleRepository:
             if cursor is None:
                 return found
 
-    # --- erasures -----------------------------------------------------------------------
-    def erasure_item(self, tenant_id: str, person_id: str, started_at: str) -> ErasureItem:
-        return ErasureItem(keys.ERASURE_PK, keys.erasure(tenant_id, person_id), tenant_id=tenant_id,
-                           person_id=person_id, started_at=started_at)
+    # --- writes -------------------------------------------------------------------------
+    def add(self, tx, person: Person) -> None:
+        """A new person with the claim of their e-mail (Contention if the claim exists: the
+        by_email index was behind)."""
+        tx.put(self.claim_item(person.tenant_id, person.email, person.person_id),
+               condition=EmailClaimItem.pk.does_not_exist(), error=Contention())
+        tx.put(self.new_item(person), condition=PersonItem.pk.does_not_exist())
 
-    def erasure_ref(self, tenant_id: str, person_id: str) -> ErasureItem:
-        return ErasureItem(keys.ERASURE_PK, keys.erasure(tenant_id, person_id))
+    def check_claim(self, tx, tenant_id: str, email: str, person_id: str) -> None:
+        """The person still holds the claim of `email` when `tx` commits."""
+        tx.check(EmailClaimItem, *self._claim_key(tenant_id, email), condition=EmailClaimItem.person_id == person_id,
+                 error=Contention())
+
+    def update(self, tenant_id: str, person_id: str, changes: dict, expected_version: int | None, now: str) -> Person:
+        """Details other than the e-mail, in one conditional UpdateItem (not once an erasure began)."""
+        actions = [set_or_remove(getattr(PersonItem, name), value) for name, value in changes.items()]
+        item = update_item(PersonItem, *self.key(tenant_id, person_id), actions, now=now, what="Person",
+                           expected_version=expected_version, condition=PersonItem.email_key.exists(),
+                           explain=lambda current: NotFound("Person"))
+        return to_person(item)
+
+    def change_email(self, tx, before: Person, changes: dict, now: str, taken) -> None:
+        """The e-mail claim moves to `changes["email"]` (`taken` if another person holds it) and
+        the details change, if the person is still the version read."""
+        tid, pid, email = before.tenant_id, before.person_id, changes["email"]
+        tx.delete(EmailClaimItem(*self._claim_key(tid, before.email)), condition=EmailClaimItem.person_id == pid,
+                  error=Contention())
+        tx.put(self.claim_item(tid, email, pid), condition=EmailClaimItem.pk.does_not_exist(), error=taken)
+        actions = [set_or_remove(getattr(PersonItem, name), value) for name, value in changes.items()]
+        update_versioned(tx, self._ref(tid, pid), actions + [PersonItem.email_key.set(keys.email_lookup(tid, email))],
+                         version=before.version, now=now)
+
+    def release_email(self, tx, person: Person) -> None:
+        tx.delete(EmailClaimItem(*self._claim_key(person.tenant_id, person.email)),
+                  condition=EmailClaimItem.person_id == person.person_id, error=Contention())
+
+    def delete(self, tx, tenant_id: str, person_id: str, version: int | None = None) -> None:
+        """The person item goes (if still `version`, when given)."""
+        condition = None if version is None else PersonItem.version == version
+        tx.delete(self._ref(tenant_id, person_id), condition=condition, error=None if version is None else Contention())
+
+    # --- erasures -----------------------------------------------------------------------
+    def begin_erasure(self, tx, person: Person, now: str) -> None:
+        """Personal data stripped and an erasure marker written, for an erasure in several steps."""
+        tid, pid = person.tenant_id, person.person_id
+        tx.put(ErasureItem(keys.ERASURE_PK, keys.erasure(tid, pid), tenant_id=tid, person_id=pid, started_at=now))
+        tx.update(self._ref(tid, pid),
+                  [PersonItem.email.set(""), PersonItem.first_name.remove(), PersonItem.last_name.remove(),
+                   PersonItem.phone.remove(), PersonItem.email_key.remove(), PersonItem.list_pk.remove()],
+                  condition=PersonItem.version == person.version, error=Contention())
+
+    def end_erasure(self, tx, tenant_id: str, person_id: str) -> None:
+        tx.delete(ErasureItem(keys.ERASURE_PK, keys.erasure(tenant_id, person_id)))
 
     def erasure_pending(self, tenant_id: str, person_id: str) -> bool:
         return get_item(ErasureItem, keys.ERASURE_PK, keys.erasure(tenant_id, person_id)) is not None
@@ -146,19 +155,17 @@ class PeopleRepository:
         """SES reported a bounce or complaint: the person and each membership show it."""
         from pynamodb.exceptions import UpdateError
 
+        from chalicelib.repositories.memberships import MembershipRepository
+
         try:
-            self.person_ref(tenant_id, person_id).update([PersonItem.undeliverable.set(reason)],
-                                                         condition=PersonItem.pk.exists())
+            self._ref(tenant_id, person_id).update([PersonItem.undeliverable.set(reason)],
+                                                   condition=PersonItem.pk.exists())
         except UpdateError:
             return  # erased meanwhile
-        cursor = None
+        memberships, cursor = MembershipRepository(), None
         while True:
-            _, memberships, cursor = self.person_page(tenant_id, person_id, 100, cursor)
-            for m in memberships:
-                try:
-                    self.membership_ref(tenant_id, m.account_id, person_id).update(
-                        [MembershipItem.undeliverable.set(reason)], condition=MembershipItem.pk.exists())
-                except UpdateError:
-                    pass  # removed meanwhile
+            _, page, cursor = self.person_page(tenant_id, person_id, 100, cursor)
+            for m in page:
+                memberships.mark_undeliverable(m, reason)
             if cursor is None:
                 return

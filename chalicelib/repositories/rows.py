@@ -14,6 +14,8 @@ from typing import Callable, Iterator
 
 from pynamodb.pagination import ResultIterator
 
+from chalicelib.repositories.connection import table_connection
+
 BATCH_GET_LIMIT = 100  # keys a BatchGetItem request may ask for
 FIRST_PAUSE_SECONDS, MAX_PAUSE_SECONDS = 0.05, 1.0  # before asking again for unprocessed keys
 
@@ -54,7 +56,7 @@ def raw_writer(model, fields: list[str]) -> Callable[..., dict]:
 def query(model, hash_key: str, fields: list[str], **conditions) -> Iterator[SimpleNamespace]:
     """Model.query(hash_key, **conditions) read as rows of `fields`, page by page. `conditions`
     are PynamoDB's: range_key_condition, filter_condition, index_name."""
-    return ResultIterator(model._get_connection().query, (hash_key,),
+    return ResultIterator(table_connection(model).query, (hash_key,),
                           {**conditions, "attributes_to_get": fields}, map_fn=row_reader(model, fields))
 
 
@@ -72,7 +74,7 @@ def batch_get_raw(model, key_pairs: list[tuple[str, str]], fields: list[str] | N
     100 keys a request; every attribute unless `fields` are named. Keys DynamoDB leaves
     unprocessed (it is throttling) are asked again after a pause that doubles each time, up to
     a second. Missing items are left out."""
-    connection, table = model._get_connection(), model.Meta.table_name
+    connection, table = table_connection(model), model.Meta.table_name
     found, held_back = [], 0
     pending = [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in dict.fromkeys(key_pairs)]
     while pending:

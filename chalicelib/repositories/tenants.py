@@ -1,11 +1,11 @@
-"""Tenants and their first API key."""
+"""Tenants."""
 from __future__ import annotations
 
 from chalicelib.domain.entities import Tenant
+from chalicelib.domain.errors import Contention
 from chalicelib.models import keys
-from chalicelib.models.base import plain
 from chalicelib.models.entities import TenantItem
-from chalicelib.repositories.database import Contention, get_item, update_item, update_item_with
+from chalicelib.repositories.items import get_item, plain, set_or_remove, update_item, update_versioned
 
 
 def to_tenant(item: TenantItem) -> Tenant:
@@ -14,39 +14,39 @@ def to_tenant(item: TenantItem) -> Tenant:
                   plain(item.sender), plain(item.welcome_mail), item.staff_email)
 
 
-class TenantRepository:
-    def __init__(self, database):
-        self._db = database
+def _key(tenant_id: str) -> tuple[str, str]:
+    return keys.tenant(tenant_id), keys.TENANT_SK
 
+
+class TenantRepository:
     def new_item(self, tenant: Tenant) -> TenantItem:
-        return TenantItem(keys.tenant(tenant.tenant_id), keys.TENANT_SK, tenant_id=tenant.tenant_id,
-                          name=tenant.name, description=tenant.description,
-                          default_language=tenant.default_language, created_at=tenant.created_at,
-                          updated_at=tenant.updated_at, version=1)
+        return TenantItem(*_key(tenant.tenant_id), tenant_id=tenant.tenant_id, name=tenant.name,
+                          description=tenant.description, default_language=tenant.default_language,
+                          created_at=tenant.created_at, updated_at=tenant.updated_at, version=1)
+
+    def add(self, tx, tenant: Tenant) -> None:
+        tx.put(self.new_item(tenant), condition=TenantItem.pk.does_not_exist())
 
     def get(self, tenant_id: str) -> Tenant | None:
-        item = get_item(TenantItem, keys.tenant(tenant_id), keys.TENANT_SK)
+        item = get_item(TenantItem, *_key(tenant_id))
         return to_tenant(item) if item else None
 
-    def update(self, tenant_id: str, changes: dict, expected_version: int | None, now: str,
-               also=None) -> Tenant:
-        """One UpdateItem; with `also` (conditions on other items) one TransactWriteItems."""
-        actions = [getattr(TenantItem, name).set(value) if value not in (None, {}) else getattr(TenantItem, name).remove()
-                   for name, value in changes.items()]
-        key = keys.tenant(tenant_id), keys.TENANT_SK
-        if also is None:
-            item = update_item(TenantItem, *key, actions, now=now, what="Tenant", expected_version=expected_version)
-        else:
-            item = update_item_with(self._db, TenantItem, *key, actions, also=also, now=now,
-                                    what="Tenant", expected_version=expected_version)
-        return to_tenant(item)
+    def update(self, tenant_id: str, changes: dict, expected_version: int | None, now: str) -> Tenant:
+        """One conditional UpdateItem; an empty value removes the field."""
+        actions = [set_or_remove(getattr(TenantItem, name), value) for name, value in changes.items()]
+        return to_tenant(update_item(TenantItem, *_key(tenant_id), actions, now=now, what="Tenant",
+                                     expected_version=expected_version))
+
+    def change(self, tx, before: Tenant, changes: dict, now: str) -> None:
+        """`update` inside `tx`, if the tenant is still the version read."""
+        actions = [set_or_remove(getattr(TenantItem, name), value) for name, value in changes.items()]
+        update_versioned(tx, TenantItem(*_key(before.tenant_id)), actions, version=before.version, now=now)
 
     def remember_verified(self, tenant_id: str, address: str, verified: bool, now: str) -> None:
         """Sets `sender.verified`, unless the sender address changed meanwhile (then the new
         address's status is for its own next read)."""
         try:
-            update_item(TenantItem, keys.tenant(tenant_id), keys.TENANT_SK,
-                        [TenantItem.sender["verified"].set(verified)], now=now, what="Tenant",
-                        condition=TenantItem.sender["address"] == address)
+            update_item(TenantItem, *_key(tenant_id), [TenantItem.sender["verified"].set(verified)], now=now,
+                        what="Tenant", condition=TenantItem.sender["address"] == address)
         except Contention:
             pass

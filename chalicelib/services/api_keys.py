@@ -17,19 +17,19 @@ def issue_key(tenant_id: str, name: str | None, created_by: str, now: str) -> tu
 
 
 class ApiKeyService:
-    def __init__(self, database, clock):
-        self._db = database
+    def __init__(self, repositories, clock):
+        self._repos = repositories
         self._clock = clock
 
     def create(self, tenant_id: str, name: str | None, created_by: str) -> tuple[ApiKey, str]:
         """Issues a key; the secret is returned here once and never again."""
         key, token, secret_hash = issue_key(tenant_id, name, created_by, self._clock.now_iso())
-        self._db.api_keys.create(key, secret_hash)
+        self._repos.api_keys.create(key, secret_hash)
         return key, token
 
     def list(self, tenant_id: str, limit: int, cursor: str | None) -> Page[ApiKey]:
-        return self._db.api_keys.list(tenant_id, limit, cursor)
+        return self._repos.api_keys.list(tenant_id, limit, cursor)
 
     def revoke(self, tenant_id: str, key_id: str) -> None:
         """Deletes the key: the next request made with it answers 401."""
-        self._db.api_keys.delete(tenant_id, key_id)
+        self._repos.api_keys.delete(tenant_id, key_id)

@@ -6,13 +6,11 @@ from chalicelib.domain.errors import NotFound
 
 
 class AuditService:
-    def __init__(self, database):
-        self._db = database
+    def __init__(self, repositories):
+        self._repos = repositories
 
     def page(self, tenant_id: str, account_id: str, limit: int, cursor: str | None) -> Page:
-        from chalicelib.repositories import audit
-
-        result = audit.page(tenant_id, account_id, limit, cursor)
-        if cursor is None and not result.items and self._db.accounts.get(tenant_id, account_id) is None:
+        result = self._repos.audit.page(tenant_id, account_id, limit, cursor)
+        if cursor is None and not result.items and self._repos.accounts.get(tenant_id, account_id) is None:
             raise NotFound("Account")
         return result

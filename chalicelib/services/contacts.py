@@ -3,13 +3,12 @@ and the designated technical and administrative contacts."""
 from __future__ import annotations
 
 from chalicelib.domain.entities import ContactDetails, Membership, Page, Person, Tenant
-from chalicelib.domain.errors import Conflict, NotFound, Problem, RuleViolation, VersionConflict
+from chalicelib.domain.errors import (
+    Conflict, Contention, NotFound, Problem, RuleViolation, VersionConflict, retry_on_contention,
+)
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.mail import Recipient
 from chalicelib.domain.rules import NOT_YET_MEMBERS, SLOTS, membership_effects, normalise_email
-from chalicelib.models.entities import AccountItem, EmailClaimItem, MembershipItem, PersonItem
-from chalicelib.repositories.database import Contention, retry_on_contention, update_item, update_item_audited
-from chalicelib.repositories.people import to_membership
 
 ATTEMPTS = 5
 
@@ -20,15 +19,9 @@ def _state(membership: Membership | None) -> tuple[str, set[str], bool] | None:
     return membership.kind, set(membership.roles), membership.is_active
 
 
-def _set_or_remove(name: str, values) -> object:
-    """A set attribute can't be empty in DynamoDB: no values removes it."""
-    attribute = getattr(MembershipItem, name)
-    return attribute.set(set(values)) if values else attribute.remove()
-
-
 class ContactService:
-    def __init__(self, database, clock, mail=None):
-        self._db = database
+    def __init__(self, repositories, clock, mail=None):
+        self._repos = repositories
         self._clock = clock
         self._mail = mail
 
@@ -50,7 +43,7 @@ class ContactService:
 
     def _add(self, tenant_id: str, account_id: str, fields: dict, actor: dict | None = None,
              acting_person_id: str | None = None) -> ContactDetails:
-        people, now = self._db.people, self._clock.now_iso()
+        people, now = self._repos.people, self._clock.now_iso()
         email = normalise_email(fields["email"])
         person = people.find_by_email(tenant_id, email)
         if acting_person_id is not None and (
@@ -59,30 +52,25 @@ class ContactService:
                                 "POST /accounts/{account_id}/invitations.",
                                 [Problem("email", "must be invited")], "invitation_required")
         existing_id = person.person_id if person else None
-        tx = self._db.transaction()
+        tx = self._repos.transaction()
         if existing_id is None:
             person = Person(tenant_id, new_id("person"), email, fields.get("first_name"), fields.get("last_name"),
                             fields.get("phone"), fields.get("language"), now, now, 1)
-            tx.put(people.claim_item(tenant_id, email, person.person_id), condition=EmailClaimItem.pk.does_not_exist(),
-                   error=Contention())
-            tx.put(people.new_person_item(person), condition=PersonItem.pk.does_not_exist())
+            people.add(tx, person)
         else:
-            tx.check(EmailClaimItem, *people.claim_key(tenant_id, email),
-                     condition=EmailClaimItem.person_id == existing_id, error=Contention())
+            people.check_claim(tx, tenant_id, email, existing_id)
         person_id = person.person_id
         roles = set(fields.get("roles", []))
         membership = Membership(tenant_id, account_id, person_id, fields.get("kind", "contact"), sorted(roles),
                                 sorted(fields.get("permissions", [])), sorted(fields.get("notifications", [])),
                                 "active", now, now, 1)
-        tx.put(people.new_membership_item(membership), condition=MembershipItem.pk.does_not_exist(),
-               error=Conflict("This person is already a member of the account.", "already_member",
-                              [Problem("email", "is already a member")]))
+        self._repos.memberships.add(tx, membership, Conflict("This person is already a member of the account.",
+                                                             "already_member", [Problem("email", "is already a member")]))
         effects = membership_effects(None, _state(membership))
-        actions, condition = self._db.accounts.membership_effects(effects, person_id)
-        tx.update(self._db.accounts.item_ref(tenant_id, account_id), actions, condition=condition,
-                  error=lambda: self._explain_slots(tenant_id, account_id, effects["claim"]))
+        self._repos.accounts.apply_effects(tx, tenant_id, account_id, person_id, effects,
+                                           lambda: self._explain_slots(tenant_id, account_id, effects["claim"]))
         welcome = self.welcome_mail(tx, tenant_id, account_id, person)
-        self._db.audit(tx, tenant_id, account_id, actor, "contact.added", now, person_id,
+        self._repos.audit.add(tx, tenant_id, account_id, actor, "contact.added", now, person_id,
                        [name for name in fields if name != "email"] + ["membership"])
         tx.commit()
         if welcome is not None:
@@ -95,9 +83,9 @@ class ContactService:
         the people a person may see and add directly (both read through the by_person index)."""
         if person_id == other_id:
             return True
-        mine = {m.account_id for m in self._db.people.memberships_of(tenant_id, person_id) if m.is_active}
+        mine = {m.account_id for m in self._repos.people.memberships_of(tenant_id, person_id) if m.is_active}
         return any(m.account_id in mine and m.status not in NOT_YET_MEMBERS
-                   for m in self._db.people.memberships_of(tenant_id, other_id))
+                   for m in self._repos.people.memberships_of(tenant_id, other_id))
 
     def welcome_mail(self, tx, tenant_id: str, account_id: str, person: Person, tenant: Tenant | None = None):
         """P4: with the tenant's welcome mail on, the new contact's welcome mail is written in
@@ -105,7 +93,7 @@ class ContactService:
         Also used when an invitation of kind contact is accepted (with the tenant it read)."""
         if self._mail is None:
             return None
-        tenant = tenant or self._db.tenants.get(tenant_id)
+        tenant = tenant or self._repos.tenants.get(tenant_id)
         if tenant is None or not tenant.welcome_mail.get("enabled"):
             return None
         recipient = Recipient(person.email, person.language or "", person.person_id,
@@ -117,7 +105,7 @@ class ContactService:
         return self._explain_slots(tenant_id, account_id, claimed)
 
     def _explain_slots(self, tenant_id: str, account_id: str, claimed: list[str]):
-        account = self._db.accounts.get(tenant_id, account_id)
+        account = self._repos.accounts.get(tenant_id, account_id)
         if account is None:
             return NotFound("Account")
         if "customer" in claimed and account.customer_person_id:
@@ -132,46 +120,36 @@ class ContactService:
 
     # --- read --------------------------------------------------------------------------
     def get(self, tenant_id: str, account_id: str, person_id: str) -> ContactDetails:
-        found = self._db.people.membership_with_person(tenant_id, account_id, person_id, self._db.connection)
+        found = self._repos.people.with_membership(tenant_id, account_id, person_id)
         if found is None:
             raise NotFound("Contact")
         return ContactDetails(*found)
 
     def list(self, tenant_id: str, account_id: str, filters: dict, limit: int, cursor: str | None) -> Page[Membership]:
-        condition = None
-        for name, value in filters.items():
-            part = MembershipItem.roles.contains(value) if name == "role" else getattr(MembershipItem, name) == value
-            condition = part if condition is None else condition & part
-        exists, members, next_cursor = self._db.people.account_page(tenant_id, account_id, limit, cursor, condition)
+        exists, members, next_cursor = self._repos.memberships.account_page(tenant_id, account_id, limit, cursor,
+                                                                            filters)
         if not exists:
             raise NotFound("Account")
         return Page(members, next_cursor)
 
     # --- change ------------------------------------------------------------------------
     def update(self, tenant_id: str, account_id: str, person_id: str, changes: dict,
-               expected_version: int | None, actor: dict | None = None) -> Membership:
+               expected_version: int | None, actor: dict | None = None, current: Membership | None = None
+               ) -> Membership:
         """Changes roles, permissions, notifications or status; the account's counters and
-        designated slots follow in the same transaction."""
+        designated slots follow in the same transaction. `current`: the membership as the caller
+        just read it, used instead of a read of its own by the first attempt."""
+        known = [current] if current is not None else []
         return retry_on_contention(ATTEMPTS, lambda: self._update(tenant_id, account_id, person_id, changes,
-                                                                  expected_version, actor))
+                                                                  expected_version, actor,
+                                                                  known.pop() if known else None))
 
-    def _update(self, tenant_id, account_id, person_id, changes, expected_version, actor=None) -> Membership:
-        people = self._db.people
-        if not {"roles", "status"} & changes.keys():
-            # Permissions and notification choices touch nothing else: one conditional write (with
-            # an actor, a transaction with its audit entry, and a read back).
-            now = self._clock.now_iso()
-            key = people.membership_key(tenant_id, account_id, person_id)
-            actions = [_set_or_remove(name, changes[name]) for name in changes]
-            audit = self._db.audit_item(tenant_id, account_id, actor, "contact.updated", now, person_id, changes.keys())
-            if audit is None:
-                item = update_item(MembershipItem, *key, actions, now=now, what="Contact",
-                                   expected_version=expected_version)
-            else:
-                item = update_item_audited(self._db, MembershipItem, *key, actions, audit_item=audit, now=now,
-                                           what="Contact", expected_version=expected_version)
-            return to_membership(item)
-        before = people.membership(tenant_id, account_id, person_id)
+    def _update(self, tenant_id, account_id, person_id, changes, expected_version, actor=None,
+                before: Membership | None = None) -> Membership:
+        """One read (the membership, unless given), one transaction: the membership on the
+        version read, the account's counters and slots when roles or status change, the audit
+        entry. The answer is what was written."""
+        before = before or self._repos.memberships.get(tenant_id, account_id, person_id)
         if before is None:
             raise NotFound("Contact")
         if expected_version is not None and before.version != expected_version:
@@ -181,26 +159,20 @@ class ContactService:
             raise RuleViolation("Only an active or inactive membership can change status here.",
                                 [Problem("status", f"cannot change from {before.status}")], "invalid_transition")
         roles = set(changes.get("roles", before.roles))
-        if status != "active":
+        if status != "active" and {"roles", "status"} & changes.keys():
             roles -= set(SLOTS)  # a designated contact must be an active member
         after = Membership(tenant_id, account_id, person_id, before.kind, sorted(roles),
                            sorted(changes.get("permissions", before.permissions)),
                            sorted(changes.get("notifications", before.notifications)), status, before.created_at,
-                           self._clock.now_iso(), before.version + 1)
-        tx = self._db.transaction()
-        actions = [MembershipItem.status.set(after.status), MembershipItem.version.add(1),
-                   MembershipItem.updated_at.set(after.updated_at)]
-        actions += [_set_or_remove(name, getattr(after, name)) for name in ("roles", "permissions", "notifications")]
-        tx.update(people.membership_ref(tenant_id, account_id, person_id), actions,
-                  condition=MembershipItem.version == before.version, error=Contention())
+                           self._clock.now_iso(), before.version + 1, before.undeliverable)
+        tx = self._repos.transaction()
+        self._repos.memberships.change(tx, before, after)
         effects = membership_effects(_state(before), _state(after))
         if effects["counters"] or effects["claim"] or effects["release"]:
-            account_actions, condition = self._db.accounts.membership_effects(effects, person_id)
-            if not account_actions:
-                account_actions = [AccountItem.member_count.add(0)]
-            tx.update(self._db.accounts.item_ref(tenant_id, account_id), account_actions, condition=condition,
-                      error=lambda: self._explain_slots(tenant_id, account_id, effects["claim"]))
-        self._db.audit(tx, tenant_id, account_id, actor, "contact.updated", after.updated_at, person_id, changes.keys())
+            self._repos.accounts.apply_effects(tx, tenant_id, account_id, person_id, effects,
+                                               lambda: self._explain_slots(tenant_id, account_id, effects["claim"]))
+        self._repos.audit.add(tx, tenant_id, account_id, actor, "contact.updated", after.updated_at, person_id,
+                              changes.keys())
         tx.commit()
         return after
 
@@ -209,25 +181,23 @@ class ContactService:
         retry_on_contention(ATTEMPTS, lambda: self._remove(tenant_id, account_id, person_id, actor))
 
     def _remove(self, tenant_id: str, account_id: str, person_id: str, actor: dict | None = None) -> None:
-        before = self._db.people.membership(tenant_id, account_id, person_id)
+        before = self._repos.memberships.get(tenant_id, account_id, person_id)
         if before is None:
             raise NotFound("Contact")
-        tx = self._db.transaction()
+        tx = self._repos.transaction()
         self.add_removal(tx, before)
-        self._db.audit(tx, tenant_id, account_id, actor, "contact.removed", self._clock.now_iso(), person_id)
+        self._repos.audit.add(tx, tenant_id, account_id, actor, "contact.removed", self._clock.now_iso(), person_id)
         tx.commit()
 
     def add_removal(self, tx, membership: Membership) -> None:
         """Puts the deletion of a membership and its effect on the account into `tx`."""
-        tid, aid, pid = membership.tenant_id, membership.account_id, membership.person_id
-        tx.delete(self._db.people.membership_ref(tid, aid, pid),
-                  condition=MembershipItem.version == membership.version, error=Contention())
-        actions, condition = self._db.accounts.membership_effects(membership_effects(_state(membership), None), pid)
-        tx.update(self._db.accounts.item_ref(tid, aid), actions, condition=condition, error=Contention())
+        self._repos.memberships.delete(tx, membership)
+        self._repos.accounts.apply_effects(tx, membership.tenant_id, membership.account_id, membership.person_id,
+                                           membership_effects(_state(membership), None), Contention())
 
     # --- designated contacts (N3) ------------------------------------------------------
     def designated(self, tenant_id: str, account_id: str) -> dict[str, str | None]:
-        account = self._db.accounts.get(tenant_id, account_id)
+        account = self._repos.accounts.get(tenant_id, account_id)
         if account is None:
             raise NotFound("Account")
         return {slot: getattr(account, f"{slot}_contact_id") for slot in SLOTS}
@@ -240,59 +210,40 @@ class ContactService:
         return retry_on_contention(ATTEMPTS, lambda: self._set_designated(tenant_id, account_id, wanted, actor))
 
     def _set_designated(self, tenant_id, account_id, wanted, actor=None) -> dict[str, str | None]:
-        people = self._db.people
-        account = self._db.accounts.get(tenant_id, account_id)
+        account = self._repos.accounts.get(tenant_id, account_id)
         if account is None:
             raise NotFound("Account")
         current = {slot: getattr(account, f"{slot}_contact_id") for slot in SLOTS}
-        tx = self._db.transaction()
-        account_actions, condition = [], AccountItem.pk.exists()
         gained: dict[str, set[str]] = {}
         lost: dict[str, set[str]] = {}
         for slot, new_holder in wanted.items():
             old_holder = current[slot]
             if new_holder == old_holder:
                 continue
-            attribute = getattr(AccountItem, f"{slot}_contact_id")
-            flag = getattr(AccountItem, f"has_{slot}")
-            condition &= (attribute == old_holder) if old_holder else attribute.does_not_exist()
             if new_holder:
-                account_actions += [attribute.set(new_holder), flag.set(1)]
                 gained.setdefault(new_holder, set()).add(slot)
-            else:
-                account_actions += [attribute.remove(), flag.set(0)]
             if old_holder:
                 lost.setdefault(old_holder, set()).add(slot)
-        if not account_actions:
+        if not gained and not lost:
             return current
-        tx.update(self._db.accounts.item_ref(tenant_id, account_id), account_actions, condition=condition,
-                  error=Contention())
+        now = self._clock.now_iso()
+        tx = self._repos.transaction()
+        self._repos.accounts.hand_over(tx, tenant_id, account_id, current, wanted, Contention())
         for person_id in dict.fromkeys([*gained, *lost]):
             gains, losses = gained.get(person_id, set()), lost.get(person_id, set())
-            member_condition = MembershipItem.pk.exists()
-            error = Contention()
+            version = roles = None
             if gains and losses:
-                # DynamoDB refuses ADD and DELETE of one attribute in one update (overlapping
-                # paths): a holder who swaps slots gets the roles read, on that version.
-                member = people.membership(tenant_id, account_id, person_id)
+                # a holder who swaps slots gets the roles read, on that version
+                member = self._repos.memberships.get(tenant_id, account_id, person_id)
                 if member is None:
                     raise Contention()
-                actions = [MembershipItem.roles.set((set(member.roles) - losses) | gains)]
-                member_condition &= MembershipItem.version == member.version
-            elif gains:
-                actions = [MembershipItem.roles.add(gains)]
-                error = RuleViolation("A designated contact must be an active member of the account.",
-                                      [Problem(slot, "is not an active member") for slot in sorted(gains)],
-                                      "not_an_active_member")
-            else:
-                actions = [MembershipItem.roles.delete(losses)]
-            if gains:
-                member_condition &= MembershipItem.status == "active"
-            tx.update(people.membership_ref(tenant_id, account_id, person_id),
-                      actions + [MembershipItem.version.add(1), MembershipItem.updated_at.set(self._clock.now_iso())],
-                      condition=member_condition, error=error)
+                version, roles = member.version, (set(member.roles) - losses) | gains
+            error = RuleViolation("A designated contact must be an active member of the account.",
+                                  [Problem(slot, "is not an active member") for slot in sorted(gains)],
+                                  "not_an_active_member") if gains and not losses else None
+            self._repos.memberships.change_roles(tx, tenant_id, account_id, person_id, gains, losses, now,
+                                                 version=version, roles=roles, error=error)
         changed = [slot for slot in wanted if wanted[slot] != current[slot]]
-        self._db.audit(tx, tenant_id, account_id, actor, "designated_contacts.changed", self._clock.now_iso(),
-                       changed=changed)
+        self._repos.audit.add(tx, tenant_id, account_id, actor, "designated_contacts.changed", now, changed=changed)
         tx.commit()
         return {**current, **wanted}

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from chalicelib.adapters.clock import iso
 from chalicelib.domain.entities import Membership, Page, Person
-from chalicelib.domain.errors import Conflict, NotFound, Problem, RuleViolation
+from chalicelib.domain.errors import Conflict, Contention, NotFound, Problem, RuleViolation, retry_on_contention
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.invitations import (
     OPEN, Answer, Invitation, PageContext, new_token, token_hash, well_formed,
@@ -18,11 +18,7 @@ from chalicelib.domain.invitations import (
 from chalicelib.domain.mail import LINK, Recipient
 from chalicelib.domain.rules import membership_effects, normalise_email
 from chalicelib.mail.catalog import pick_language
-from chalicelib.models import keys
-from chalicelib.models.entities import AccountItem, EmailClaimItem, MembershipItem, PersonItem
-from chalicelib.models.invitations import InvitationItem, InvitationTokenItem
-from chalicelib.repositories.database import Contention, retry_on_contention
-from chalicelib.repositories.invitations import InvitationRepository, Parties
+from chalicelib.repositories.invitations import LinkToken, Parties
 
 ATTEMPTS = 5
 
@@ -40,10 +36,10 @@ class NotRegistered(RuleViolation):
 
 
 class InvitationService:
-    def __init__(self, database, clock, mail, contacts, public_base_url: str, limits):
-        self._db = database
+    def __init__(self, repositories, clock, mail, contacts, public_base_url: str, limits):
+        self._repos = repositories
         self._limits = limits
-        self._repo = InvitationRepository()
+        self._repo = repositories.invitations
         self._clock = clock
         self._mail = mail
         self._contacts = contacts
@@ -56,33 +52,27 @@ class InvitationService:
                                                                   inviter_person_id))
 
     def _create(self, tenant_id, account_id, fields, invited_by, inviter_person_id) -> Invitation:
-        people = self._db.people
-        account = self._db.accounts.get(tenant_id, account_id)
-        if account is None:
-            raise NotFound("Account")
+        people, memberships = self._repos.people, self._repos.memberships
         email, kind = normalise_email(fields["email"]), fields.get("kind", "contact")
         person = people.find_by_email(tenant_id, email)
+        account, tenant, current = self._repo.setting(tenant_id, account_id, person.person_id if person else None)
+        if account is None:
+            raise NotFound("Account")
         # G3 for the provider's staff at once; for a person acting through the portal only when
         # the invitee accepts, so that the answer tells them nothing about other customers' people
         if kind == "guest" and inviter_person_id is None and (
                 person is None or self._active_elsewhere(tenant_id, person.person_id, account_id) is None):
             raise NotRegistered()
         now = self._clock.now_iso()
-        tx = self._db.transaction()
-        current = None
+        tx = self._repos.transaction()
         if person is None:
             person = Person(tenant_id, new_id("person"), email, None, None, None, fields.get("language"), now, now, 1)
-            tx.put(people.claim_item(tenant_id, email, person.person_id), condition=EmailClaimItem.pk.does_not_exist(),
-                   error=Contention())
-            tx.put(people.new_person_item(person), condition=PersonItem.pk.does_not_exist())
-        else:
-            tx.check(EmailClaimItem, *people.claim_key(tenant_id, email),
-                     condition=EmailClaimItem.person_id == person.person_id, error=Contention())
-            current = self._repo.membership_item(tenant_id, account_id, person.person_id)
-        if current is not None and current.status not in (*OPEN, "declined"):
+            people.add(tx, person)
+        else:  # `current`: the person's membership in the account and the invitation that offers it
+            people.check_claim(tx, tenant_id, email, person.person_id)
+        if current is not None and current[0].status not in (*OPEN, "declined"):
             raise Conflict("This person is already a member of the account.", "already_member",
                            [Problem("email", "is already a member")])
-        tenant = self._db.tenants.get(tenant_id)
         invitation = Invitation(
             tenant_id, new_id("invitation"), account_id, person.person_id, email, kind,
             sorted(fields.get("roles", [])), sorted(fields.get("permissions", [])),
@@ -93,23 +83,19 @@ class InvitationService:
         # a pending member counts nothing: the account is only checked, its counters wait for the answer
         membership = Membership(tenant_id, account_id, person.person_id, kind, invitation.roles,
                                 invitation.permissions, invitation.notifications, "pending", now, now, 1)
-        item = people.new_membership_item(membership)
-        item.invitation_id = invitation.invitation_id
         if current is None:
-            tx.put(item, condition=MembershipItem.pk.does_not_exist(), error=Contention())
+            memberships.add(tx, membership, invitation_id=invitation.invitation_id)
         else:
-            item.version = int(current.version) + 1
-            tx.put(item, condition=MembershipItem.version == current.version, error=Contention())
-            old = self._repo.get(tenant_id, current.invitation_id) if current.invitation_id else None
+            before, old_id = current
+            memberships.replace(tx, before, membership, invitation.invitation_id)
+            old = self._repo.get(tenant_id, old_id) if old_id else None
             if old is not None and old.is_open:  # the new invitation replaces it: its link dies
-                tx.update(self._repo.ref(tenant_id, old.invitation_id), self._repo.status_actions(old, "revoked", now),
-                          condition=InvitationItem.version == old.version, error=Contention())
-                tx.delete(self._repo.token_ref(old.token_hash))
-        tx.check(AccountItem, *self._db.accounts.key(tenant_id, account_id), condition=AccountItem.pk.exists(),
-                 error=NotFound("Account"))
+                self._repo.close(tx, old, "revoked", now)
+                self._repo.drop_token(tx, old.token_hash)
+        self._repos.accounts.require(tx, tenant_id, account_id, NotFound("Account"))
         invitation, job = self._issue(tx, invitation, person, account, tenant)
-        tx.put(self._repo.new_item(invitation), condition=InvitationItem.pk.does_not_exist())
-        self._db.audit(tx, tenant_id, account_id, {"type": "person" if inviter_person_id else "api_key", "id": invited_by},
+        self._repo.add(tx, invitation)
+        self._repos.audit.add(tx, tenant_id, account_id, {"type": "person" if inviter_person_id else "api_key", "id": invited_by},
                        "invitation.created", now, invitation.invitation_id, [f for f in fields if f != "email"])
         tx.commit()
         self._mail.dispatch(job)
@@ -124,7 +110,7 @@ class InvitationService:
         digest = token_hash(token)
         expires_at = iso(self._clock.now() + timedelta(days=invitation.expires_in_days))
         invitation = replace(invitation, token_hash=digest, expires_at=expires_at)
-        tx.put(self._repo.new_token_item(digest, invitation), condition=InvitationTokenItem.pk.does_not_exist())
+        self._repo.add_token(tx, digest, invitation)
         language = pick_language(invitation.language, person.language, account.language,
                                  tenant.default_language if tenant else None)
         recipient = Recipient(invitation.email, language, person.person_id, {
@@ -139,7 +125,7 @@ class InvitationService:
 
     def _active_elsewhere(self, tenant_id: str, person_id: str, account_id: str) -> Membership | None:
         """An active membership of the person in another account: what makes them registered (G3)."""
-        return next((m for m in self._db.people.memberships_of(tenant_id, person_id)
+        return next((m for m in self._repos.people.memberships_of(tenant_id, person_id)
                      if m.account_id != account_id and m.status == "active"), None)
 
     # --- read --------------------------------------------------------------------------------
@@ -150,7 +136,7 @@ class InvitationService:
         return invitation
 
     def require_account(self, tenant_id: str, account_id: str) -> None:
-        if self._db.accounts.get(tenant_id, account_id) is None:
+        if self._repos.accounts.get(tenant_id, account_id) is None:
             raise NotFound("Account")
 
     def list(self, tenant_id: str, account_id: str, status: str | None, limit: int,
@@ -167,25 +153,18 @@ class InvitationService:
         if not before.is_open:
             raise _closed(before)
         self._limits.check_resend(before.sent_at)
-        person = self._db.people.get(tenant_id, before.person_id)
-        if person is None:
+        parties = self._repo.parties(before)
+        if parties.person is None:
             raise Conflict("The invited person no longer exists.", "invitation_closed")
+        if parties.account is None:
+            raise NotFound("Account")
         now = self._clock.now_iso()
-        tx = self._db.transaction()
-        after, job = self._issue(tx, before, person, self._db.accounts.get(tenant_id, account_id),
-                                 self._db.tenants.get(tenant_id))
-        actions = self._repo.status_actions(before, "pending", now) + [
-            InvitationItem.token_hash.set(after.token_hash), InvitationItem.expires_at.set(after.expires_at),
-            InvitationItem.mail_job_id.set(after.mail_job_id), InvitationItem.pending_pk.set(keys.INVITATIONS_DUE),
-            InvitationItem.pending_sk.set(keys.invitation_due(after.expires_at, tenant_id, invitation_id))]
-        tx.update(self._repo.ref(tenant_id, invitation_id), actions, condition=InvitationItem.version == before.version,
-                  error=Contention())
-        tx.delete(self._repo.token_ref(before.token_hash))
-        tx.update(self._db.people.membership_ref(tenant_id, account_id, before.person_id),
-                  [MembershipItem.status.set("pending"), MembershipItem.updated_at.set(now),
-                   MembershipItem.version.add(1)],
-                  condition=MembershipItem.invitation_id == invitation_id, error=Contention())
-        self._db.audit(tx, tenant_id, account_id, actor, "invitation.resent", now, invitation_id)
+        tx = self._repos.transaction()
+        after, job = self._issue(tx, before, parties.person, parties.account, parties.tenant)
+        self._repo.renew(tx, before, after, now)
+        self._repo.drop_token(tx, before.token_hash)
+        self._repos.memberships.reopen(tx, tenant_id, account_id, before.person_id, invitation_id, now)
+        self._repos.audit.add(tx, tenant_id, account_id, actor, "invitation.resent", now, invitation_id)
         tx.commit()
         self._mail.dispatch(job)
         from dataclasses import replace
@@ -201,21 +180,16 @@ class InvitationService:
             return
         if not before.is_open:
             raise _closed(before)
-        tx = self._db.transaction()
+        tx = self._repos.transaction()
         self._close(tx, before, "revoked")
-        tx.delete(self._repo.token_ref(before.token_hash))
-        self._db.audit(tx, tenant_id, account_id, actor, "invitation.revoked", self._clock.now_iso(), invitation_id)
+        self._repo.drop_token(tx, before.token_hash)
+        self._repos.audit.add(tx, tenant_id, account_id, actor, "invitation.revoked", self._clock.now_iso(), invitation_id)
         tx.commit()
 
     def _close(self, tx, inv: Invitation, status: str) -> None:
         """Revoked or expired: the invitation closes, and its membership goes if still open."""
-        tx.update(self._repo.ref(inv.tenant_id, inv.invitation_id),
-                  self._repo.status_actions(inv, status, self._clock.now_iso()),
-                  condition=InvitationItem.version == inv.version, error=Contention())
-        tx.delete(self._db.people.membership_ref(inv.tenant_id, inv.account_id, inv.person_id),
-                  condition=MembershipItem.pk.does_not_exist() | (
-                      (MembershipItem.invitation_id == inv.invitation_id) & MembershipItem.status.is_in(*OPEN)),
-                  error=Contention())
+        self._repo.close(tx, inv, status, self._clock.now_iso())
+        self._repos.memberships.drop_offer(tx, inv.tenant_id, inv.account_id, inv.person_id, inv.invitation_id)
 
     # --- expiry (schedule) -------------------------------------------------------------------
     def expire_due(self, limit: int = 100) -> int:
@@ -226,7 +200,7 @@ class InvitationService:
             inv = self._repo.get(tenant_id, invitation_id)
             if inv is None or not inv.is_open:
                 continue
-            tx = self._db.transaction()
+            tx = self._repos.transaction()
             self._close(tx, inv, "expired")
             try:
                 tx.commit()
@@ -245,14 +219,10 @@ class InvitationService:
             return
         if inv.status != "pending" or inv.token_hash != data.get("token_hash"):
             return
-        tx = self._db.transaction()
-        tx.update(self._repo.ref(tenant_id, inv.invitation_id),
-                  self._repo.status_actions(inv, "invited", self._clock.now_iso()),
-                  condition=(InvitationItem.status == "pending") & (InvitationItem.token_hash == inv.token_hash))
-        tx.update(self._db.people.membership_ref(tenant_id, inv.account_id, inv.person_id),
-                  [MembershipItem.status.set("invited"), MembershipItem.version.add(1),
-                   MembershipItem.updated_at.set(self._clock.now_iso())],
-                  condition=(MembershipItem.invitation_id == inv.invitation_id) & (MembershipItem.status == "pending"))
+        tx = self._repos.transaction()
+        now = self._clock.now_iso()
+        self._repo.mark_invited(tx, inv, now)
+        self._repos.memberships.mark_invited(tx, tenant_id, inv.account_id, inv.person_id, inv.invitation_id, now)
         try:
             tx.commit()
         except Contention:
@@ -308,20 +278,11 @@ class InvitationService:
         account's counters and slots on accept), the inviter's and the welcome mail. `parties`
         were read for the page, in this attempt."""
         tid, aid, pid, now = inv.tenant_id, inv.account_id, inv.person_id, self._clock.now_iso()
-        tx = self._db.transaction()
-        tx.update(self._repo.token_ref(inv.token_hash), [InvitationTokenItem.outcome.set(outcome)],
-                  condition=InvitationTokenItem.pk.exists() & InvitationTokenItem.outcome.does_not_exist(),
-                  error=Contention())
-        tx.update(self._repo.ref(tid, inv.invitation_id),
-                  self._repo.status_actions(inv, outcome, now) + [InvitationItem.responded_at.set(now)],
-                  condition=(InvitationItem.version == inv.version) & InvitationItem.status.is_in(*OPEN),
-                  error=Contention())
+        tx = self._repos.transaction()
+        self._repo.use_token(tx, inv.token_hash, outcome)
+        self._repo.answer(tx, inv, outcome, now)
         status = "active" if outcome == "accepted" else "declined"
-        tx.update(self._db.people.membership_ref(tid, aid, pid),
-                  [MembershipItem.status.set(status), MembershipItem.invitation_id.remove(),
-                   MembershipItem.updated_at.set(now), MembershipItem.version.add(1)],
-                  condition=(MembershipItem.invitation_id == inv.invitation_id) & MembershipItem.status.is_in(*OPEN),
-                  error=Gone())
+        self._repos.memberships.answer(tx, tid, aid, pid, inv.invitation_id, status, now, Gone())
         jobs = []
         person = parties.person
         if outcome == "accepted" and inv.kind == "guest":
@@ -329,19 +290,17 @@ class InvitationService:
             registered = self._active_elsewhere(tid, pid, aid)
             if registered is None:
                 raise NotRegistered()
-            tx.check(MembershipItem, *self._db.people.membership_key(tid, registered.account_id, pid),
-                     condition=MembershipItem.status == "active", error=Contention())
+            self._repos.memberships.require_active(tx, tid, registered.account_id, pid)
         if outcome == "accepted":
             # the membership starts to count: counters and slots, in the same transaction
             effects = membership_effects(None, (inv.kind, set(inv.roles), True))
-            actions, condition = self._db.accounts.membership_effects(effects, pid)
-            tx.update(self._db.accounts.item_ref(tid, aid), actions, condition=condition,
-                      error=lambda: self._contacts.explain_slots(tid, aid, effects["claim"]))
+            self._repos.accounts.apply_effects(tx, tid, aid, pid, effects,
+                                               lambda: self._contacts.explain_slots(tid, aid, effects["claim"]))
             if inv.kind == "contact" and person is not None:
                 jobs.append(self._contacts.welcome_mail(tx, tid, aid, person, tenant=parties.tenant))
         jobs.append(self._inviter_mail(tx, inv, outcome, parties))
         # the invitee answered through the link: they are the actor (account-scoped, audited)
-        self._db.audit(tx, tid, aid, {"type": "person", "id": pid}, f"invitation.{outcome}", now, inv.invitation_id)
+        self._repos.audit.add(tx, tid, aid, {"type": "person", "id": pid}, f"invitation.{outcome}", now, inv.invitation_id)
         tx.commit()
         for job in jobs:
             if job is not None:
@@ -362,7 +321,7 @@ class InvitationService:
                               {"invitation_id": inv.invitation_id}, account_id=inv.account_id)
 
     # --- helpers -----------------------------------------------------------------------------
-    def _find(self, token: str) -> tuple[InvitationTokenItem, Invitation] | None:
+    def _find(self, token: str) -> tuple[LinkToken, Invitation] | None:
         if not well_formed(token):
             return None
         digest = token_hash(token)

@@ -15,7 +15,7 @@ from chalicelib.domain.mail import (
     BOUNCED, COMPLAINED, FAILED, QUEUED, SENDING, SENT, SETTLED, SUPPRESSED, JobView, MailJob, Recipient, mask_email,
 )
 from chalicelib.domain.rules import normalise_email
-from chalicelib.models.base import plain
+from chalicelib.repositories.items import plain
 from chalicelib.mail.catalog import BRANDING_DEFAULTS, pick_language, template_name
 from chalicelib.services.tenants import may_send_from
 

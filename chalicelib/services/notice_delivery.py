@@ -27,8 +27,8 @@ from chalicelib.adapters.ses import BULK_LIMIT, PermanentMailError, TransientMai
 from chalicelib.domain.mail import BOUNCED, COMPLAINED, FAILED, QUEUED, SENDING, SENT, SUPPRESSED
 from chalicelib.mail import notice_texts
 from chalicelib.mail.catalog import pick_language, template_name
-from chalicelib.models.base import plain
-from chalicelib.repositories.notice_delivery import Delivery, NoticeDeliveryRepository
+from chalicelib.repositories.items import plain
+from chalicelib.repositories.notice_delivery import Delivery
 from chalicelib.resources import MAIL_QUEUE, NOTICE_FANOUT_QUEUE
 from chalicelib.services.mail import STALE_CLAIM, tenant_branding
 from chalicelib.services.tenants import may_send_from
@@ -60,7 +60,7 @@ class NoticeDelivery:
                  max_send_rate: float = 0.0, worker_concurrency: int = 1, sleep: Callable[[float], None] = time.sleep,
                  fanout_queue=None, rng: Callable[[float, float], float] = random.uniform):
         self._db = database
-        self._repo = NoticeDeliveryRepository(database)
+        self._repo = database.notice_delivery
         self._clock = clock
         self._mailer = mailer
         self._mail_queue = mail_queue

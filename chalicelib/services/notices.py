@@ -18,9 +18,7 @@ from chalicelib.domain.notices import (
     next_due, plan, published_status, tick,
 )
 from chalicelib.adapters.clock import iso
-from chalicelib.repositories.database import Contention, retry_on_contention
-from chalicelib.repositories.notices import NoticeRepository
-from chalicelib.models.notices import NoticeItem
+from chalicelib.domain.errors import retry_on_contention
 
 ATTEMPTS = 5
 MAX_UNREACHED_PAGE = 100
@@ -56,7 +54,7 @@ class Publication:
 class NoticeService:
     def __init__(self, database, clock, fanout_queue, audience, logger):
         self._db = database
-        self._repo = NoticeRepository()
+        self._repo = database.notices
         self._clock = clock
         self._fanout = fanout_queue
         self._audience = audience  # () -> Audience, built on first use
@@ -344,19 +342,8 @@ class NoticeService:
                ) -> None:
         """One transaction: the notice (if still the version read) and the event it mails.
         `due`: False leaves the due index alone, None takes the notice out, a moment sets it."""
-        actions = self._repo.write_actions(replace(notice, **changes), changes)
-        if due is not False:
-            actions += self._repo.due_actions(notice.tenant_id, notice.notice_id, due)
-        if event is not None:
-            actions.append(NoticeItem.event_count.add(1))
-        actions += [NoticeItem.version.add(1), NoticeItem.updated_at.set(self._clock.now_iso())]
-        condition = NoticeItem.version == notice.version
-        if expected_status is not None:
-            condition &= NoticeItem.status == expected_status
         tx = self._db.transaction()
-        tx.update(self._repo.ref(notice.tenant_id, notice.notice_id), actions, condition=condition, error=Contention())
-        if event is not None:
-            tx.put(self._repo.new_event_item(event), condition=NoticeItem.pk.does_not_exist(), error=Contention())
+        self._repo.change(tx, notice, changes, event, due, self._clock.now_iso(), expected_status)
         tx.commit()
         if event is not None:
             self._dispatch(event)

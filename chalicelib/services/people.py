@@ -6,28 +6,25 @@ from dataclasses import replace
 from chalicelib.domain.entities import Access, Page, Person
 from chalicelib.domain.errors import Conflict, NotFound, Problem, VersionConflict
 from chalicelib.domain.rules import normalise_email
-from chalicelib.models.entities import EmailClaimItem, PersonItem
-from chalicelib.models import keys
-from chalicelib.repositories.database import MAX_TRANSACTION_ITEMS, Contention, update_item
-from chalicelib.repositories.people import to_person
 
+MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit
 ERASURE_CHUNK = (MAX_TRANSACTION_ITEMS - 2) // 2  # each membership is two items: itself and its account
 
 
 class PeopleService:
-    def __init__(self, database, clock, contacts):
-        self._db = database
+    def __init__(self, repositories, clock, contacts):
+        self._repos = repositories
         self._clock = clock
         self._contacts = contacts
 
     def find_by_email(self, tenant_id: str, email: str) -> Person | None:
-        return self._db.people.find_by_email(tenant_id, normalise_email(email))
+        return self._repos.people.find_by_email(tenant_id, normalise_email(email))
 
     def list(self, tenant_id: str, limit: int, cursor: str | None) -> Page[Person]:
-        return self._db.people.list(tenant_id, limit, cursor)
+        return self._repos.people.list(tenant_id, limit, cursor)
 
     def get(self, tenant_id: str, person_id: str) -> Person:
-        person = self._db.people.get(tenant_id, person_id)
+        person = self._repos.people.get(tenant_id, person_id)
         if person is None or not person.email:  # no e-mail: an erasure has begun
             raise NotFound("Person")
         return person
@@ -36,15 +33,10 @@ class PeopleService:
         """Changes a person's details. A new e-mail moves the uniqueness claim in the same transaction."""
         if "email" in changes:
             return self._change_email(tenant_id, person_id, changes, expected_version)
-        actions = [getattr(PersonItem, name).set(value) if value is not None else getattr(PersonItem, name).remove()
-                   for name, value in changes.items()]
-        item = update_item(PersonItem, *self._db.people.person_key(tenant_id, person_id), actions,
-                           now=self._clock.now_iso(), what="Person", expected_version=expected_version,
-                           condition=PersonItem.email_key.exists(), explain=lambda current: NotFound("Person"))
-        return to_person(item)
+        return self._repos.people.update(tenant_id, person_id, changes, expected_version, self._clock.now_iso())
 
     def _change_email(self, tenant_id, person_id, changes, expected_version) -> Person:
-        people = self._db.people
+        people = self._repos.people
         current = self.get(tenant_id, person_id)
         if expected_version is not None and current.version != expected_version:
             raise VersionConflict("Person")
@@ -54,27 +46,19 @@ class PeopleService:
             changes.pop("email")
             return self.update(tenant_id, person_id, changes, expected_version) if changes else current
         now = self._clock.now_iso()
-        tx = self._db.transaction()
-        tx.delete(EmailClaimItem(*people.claim_key(tenant_id, current.email)),
-                  condition=EmailClaimItem.person_id == person_id, error=Contention())
-        tx.put(people.claim_item(tenant_id, email, person_id), condition=EmailClaimItem.pk.does_not_exist(),
-               error=Conflict("Another person of this tenant has this e-mail.", "email_taken",
-                              [Problem("email", "belongs to another person")]))
-        actions = [getattr(PersonItem, name).set(value) if value is not None else getattr(PersonItem, name).remove()
-                   for name, value in changes.items()]
-        actions += [PersonItem.email_key.set(keys.email_lookup(tenant_id, email)), PersonItem.version.add(1),
-                    PersonItem.updated_at.set(now)]
-        tx.update(people.person_ref(tenant_id, person_id), actions,
-                  condition=PersonItem.version == current.version, error=Contention())
+        tx = self._repos.transaction()
+        people.change_email(tx, current, changes, now, Conflict("Another person of this tenant has this e-mail.",
+                                                                "email_taken",
+                                                                [Problem("email", "belongs to another person")]))
         tx.commit()
         return replace(current, **changes, updated_at=now, version=current.version + 1)
 
     def access(self, tenant_id: str, person_id: str, limit: int, cursor: str | None) -> Page[Access]:
         """Every membership of the person with the account's name (G7): one Query, one BatchGet."""
-        exists, memberships, next_cursor = self._db.people.person_page(tenant_id, person_id, limit, cursor)
+        exists, memberships, next_cursor = self._repos.people.person_page(tenant_id, person_id, limit, cursor)
         if not exists:
             raise NotFound("Person")
-        accounts = self._db.accounts.get_many(tenant_id, [m.account_id for m in memberships])
+        accounts = self._repos.accounts.get_many(tenant_id, [m.account_id for m in memberships])
         rows = []
         for membership in memberships:
             account = accounts.get(membership.account_id)
@@ -89,50 +73,44 @@ class PeopleService:
         A person in up to ERASURE_CHUNK accounts goes in one transaction. A larger erasure
         first strips the personal data and writes an erasure marker in one transaction, then
         removes the memberships chunk by chunk; housekeeping finishes one a crash cut short."""
-        people = self._db.people
+        people = self._repos.people
         person = people.get(tenant_id, person_id)
         if person is None or not person.email:
             if person is None and not people.erasure_pending(tenant_id, person_id):
                 raise NotFound("Person")
             return self.finish_erasure(tenant_id, person_id)
         _, memberships, more = people.person_page(tenant_id, person_id, ERASURE_CHUNK, None)
-        tx = self._db.transaction()
-        tx.delete(EmailClaimItem(*people.claim_key(tenant_id, person.email)),
-                  condition=EmailClaimItem.person_id == person_id, error=Contention())
+        tx = self._repos.transaction()
+        people.release_email(tx, person)
         if more is None:
             for membership in memberships:
                 self._contacts.add_removal(tx, membership)
-            tx.delete(people.person_ref(tenant_id, person_id), condition=PersonItem.version == person.version,
-                      error=Contention())
+            people.delete(tx, tenant_id, person_id, person.version)
             tx.commit()
             return
-        tx.put(people.erasure_item(tenant_id, person_id, self._clock.now_iso()))
-        tx.update(people.person_ref(tenant_id, person_id),
-                  [PersonItem.email.set(""), PersonItem.first_name.remove(), PersonItem.last_name.remove(),
-                   PersonItem.phone.remove(), PersonItem.email_key.remove(), PersonItem.list_pk.remove()],
-                  condition=PersonItem.version == person.version, error=Contention())
+        people.begin_erasure(tx, person, self._clock.now_iso())
         tx.commit()
         self.finish_erasure(tenant_id, person_id)
 
     def finish_erasure(self, tenant_id: str, person_id: str) -> None:
         """Removes the memberships in transactions of up to ERASURE_CHUNK; the last one also
         removes the person and the erasure marker."""
-        people = self._db.people
+        people = self._repos.people
         while True:
             _, memberships, more = people.person_page(tenant_id, person_id, ERASURE_CHUNK, None)
-            tx = self._db.transaction()
+            tx = self._repos.transaction()
             for membership in memberships:
                 self._contacts.add_removal(tx, membership)
             if more is None:
-                tx.delete(people.person_ref(tenant_id, person_id))
-                tx.delete(people.erasure_ref(tenant_id, person_id))
+                people.delete(tx, tenant_id, person_id)
+                people.end_erasure(tx, tenant_id, person_id)
                 tx.commit()
                 return
             tx.commit()
 
     def resume_erasures(self, limit: int = 25) -> int:
         """Housekeeping: finishes erasures a crash left half done. Returns how many it finished."""
-        pending = self._db.people.pending_erasures(limit)
+        pending = self._repos.people.pending_erasures(limit)
         for tenant_id, person_id in pending:
             self.finish_erasure(tenant_id, person_id)
         return len(pending)

@@ -27,15 +27,15 @@ class Me:
 
 
 class PortalService:
-    def __init__(self, database, clock, people, contacts):
-        self._db = database
+    def __init__(self, repositories, clock, people, contacts):
+        self._repos = repositories
         self._clock = clock
         self._people = people  # () -> PeopleService, built on first use
         self._contacts = contacts  # () -> ContactService, built on first use
 
     def active_membership(self, tenant_id: str, account_id: str, person_id: str) -> Membership | None:
         """The person's membership in the account if it grants access (active), else None: one GetItem."""
-        membership = self._db.people.membership(tenant_id, account_id, person_id)
+        membership = self._repos.memberships.get(tenant_id, account_id, person_id)
         return membership if grants_access(membership) else None
 
     def me(self, tenant_id: str, person_id: str) -> Me:
@@ -45,14 +45,14 @@ class PortalService:
         memberships: list[Membership] = []
         cursor = None
         while True:
-            _, page, cursor = self._db.people.person_page(tenant_id, person_id, MAX_MEMBERSHIPS_PAGE, cursor)
+            _, page, cursor = self._repos.people.person_page(tenant_id, person_id, MAX_MEMBERSHIPS_PAGE, cursor)
             memberships.extend(page)
             if cursor is None:
                 break
         accounts: dict[str, Account] = {}
         ids = [m.account_id for m in memberships]
         for start in range(0, len(ids), MAX_MEMBERSHIPS_PAGE):
-            accounts.update(self._db.accounts.get_many(tenant_id, ids[start:start + MAX_MEMBERSHIPS_PAGE]))
+            accounts.update(self._repos.accounts.get_many(tenant_id, ids[start:start + MAX_MEMBERSHIPS_PAGE]))
         rows = [PortalMembership(m, accounts.get(m.account_id)) for m in memberships]
         rows.sort(key=lambda r: (not r.membership.is_active, (r.account.name or "") if r.account else "",
                                  r.membership.account_id))
@@ -62,7 +62,9 @@ class PortalService:
         return self._people().update(tenant_id, person_id, changes, expected_version)
 
     def update_my_membership(self, tenant_id: str, account_id: str, person_id: str, changes: dict,
-                             expected_version: int | None, actor: dict) -> Membership:
+                             expected_version: int | None, actor: dict, current: Membership | None = None
+                             ) -> Membership:
         """A member's own notification choices (N2) for one account; audited like a contact change.
-        The route has already checked the active membership (people="member")."""
-        return self._contacts().update(tenant_id, account_id, person_id, changes, expected_version, actor)
+        The route has already checked the active membership (people="member"): `current` is that
+        membership as read, so the change needs no read of its own."""
+        return self._contacts().update(tenant_id, account_id, person_id, changes, expected_version, actor, current)

@@ -63,8 +63,8 @@ class PreferencePage:
 
 
 class PreferenceService:
-    def __init__(self, database, clock, platform_key_source, portal, public_base_url: str):
-        self._db = database
+    def __init__(self, repositories, clock, platform_key_source, portal, public_base_url: str):
+        self._repos = repositories
         self._clock = clock
         self._keys = platform_key_source
         self._portal = portal
@@ -165,9 +165,9 @@ class PreferenceService:
                 return m
             try:
                 return self._portal.update_my_membership(m.tenant_id, m.account_id, m.person_id,
-                                                         {"notifications": target}, m.version, actor)
+                                                         {"notifications": target}, m.version, actor, m)
             except (VersionConflict, NotFound):
-                m = self._db.people.membership(m.tenant_id, m.account_id, m.person_id)
+                m = self._repos.memberships.get(m.tenant_id, m.account_id, m.person_id)
         raise VersionConflict("Contact")
 
     def _read(self, token: str):
@@ -180,7 +180,7 @@ class PreferenceService:
             me = self._portal.me(tenant_id, person_id)
         except NotFound:
             return None
-        tenant = self._db.tenants.get(tenant_id)
+        tenant = self._repos.tenants.get(tenant_id)
         return None if tenant is None else (person_id, me, tenant)
 
     def _page(self, token: str, language_hint: str, state: str, notice_type: str | None) -> PreferencePage:

@@ -1,18 +1,21 @@
 """Tenants (T1): created by the platform operator, read and changed with the tenant's key."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from chalicelib.domain import senders
 from chalicelib.domain.entities import Tenant
-from chalicelib.domain.errors import NotFound, Problem, RuleViolation
+from chalicelib.domain.errors import NotFound, Problem, RuleViolation, VersionConflict, retry_on_contention
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.senders import ADDRESS, DOMAIN
-from chalicelib.models.entities import ApiKeyItem, TenantItem
 from chalicelib.services.api_keys import issue_key
+
+ATTEMPTS = 5
 
 
 class TenantService:
-    def __init__(self, database, clock, identities=None, mail_domain: str = ""):
-        self._db = database
+    def __init__(self, repositories, clock, identities=None, mail_domain: str = ""):
+        self._repos = repositories
         self._clock = clock
         self._identities = identities
         self._mail_domain = mail_domain
@@ -22,29 +25,43 @@ class TenantService:
         now = self._clock.now_iso()
         tenant = Tenant(new_id("tenant"), name, description, default_language, now, now, 1)
         key, token, secret_hash = issue_key(tenant.tenant_id, "initial", "platform", now)
-        tx = self._db.transaction()
-        tx.put(self._db.tenants.new_item(tenant), condition=TenantItem.pk.does_not_exist())
-        tx.put(self._db.api_keys.new_item(key, secret_hash), condition=ApiKeyItem.pk.does_not_exist())
+        tx = self._repos.transaction()
+        self._repos.tenants.add(tx, tenant)
+        self._repos.api_keys.add(tx, key, secret_hash)
         tx.commit()
         return tenant, token
 
     def get(self, tenant_id: str) -> Tenant:
-        tenant = self._db.tenants.get(tenant_id)
+        tenant = self._repos.tenants.get(tenant_id)
         if tenant is None:
             raise NotFound("Tenant")
         return tenant
 
     def update(self, tenant_id: str, changes: dict, expected_version: int | None) -> Tenant:
-        """Changes the tenant's fields and settings; a new sender address must be verified again,
-        and may not be one another tenant claimed (checked in the same transaction)."""
-        also = None
-        if changes.get("sender"):
-            changes = {**changes, "sender": {k: v for k, v in {**changes["sender"], "verified": False}.items()
-                                             if v is not None}}
-            also = self._free_for(tenant_id, changes["sender"]["address"])
+        """Changes the tenant's fields and settings in one conditional write; a new sender address
+        must be verified again, and may not be one another tenant claimed: then one read and one
+        transaction with those checks, the answer being what was written."""
         if changes.get("branding") is not None:
             changes = {**changes, "branding": {k: v for k, v in changes["branding"].items() if v is not None}}
-        return self._db.tenants.update(tenant_id, changes, expected_version, self._clock.now_iso(), also)
+        if not changes.get("sender"):
+            return self._repos.tenants.update(tenant_id, changes, expected_version, self._clock.now_iso())
+        changes = {**changes, "sender": {k: v for k, v in {**changes["sender"], "verified": False}.items()
+                                         if v is not None}}
+        free = self._free_for(tenant_id, changes["sender"]["address"])
+        return retry_on_contention(ATTEMPTS, lambda: self._update_checked(tenant_id, changes, expected_version, free))
+
+    def _update_checked(self, tenant_id: str, changes: dict, expected_version: int | None, free) -> Tenant:
+        before = self.get(tenant_id)
+        if expected_version is not None and before.version != expected_version:
+            raise VersionConflict("Tenant")
+        now = self._clock.now_iso()
+        tx = self._repos.transaction()
+        self._repos.tenants.change(tx, before, changes, now)
+        free(tx)
+        tx.commit()
+        empty = {"branding": {}, "sender": {}, "welcome_mail": {}}
+        values = {name: value if value not in (None, {}) else empty.get(name) for name, value in changes.items()}
+        return replace(before, **values, updated_at=now, version=before.version + 1)
 
     def verify_sender(self, tenant_id: str, kind: str = ADDRESS) -> dict:
         """Claims the sender address (or its domain) for the tenant, then asks SES to verify it.
@@ -55,14 +72,14 @@ class TenantService:
             raise RuleViolation("Set a sender address first (PATCH /tenant {sender: {address}}).",
                                 [Problem("sender.address", "is not set")], "no_sender")
         names = senders.claim_names(address)
-        tx = self._db.transaction()
+        tx = self._repos.transaction()
         self._free_for(tenant_id, address, but=kind)(tx)
-        self._db.sender_identities.claim(tx, tenant_id, names[kind], kind, self._clock.now_iso())
+        self._repos.sender_identities.claim(tx, tenant_id, names[kind], kind, self._clock.now_iso())
         tx.commit()
         records = []
         if kind == DOMAIN:
             tokens = self._identities.request_domain_verification(names[DOMAIN])
-            self._db.sender_identities.set_dkim_tokens(tenant_id, names[DOMAIN], tokens)
+            self._repos.sender_identities.set_dkim_tokens(tenant_id, names[DOMAIN], tokens)
             records = senders.dkim_records(names[DOMAIN], tokens)
         else:
             self._identities.request_verification(address)
@@ -77,13 +94,13 @@ class TenantService:
             return {"address": None, "reply_to": None, "verified": False, "verification_status": "NotStarted",
                     "identity": None, "dkim_records": []}
         names = senders.claim_names(address)
-        owned = owned_claims(self._db, tenant_id, address)
+        owned = owned_claims(self._repos, tenant_id, address)
         statuses = {kind: (self._identities.address_status(address) if kind == ADDRESS
                            else self._identities.domain_status(names[DOMAIN])) for kind in owned}
         chosen = next((kind for kind in owned if statuses[kind] == "Success"), next(iter(owned), None))
         verified = chosen is not None and statuses[chosen] == "Success"
         if verified != bool(tenant.sender.get("verified")):
-            self._db.tenants.remember_verified(tenant_id, address, verified, self._clock.now_iso())
+            self._repos.tenants.remember_verified(tenant_id, address, verified, self._clock.now_iso())
         domain = owned.get(DOMAIN)
         return {**tenant.sender, "verified": verified, "verification_status": statuses.get(chosen, "NotStarted"),
                 "identity": names[chosen] if chosen else None,
@@ -99,23 +116,23 @@ class TenantService:
         def check(tx) -> None:
             for kind, name in names.items():
                 if kind != but:
-                    self._db.sender_identities.check_free(tx, tenant_id, name)
+                    self._repos.sender_identities.check_free(tx, tenant_id, name)
         return check
 
 
-def owned_claims(database, tenant_id: str, address: str) -> dict[str, senders.SenderClaim]:
+def owned_claims(repositories, tenant_id: str, address: str) -> dict[str, senders.SenderClaim]:
     """The tenant's claims (address first, then domain) among the identities covering `address`."""
     names = senders.claim_names(address)
-    claims = database.sender_identities.claims(names.values())
+    claims = repositories.sender_identities.claims(names.values())
     return {kind: claims[name] for kind, name in names.items()
             if name in claims and claims[name].tenant_id == tenant_id}
 
 
-def may_send_from(database, tenant) -> bool:
+def may_send_from(repositories, tenant) -> bool:
     """Whether mail may go out from the tenant's own sender address: SES verified it (as the
     tenant last read) and the tenant claimed the address or its domain. Another tenant that set
     the same address never sends from it."""
     sender = (tenant.sender if tenant else None) or {}
     if not (sender.get("address") and sender.get("verified")):
         return False
-    return bool(owned_claims(database, tenant.tenant_id, sender["address"]))
+    return bool(owned_claims(repositories, tenant.tenant_id, sender["address"]))

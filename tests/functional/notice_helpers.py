@@ -43,7 +43,7 @@ class World:
     """One tenant and whatever accounts, people and memberships a test needs."""
 
     def __init__(self, default_language: str = "de", name: str = "Alpine Telecom"):
-        self.db = bootstrap.get_database()
+        self.db = bootstrap.get_repositories()
         self.tenant_id = new_id("tenant")
         now = iso(T0)
         self.db.tenants.new_item(Tenant(self.tenant_id, name, None, default_language, now, now, 1)).save()
@@ -69,7 +69,7 @@ class World:
     def person(self, email: str | None = None, language: str | None = None, first_name: str | None = "Anna",
                last_name: str | None = None, undeliverable: str | None = None) -> str:
         person_id, now = new_id("person"), iso(T0)
-        item = self.db.people.new_person_item(Person(self.tenant_id, person_id, email or f"{person_id}@example.com",
+        item = self.db.people.new_item(Person(self.tenant_id, person_id, email or f"{person_id}@example.com",
                                                      first_name, last_name, None, language, now, now, 1))
         item.undeliverable = undeliverable
         item.save()
@@ -78,7 +78,7 @@ class World:
     def member(self, account_id: str, person_id: str, notifications=("outage", "maintenance", "security", "general"),
                roles=(), status: str = "active") -> None:
         now = iso(T0)
-        self.db.people.new_membership_item(Membership(self.tenant_id, account_id, person_id, "contact", list(roles), [],
+        self.db.memberships.new_item(Membership(self.tenant_id, account_id, person_id, "contact", list(roles), [],
                                                       list(notifications), status, now, now, 1)).save()
 
     def contact(self, account_id: str, language: str | None = None, **member) -> str:
@@ -128,8 +128,8 @@ def delivery_service(clock: Clock | None = None, ses_client=None, max_send_rate:
 
     sqs = boto3.client("sqs", region_name=REGION)
     recorded = sleeps if sleeps is not None else []
-    return NoticeDelivery(bootstrap.get_database(), clock or Clock(), SesMailer(ses_client or bootstrap.get_ses_client()),
-                          SqsMessages(sqs, "roster-mail"), Audience(bootstrap.get_database()), Links(),
+    return NoticeDelivery(bootstrap.get_repositories(), clock or Clock(), SesMailer(ses_client or bootstrap.get_ses_client()),
+                          SqsMessages(sqs, "roster-mail"), Audience(bootstrap.get_repositories()), Links(),
                           bootstrap.get_logger(), "mail.roster.test", max_send_rate, worker_concurrency,
                           sleep=recorded.append, fanout_queue=SqsMessages(sqs, "roster-notice-fanout"),
                           rng=lambda low, high: high)

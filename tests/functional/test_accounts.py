@@ -324,7 +324,7 @@ def test_deleting_a_draft_with_more_members_than_one_transaction_holds(api, monk
     """Memberships leave in several transactions; the account goes with the last one."""
     import chalicelib.services.accounts as account_service
 
-    monkeypatch.setattr(account_service, "MAX_TRANSACTION_ITEMS", 3)  # two memberships a transaction
+    monkeypatch.setattr(account_service, "MEMBERS_A_STEP", 2)  # two memberships a transaction
     aid = create(api)["account_id"]
     people = [add_contact(api, aid, f"p{i}@x.example", roles=["caretaker"])["person_id"] for i in range(5)]
     assert api.delete(f"/accounts/{aid}").status == 204

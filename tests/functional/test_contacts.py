@@ -287,7 +287,7 @@ def test_the_same_new_email_added_to_several_accounts_at_once_makes_one_person(a
     outcomes = run_together(
         [lambda aid=aid: service.add(tenant_id, aid, {"email": "Same.Person@example.com", "roles": ["caretaker"]})
          for aid in accounts],
-        monkeypatch, first_read=(bootstrap.get_database().people, "find_by_email"))
+        monkeypatch, first_read=(bootstrap.get_repositories().people, "find_by_email"))
     assert all(outcome[0] == "ok" for outcome in outcomes), outcomes
     details = [outcome[1] for outcome in outcomes]
     assert len({d.person.person_id for d in details}) == 1

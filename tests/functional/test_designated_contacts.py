@@ -213,7 +213,7 @@ def test_concurrent_handovers_never_leave_two_holders_or_none(api, account, atom
     service = bootstrap.get_contact_service()
     wanted = [{"technical": members[i], "administrative": members[(i + 3) % 8]} for i in range(8)]
     outcomes = run_together([lambda w=w: service.set_designated(tenant_id, aid, dict(w)) for w in wanted],
-                            monkeypatch, first_read=(bootstrap.get_database().accounts, "get"))
+                            monkeypatch, first_read=(bootstrap.get_repositories().accounts, "get"))
     _only_expected_failures(outcomes)
     won = [wanted[i] for i, outcome in enumerate(outcomes) if outcome[0] == "ok"]
     assert won, outcomes

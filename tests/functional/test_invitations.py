@@ -358,7 +358,7 @@ def test_each_mail_keeps_its_own_link_when_resends_overtake_the_worker(api, acco
 def test_a_link_leaves_the_outbox_also_when_its_mail_is_not_sent(api, account, chalice_client):
     from chalicelib import bootstrap
 
-    bootstrap.get_database().mail.suppress("zoe@example.com", "bounced", "2026-01-01T00:00:00.000Z")
+    bootstrap.get_repositories().mail.suppress("zoe@example.com", "bounced", "2026-01-01T00:00:00.000Z")
     inv = invite(api, account["account_id"], "zoe@example.com")
     token = token_of(inv)
     drain(chalice_client, "send_mail", MAIL)

@@ -159,7 +159,7 @@ def test_sample_events_drive_the_worker_and_the_feedback_handler(welcoming, acco
     assert len(sent_mails()) == 1
 
     # The sample bounce names a message id of its own: map it to the recipient like a real send.
-    bootstrap.get_database()
+    bootstrap.get_repositories()
     [row] = welcoming.get(f"/mail-jobs/{contact['welcome_mail_job_id']}").json["recipients"]["items"]
     SesMessageItem(keys.ses_message("0102017f-sample-message-id"), keys.SES_SK, tenant_id=tenant_id,
                    job_id=contact["welcome_mail_job_id"], recipient=f"R#{row['recipient']}",

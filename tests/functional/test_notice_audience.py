@@ -16,7 +16,7 @@ def world(aws):
 def compute(world, notice_type="outage", affected=None):
     from chalicelib.services.audience import Audience
 
-    return Audience(bootstrap.get_database()).compute(world.tenant_id, notice_type, affected or {"all": True})
+    return Audience(bootstrap.get_repositories()).compute(world.tenant_id, notice_type, affected or {"all": True})
 
 
 def ids(members):
@@ -176,8 +176,8 @@ def test_contacts_added_through_the_api_are_found(api, account):
 
     from chalicelib.services.audience import Audience
 
-    members, coverage = Audience(bootstrap.get_database()).compute(tenant_id, "security", {"all": True})
+    members, coverage = Audience(bootstrap.get_repositories()).compute(tenant_id, "security", {"all": True})
     assert ids(members) == [ben["person_id"]]  # designated technical contact, no selections
-    members, _ = Audience(bootstrap.get_database()).compute(tenant_id, "outage", {"all": True})
+    members, _ = Audience(bootstrap.get_repositories()).compute(tenant_id, "outage", {"all": True})
     assert ids(members) == sorted([anna["person_id"], ben["person_id"]])
     assert {m.email for m in members} == {"anna@example.com", "ben@example.com"}

@@ -188,7 +188,7 @@ def test_a_planned_fan_out_delivered_again_only_requeues_its_queued_batches(worl
 
 
 def test_concurrent_fan_outs_plan_each_person_once(world, monkeypatch, atomic_moto):
-    from chalicelib.repositories.database import Contention
+    from chalicelib.domain.errors import Contention
     from chalicelib.services.audience import Audience
     from tests.functional.conftest import run_together
 
@@ -269,7 +269,7 @@ def fanned_out(world, de: int, en: int):
 
 
 def suppress(email: str) -> None:
-    bootstrap.get_database().mail.suppress(email, "bounced", "2026-11-01T00:00:00.000Z")
+    bootstrap.get_repositories().mail.suppress(email, "bounced", "2026-11-01T00:00:00.000Z")
 
 
 def test_a_prepared_worker_reads_the_suppression_list_once_and_the_next_batches_at_once(world):
@@ -354,7 +354,7 @@ def test_a_worker_whose_preparation_failed_reads_for_each_batch(world, monkeypat
     def throttled(limit):
         raise RuntimeError("ProvisionedThroughputExceededException")
 
-    monkeypatch.setattr(bootstrap.get_database().mail, "suppression_list", throttled)
+    monkeypatch.setattr(bootstrap.get_repositories().mail, "suppression_list", throttled)
     with counting_requests() as requests:
         service.begin([first, second])  # logged, not raised
         assert service.send_batch(*first, then=second) == 50
@@ -438,7 +438,7 @@ def test_suppressed_addresses_are_settled_without_sending(world):
     kept = world.contact(account)
     blocked = world.person(email="blocked@example.com")
     world.member(account, blocked)
-    bootstrap.get_database().mail.suppress("blocked@example.com", "bounced", "2026-11-01T00:00:00.000Z")
+    bootstrap.get_repositories().mail.suppress("blocked@example.com", "bounced", "2026-11-01T00:00:00.000Z")
     notice_id, event_key = world.notice()
     service = delivery_service()
     service.fan_out(world.tenant_id, notice_id, event_key)
@@ -659,7 +659,7 @@ def test_ses_feedback_through_the_mail_service_reaches_the_notice_delivery(world
     send_all(service)
     [delivery] = deliveries(world, notice_id)
 
-    mail = MailService(bootstrap.get_database(), Clock(), None, None, "mail.roster.test", bootstrap.get_logger())
+    mail = MailService(bootstrap.get_repositories(), Clock(), None, None, "mail.roster.test", bootstrap.get_logger())
     mail.on_other_message(service.record_feedback)
     mail.record_feedback({"notificationType": "Complaint", "mail": {"messageId": delivery.ses_message_id},
                           "complaint": {"complainedRecipients": [{"emailAddress": "complaint@simulator.amazonses.com"}]}})
@@ -667,7 +667,7 @@ def test_ses_feedback_through_the_mail_service_reaches_the_notice_delivery(world
     assert delivery.status == "complained" and delivery.detail == "SES complaint"
     event = world.event(notice_id)
     assert (event.sent, event.complained) == (0, 1)
-    assert bootstrap.get_database().mail.suppressed(["complaint@simulator.amazonses.com"])
+    assert bootstrap.get_repositories().mail.suppressed(["complaint@simulator.amazonses.com"])
 
 
 # --- the deliveries list ------------------------------------------------------------------------------
@@ -753,7 +753,7 @@ class WriteCounter:
 @contextmanager
 def counting(counter):
     """`counter` sees every DynamoDB request's parameters while the block runs."""
-    client = bootstrap.get_database().connection.client
+    client = bootstrap.get_repositories().connection.client
     client.meta.events.register("before-parameter-build.dynamodb", counter)
     try:
         yield counter

@@ -17,7 +17,7 @@ class Thing(RosterModel):
 
 @pytest.fixture
 def things(aws):
-    bootstrap.get_database()  # binds the models to the table
+    bootstrap.get_repositories()  # binds the models to the table
     with Thing.batch_write() as batch:
         for n in range(250):
             batch.save(Thing("THINGS", f"t{n:03d}", name=f"thing {n}", colour="red" if n % 2 else None, size="L"))
@@ -83,7 +83,7 @@ def test_a_raw_batch_get_reads_items_of_any_type_whole(things):
 def test_a_raw_item_is_the_item_the_model_would_save(aws):
     from chalicelib.models.notices import NoticeDeliveryItem
 
-    bootstrap.get_database()
+    bootstrap.get_repositories()
     fields = ["pk", "sk", "account_ids", "language", "status", "detail", "queued_at", "updated_at", "email_key"]
     write = rows.raw_writer(NoticeDeliveryItem, fields)
     cases = [dict(pk="T#t#N#n#D", sk="published#per_1", account_ids=["acc_1", "acc_2"], language="fr",
@@ -109,7 +109,7 @@ def test_a_raw_item_without_a_value_its_model_requires_is_refused(aws):
 def test_a_transaction_writes_raw_items_with_model_items_all_or_nothing(things):
     from chalicelib.domain.errors import Conflict
 
-    db = bootstrap.get_database()
+    db = bootstrap.get_repositories()
     write = rows.raw_writer(Thing, ["pk", "sk", "name", "colour"])
     tx = db.transaction()
     tx.put_raw(Thing, write(pk="THINGS", sk="raw-1", name="raw one", colour="blue"))

@@ -158,7 +158,7 @@ def test_a_name_stored_before_the_rules_still_makes_one_from_header(api, account
     reply = api.patch("/tenant", {"welcome_mail": {"enabled": True, "portal_url": "https://portal.example"}})
     assert reply.status == 200, reply.json
     stored = "Zürich\r\nBcc: x@evil.example\u202e"  # what the API let through before
-    bootstrap.get_database().tenants.update(reply.json["tenant_id"], {"name": stored}, None, "2026-01-01T00:00:00Z")
+    bootstrap.get_repositories().tenants.update(reply.json["tenant_id"], {"name": stored}, None, "2026-01-01T00:00:00Z")
 
     add_contact(api, account["account_id"], "anna@example.com", first_name="Anna")
     assert drain(chalice_client, "send_mail", "roster-mail") == 1

@@ -10,7 +10,7 @@ import sys
 import app
 from chalicelib import bootstrap
 assert bootstrap.get_settings.cache_info().currsize == 0, "settings were read at import time"
-assert bootstrap.get_database.cache_info().currsize == 0, "a database session was built at import time"
+assert bootstrap.get_repositories.cache_info().currsize == 0, "the repositories (a DynamoDB connection) were built at import time"
 loaded = {name for name in ("boto3", "botocore.client", "pynamodb.models", "aws_xray_sdk", "pydantic", "jwt",
                             "cryptography", "chalicelib.handlers.openapi_document", "jsonschema")
           if name in sys.modules}  # the OpenAPI document is built on its first request only
