@@ -12,7 +12,7 @@ moto's own method runs, `copy.deepcopy` of a `Table` inside moto's module return
 itself; if that method raises, the items are put back as they were and the stream records it
 added are dropped. Every check, error and write is still moto's.
 
-Written for moto 5.2.5 (`MOTO_VERSION`): `install()` raises on any other version, so an
+Written for moto 5.2.5: `install()` raises on any other version (`moto_version.py`), so an
 upgrade shows whether the patch is still needed (docs/local-stack.md, "moto patches").
 """
 from __future__ import annotations
@@ -20,24 +20,16 @@ from __future__ import annotations
 import copy
 import threading
 import types
-from importlib.metadata import version
 from typing import Any
 
-MOTO_VERSION = "5.2.5"
+from infra.local_stack import moto_version
+
 _state = threading.local()
-
-
-def check_moto_version(patch: str) -> None:
-    """Raises unless the installed moto is the one the patches were written for."""
-    installed = version("moto")
-    if installed != MOTO_VERSION:
-        raise RuntimeError(f"{patch} patches moto {MOTO_VERSION}, not {installed}: check whether moto "
-                           "still has the defect (its test shows it), then drop or update the patch")
 
 
 def install() -> None:
     """Patches moto's DynamoDB backend (idempotent)."""
-    check_moto_version(__name__)
+    moto_version.check_moto_version(__name__)
     from moto.dynamodb import models
     from moto.dynamodb.models.table import Table
 
@@ -74,6 +66,12 @@ def uninstall() -> None:
     models.DynamoDBBackend.transact_write_items = getattr(
         models.DynamoDBBackend.transact_write_items, "__wrapped__", models.DynamoDBBackend.transact_write_items)
     models.copy = copy
+
+
+def installed() -> bool:
+    from moto.dynamodb import models
+
+    return hasattr(models.DynamoDBBackend.transact_write_items, "__wrapped__")
 
 
 def _snapshot(backend, op_type: str, op: Any):
