@@ -9,3 +9,17 @@ os.environ.update({
     "POWERTOOLS_SERVICE_NAME": "roster-api", "POWERTOOLS_METRICS_NAMESPACE": "Roster",
     "POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true",
 })
+
+import sys  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def stock_moto_after_each_test():
+    """The tests of SES feedback install infra/local_stack/ses_feedback.py (docs/local-stack.md,
+    "moto patches"); every other test runs on stock moto."""
+    yield
+    feedback = sys.modules.get("infra.local_stack.ses_feedback")
+    if feedback is not None and feedback.installed():
+        feedback.uninstall()
