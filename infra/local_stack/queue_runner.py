@@ -4,8 +4,8 @@ Per subscription `concurrency` pollers (the queue's `max_concurrency`, else 1) e
 to `batch_size` messages, build a Lambda SQS event, call the handler and delete only what
 succeeded: `batchItemFailures` keeps the listed records, an exception keeps the whole batch.
 Kept messages reappear after the queue's visibility timeout; SQS (moto) moves them to the DLQ
-once maxReceiveCount is exceeded.
-A failed deletion is logged; its messages reappear after the visibility timeout.
+once maxReceiveCount is exceeded. A failed deletion is logged; its messages reappear after the
+visibility timeout.
 """
 from __future__ import annotations
 
