@@ -10,19 +10,16 @@ os.environ.update({
     "POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true",
 })
 
-# The local stack's DynamoDB patches of moto (docs/local-stack.md, "moto at scale"): the same
-# answers as moto's own, without its whole-table copies and sorts and its per-value Python walks.
-from infra.local_stack import (  # noqa: E402
-    moto_expressions, moto_item_size, moto_keys, moto_projection, moto_queries, moto_request_parsing,
-    moto_responses, moto_transactions, moto_update_validation,
-)
+import sys  # noqa: E402
 
-moto_transactions.install()
-moto_queries.install()
-moto_responses.install()
-moto_projection.install()
-moto_item_size.install()
-moto_keys.install()
-moto_request_parsing.install()
-moto_expressions.install()
-moto_update_validation.install()
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def stock_moto_after_each_test():
+    """The tests of SES feedback install infra/local_stack/ses_feedback.py (docs/local-stack.md,
+    "moto patches"); every other test runs on stock moto."""
+    yield
+    feedback = sys.modules.get("infra.local_stack.ses_feedback")
+    if feedback is not None and feedback.installed():
+        feedback.uninstall()

@@ -1,11 +1,9 @@
 """DynamoDB's moto in a process of its own, as DynamoDB is a service of its own in AWS.
 
-The stack's moto serves DynamoDB one request at a time (`embedded_aws.one_request_at_a_time`)
-in one interpreter. With SES, SQS and SNS in the same process, their requests, the queue
-runner's pollers and the console took the GIL from DynamoDB's: a bulk notice's settles waited
-for SES calls they do not depend on (docs/performance.md). This process runs an `EmbeddedAws`
-(every moto patch, the same lock) that only DynamoDB's clients reach: the stack gives the app
-`AWS_ENDPOINT_URL_DYNAMODB`, botocore's endpoint for that one service.
+This process runs an `EmbeddedAws` (one DynamoDB request at a time) that only DynamoDB's
+clients reach: the stack gives the app `AWS_ENDPOINT_URL_DYNAMODB`, botocore's endpoint for
+that one service, so the app must find each service through botocore's configuration as in
+AWS, and SES, SQS and SNS requests in the stack's process do not take the GIL from DynamoDB's.
 
 `python -m infra.local_stack.dynamodb_process HOST PORT` prints `ready <url>` and serves until
 its standard input closes, so it ends with the stack even when the stack is killed.

@@ -1,7 +1,7 @@
 """Runs the app's Lambda handlers in worker processes, apart from the emulated AWS services.
 
-In one process moto, the API, the queue runner and the handlers share one GIL, so the stack
-used one core; AWS runs each function apart from the services. `FunctionProcesses` has
+AWS runs each function in environments of its own, apart from the services and the other
+functions (no shared module state; each is cold once per environment). `FunctionProcesses` has
 LambdaInvoker's interface, but `invoke` runs in *spawned* processes (never forked: the parent
 has running server threads), each of which loads `.chalice/config.json` and `app.py` as the
 stack does and calls the handler with a plain LambdaInvoker. A child inherits the parent's

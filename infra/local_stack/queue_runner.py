@@ -4,22 +4,14 @@ Per subscription `concurrency` pollers (the queue's `max_concurrency`, else 1) e
 to `batch_size` messages, build a Lambda SQS event, call the handler and delete only what
 succeeded: `batchItemFailures` keeps the listed records, an exception keeps the whole batch.
 Kept messages reappear after the queue's visibility timeout; SQS (moto) moves them to the DLQ
-once maxReceiveCount is exceeded.
-
-The started pollers delete asynchronously, as Lambda's do: a batch's DeleteMessageBatch calls go
-to the subscription's deleter threads (named `sqs-<function>_<n>`, so the bench attributes them
-to the function as before) and the poller receives its next batch at once. A poller has at most
-one deletion pending (it waits for it before handing over the next); `stop()` waits for the
-pending ones; a failed deletion is logged (its messages reappear after the visibility timeout).
-`poll_once()` deletes before it returns.
+once maxReceiveCount is exceeded. A failed deletion is logged; its messages reappear after the
+visibility timeout.
 """
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import wait as wait_for_futures
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -94,78 +86,18 @@ class QueueRunner:
         self._queues: dict[str, tuple[str, str]] = {}
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._deleters: list[ThreadPoolExecutor] = []
-        self._pending_deletions: set[Future] = set()
-        self._pending_lock = threading.Lock()
 
     @property
     def subscriptions(self) -> list[SqsSubscription]:
         return list(self._subscriptions)
 
     def poll_once(self, subscription: SqsSubscription, wait_seconds: int = 0) -> BatchResult:
-        """Receives one batch (possibly empty), invokes the handler, deletes what succeeded; the
-        deletion is done when it returns."""
-        result, url, succeeded = self._deliver(subscription, wait_seconds)
-        self._delete(url, succeeded)
-        return result
-
-    def start(self) -> None:
-        """Resolves every queue (fails fast if one is missing), then starts `concurrency` pollers
-        each, all named `sqs-<function>` (the bench attributes AWS calls by that name), and per
-        subscription up to `concurrency` deleter threads, `sqs-<function>_<n>`."""
-        for subscription in self._subscriptions:
-            self._queue(subscription.queue_name)
-        for subscription in self._subscriptions:
-            deleter = ThreadPoolExecutor(max_workers=subscription.concurrency,
-                                         thread_name_prefix=f"sqs-{subscription.function_name}")
-            self._deleters.append(deleter)
-            for _ in range(subscription.concurrency):
-                thread = threading.Thread(target=self._poll_forever, args=(subscription, deleter),
-                                          name=f"sqs-{subscription.function_name}", daemon=True)
-                thread.start()
-                self._threads.append(thread)
-
-    def stop(self, timeout: float = 15.0) -> bool:
-        """Stops polling after the batches in flight and waits for their pending deletions, all
-        within `timeout`; True if every poller thread ended and every deletion is done."""
-        deadline = time.monotonic() + timeout
-        self._stopping.set()
-        for thread in self._threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
-        with self._pending_lock:
-            pending = set(self._pending_deletions)
-        _, not_done = wait_for_futures(pending, timeout=max(0.0, deadline - time.monotonic()))
-        if not_done:
-            log.warning("%d deletions still pending at stop; their messages reappear after the "
-                        "visibility timeout", len(not_done))
-        for deleter in self._deleters:
-            deleter.shutdown(wait=False)
-        return not not_done and not any(thread.is_alive() for thread in self._threads)
-
-    def _poll_forever(self, subscription: SqsSubscription, deleter: ThreadPoolExecutor) -> None:
-        """Receives, invokes and hands the deletion to `deleter`, then receives again; waits for
-        its previous deletion only before it hands over the next one."""
-        previous: Future | None = None
-        while not self._stopping.is_set():
-            try:
-                _, url, succeeded = self._deliver(subscription, self._wait_seconds)
-                if succeeded:
-                    if previous is not None:
-                        wait_for_futures([previous])
-                    previous = self._delete_later(deleter, url, succeeded)
-            except Exception:
-                log.exception("polling %s failed; retrying", subscription.queue_name)
-                self._stopping.wait(_ERROR_BACKOFF_SECONDS)
-
-    def _deliver(self, subscription: SqsSubscription,
-                 wait_seconds: int) -> tuple[BatchResult, str, list[dict[str, Any]]]:
-        """Receives one batch (possibly empty) and invokes the handler: the result, the queue's
-        URL and the messages to delete (those that succeeded)."""
+        """Receives one batch (possibly empty), invokes the handler, deletes what succeeded."""
         url, arn = self._queue(subscription.queue_name)
         messages = self._receive_batch(url, subscription.batch_size, wait_seconds)
         result = BatchResult(message_ids=[message["MessageId"] for message in messages])
         if not messages:
-            return result, url, []
+            return result
         try:
             response = self._invoker.invoke(subscription.function_name, sqs_event(messages, arn, self._invoker.region))
             result.failed_ids = failed_message_ids(response, result.message_ids)
@@ -176,30 +108,37 @@ class QueueRunner:
         log.info("sqs %s -> %s: %d delivered, %d failed", subscription.queue_name,
                  subscription.function_name, len(messages), len(result.failed_ids))
         deleted = set(result.deleted_ids)
-        return result, url, [message for message in messages if message["MessageId"] in deleted]
+        self._delete(url, [message for message in messages if message["MessageId"] in deleted])
+        return result
 
-    def _delete_later(self, deleter: ThreadPoolExecutor, url: str, messages: list[dict[str, Any]]) -> Future | None:
-        """`_delete` on a deleter thread; tracked until done, so that `stop()` can wait for it."""
-        try:
-            future = deleter.submit(self._delete_logging_errors, url, messages)
-        except RuntimeError:  # stop() timed out and shut the deleters down: delete here
-            self._delete_logging_errors(url, messages)
-            return None
-        with self._pending_lock:
-            self._pending_deletions.add(future)
-        future.add_done_callback(self._forget_deletion)
-        return future
+    def start(self) -> None:
+        """Resolves every queue (fails fast if one is missing), then starts `concurrency` pollers
+        each, all named `sqs-<function>` (the bench attributes AWS calls by that name)."""
+        for subscription in self._subscriptions:
+            self._queue(subscription.queue_name)
+        for subscription in self._subscriptions:
+            for _ in range(subscription.concurrency):
+                thread = threading.Thread(target=self._poll_forever, args=(subscription,),
+                                          name=f"sqs-{subscription.function_name}", daemon=True)
+                thread.start()
+                self._threads.append(thread)
 
-    def _forget_deletion(self, future: Future) -> None:
-        with self._pending_lock:
-            self._pending_deletions.discard(future)
+    def stop(self, timeout: float = 15.0) -> bool:
+        """Stops polling after the batches in flight (and their deletions), within `timeout`;
+        True if every poller thread ended."""
+        deadline = time.monotonic() + timeout
+        self._stopping.set()
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return not any(thread.is_alive() for thread in self._threads)
 
-    def _delete_logging_errors(self, url: str, messages: list[dict[str, Any]]) -> None:
-        try:
-            self._delete(url, messages)
-        except Exception:
-            log.exception("deleting %d messages from %s failed; they reappear after the visibility timeout",
-                          len(messages), url)
+    def _poll_forever(self, subscription: SqsSubscription) -> None:
+        while not self._stopping.is_set():
+            try:
+                self.poll_once(subscription, self._wait_seconds)
+            except Exception:
+                log.exception("polling %s failed; retrying", subscription.queue_name)
+                self._stopping.wait(_ERROR_BACKOFF_SECONDS)
 
     def _queue(self, name: str) -> tuple[str, str]:
         if name not in self._queues:
@@ -228,6 +167,13 @@ class QueueRunner:
         return messages
 
     def _delete(self, url: str, messages: list[dict[str, Any]]) -> None:
+        try:
+            self._delete_batches(url, messages)
+        except Exception:
+            log.exception("deleting %d messages from %s failed; they reappear after the visibility timeout",
+                          len(messages), url)
+
+    def _delete_batches(self, url: str, messages: list[dict[str, Any]]) -> None:
         for start in range(0, len(messages), _MAX_MESSAGES_PER_RECEIVE):
             chunk = messages[start:start + _MAX_MESSAGES_PER_RECEIVE]
             response = self._sqs.delete_message_batch(QueueUrl=url, Entries=[

@@ -1,43 +1,55 @@
 """Realistic SES feedback from moto's mailbox simulator.
 
-moto publishes a canned notification (fixed message id, recipient1@example.com) for single
-sends only. SES itself reports the real message id and recipient, for bulk sends too. This
-makes moto do the same: after a send, each simulator address among the recipients
+moto 5.2.5 publishes a canned notification for single sends only: a dict (which its SQS cannot
+deliver: ReceiveMessage on the subscribed queue fails), with a fixed message id and
+recipient1@example.com. SES itself reports the real message id and recipient, for bulk sends
+too. This makes moto do the same: after a send, each simulator address among the recipients
 (bounce@…, complaint@… of simulator.amazonses.com) produces the notification SES would
-publish to the sending identity's topic. Used by the local stack and by the tests.
+publish to the sending identity's topic. Used by the local stack and by the tests of feedback;
+`install()` raises on another moto version (`moto_version.py`).
 """
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from datetime import datetime, timezone
 from email.utils import parseaddr
 from typing import Any
 
+from infra.local_stack import moto_version
+
 SIMULATOR_DOMAIN = "simulator.amazonses.com"
-# A bare address of dot-atoms (RFC 5322): parseaddr returns it unchanged, so it is split directly
-# (parseaddr costs ~10 µs an address, most of a 50-destination bulk send's feedback check).
-_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-PLAIN_ADDRESS = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@{_ATOM}(?:\.{_ATOM})*\Z")
-_installed = False
+_SENDS = ("send_email", "send_templated_email", "send_bulk_templated_email")
+_originals: dict = {}
 
 
 def install() -> None:
     """Patches moto's SES backend (idempotent)."""
-    global _installed
-    if _installed:
-        return
+    moto_version.check_moto_version(__name__)
     from moto.ses.models import SESBackend
+
+    if _originals:
+        return
+    _originals.update({name: SESBackend.__dict__[name] for name in ("__process_sns_feedback__", *_SENDS)})
 
     # moto's canned notification (a dict, which SQS cannot deliver) is replaced by ours. The name
     # ends in "__", so Python does not mangle it: `_SESBackend__…` (as before) replaced nothing.
     SESBackend.__process_sns_feedback__ = lambda self, source, destinations: None
-    for name, addresses_of in (("send_email", _single), ("send_templated_email", _single),
-                               ("send_bulk_templated_email", _bulk)):
-        original = getattr(SESBackend, name)
-        setattr(SESBackend, name, _with_feedback(original, addresses_of))
-    _installed = True
+    for name, addresses_of in zip(_SENDS, (_single, _single, _bulk)):
+        setattr(SESBackend, name, _with_feedback(_originals[name], addresses_of))
+
+
+def uninstall() -> None:
+    """Gives moto its own SES backend back (for tests that compare)."""
+    from moto.ses.models import SESBackend
+
+    for name, original in _originals.items():
+        setattr(SESBackend, name, original)
+    _originals.clear()
+
+
+def installed() -> bool:
+    return bool(_originals)
 
 
 def _single(args, kwargs, result) -> list[tuple[str, str]]:
@@ -69,9 +81,7 @@ def _with_feedback(original, addresses_of):
 
 
 def _kind(address: str) -> str | None:
-    if not PLAIN_ADDRESS.match(address):
-        address = parseaddr(address)[1]
-    local, _, domain = address.partition("@")
+    local, _, domain = parseaddr(address)[1].partition("@")
     if domain.lower() != SIMULATOR_DOMAIN:
         return None
     local = local.split("+")[0].lower()

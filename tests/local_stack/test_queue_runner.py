@@ -275,57 +275,6 @@ def test_the_runner_polls_with_concurrency_pollers_at_once(sqs, unique):
     assert names == ["sqs-work", "sqs-work"]
 
 
-def test_a_poller_receives_its_next_batch_while_the_previous_deletion_is_pending(sqs, unique):
-    second_batch, released = threading.Event(), []
-
-    def handle(records):
-        if len(jobs.batches) == 2:
-            second_batch.set()
-
-    def delete_after_the_second_batch():
-        released.append(second_batch.wait(timeout=5))  # a poller that deletes in line never gets there
-
-    jobs = Jobs(sqs, f"jobs-{unique}", handle, batch_size=1, visibility_seconds=NEVER_VISIBLE_AGAIN)
-    runner = jobs.runner_with(SqsSpy(sqs, before_delete=delete_after_the_second_batch))
-    jobs.send("a", "b")
-    runner.start()
-    try:
-        assert second_batch.wait(timeout=10)
-    finally:
-        assert runner.stop(timeout=10)
-
-    assert released == [True, True]
-    assert sorted(bodies(jobs.batches[0]) + bodies(jobs.batches[1])) == ["a", "b"]
-    assert jobs.messages_left() == 0
-
-
-def test_stop_waits_for_the_pending_deletion_after_the_pollers_ended(sqs, unique):
-    deleting, release, stopped = threading.Event(), threading.Event(), []
-
-    def hold_the_deletion():
-        deleting.set()
-        assert release.wait(timeout=10)
-
-    jobs = Jobs(sqs, f"jobs-{unique}", succeed, visibility_seconds=NEVER_VISIBLE_AGAIN)
-    runner = jobs.runner_with(SqsSpy(sqs, before_delete=hold_the_deletion))
-    jobs.send("a")
-    runner.start()
-    assert deleting.wait(timeout=10)
-    stopping = threading.Thread(target=lambda: stopped.append(runner.stop(timeout=10)))
-    stopping.start()
-    try:
-        for poller in runner._threads:
-            poller.join(timeout=10)
-        assert not any(poller.is_alive() for poller in runner._threads)  # deleting in line: still held
-        assert stopping.is_alive() and jobs.messages_left() == 1  # so stop() is waiting for the deletion
-    finally:
-        release.set()
-        stopping.join(timeout=10)
-
-    assert stopped == [True]
-    assert jobs.messages_left() == 0
-
-
 def test_the_background_poller_deletes_only_the_succeeded_messages(sqs, unique):
     delivered, spy = threading.Event(), SqsSpy(sqs)
     fail = fail_bodies_starting_with("fail")
@@ -341,7 +290,7 @@ def test_the_background_poller_deletes_only_the_succeeded_messages(sqs, unique):
     try:
         assert delivered.wait(timeout=10)
     finally:
-        assert runner.stop(timeout=10)  # after the pending deletion
+        assert runner.stop(timeout=10)
 
     [batch] = jobs.batches
     body_of = {record["receiptHandle"]: record["body"] for record in batch}
