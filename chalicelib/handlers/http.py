@@ -174,7 +174,8 @@ def route(bp: Blueprint, path: str, methods: tuple[str, ...] = ("GET",), auth: A
     """
     from chalicelib import bootstrap  # the composition root, resolved per call
 
-    contract = Contract(auth, people, people_fields, body, query, if_match, responses, errors, sends_mail)
+    contract = Contract(auth=auth, people=people, people_fields=people_fields, body=body, query=query,
+                        if_match=if_match, responses=responses, errors=errors, sends_mail=sends_mail)
 
     def decorate(view: View) -> View:
         @functools.wraps(view)

@@ -40,4 +40,4 @@ def update_my_membership(call, account_id):
     version = body.pop("version", None) or call.if_match
     principal = call.principal
     return render.membership(bootstrap.get_portal_service().update_my_membership(
-        principal.tenant_id, account_id, principal.person_id, body, version, call.actor, call.membership))
+        principal.tenant_id, account_id, principal.person_id, body, version, actor=call.actor, current=call.membership))

@@ -23,7 +23,7 @@ class AuditEntry:
     changed: list[str]
 
 
-def entry_item(tenant_id: str, account_id: str, actor: dict, action: str, at: str, target: str,
+def entry_item(tenant_id: str, account_id: str, actor: dict, *, action: str, at: str, target: str,
                changed) -> AuditItem:
     """A new entry; the random suffix keeps two entries of one millisecond apart."""
     return AuditItem(audit_partition(tenant_id, account_id), f"{at}#{secrets.token_hex(6)}", tenant_id=tenant_id,
@@ -32,15 +32,16 @@ def entry_item(tenant_id: str, account_id: str, actor: dict, action: str, at: st
 
 
 class AuditRepository:
-    def add(self, tx, tenant_id: str, account_id: str, actor: dict | None, action: str, now: str,
+    def add(self, tx, tenant_id: str, account_id: str, actor: dict | None, action: str, now: str, *,
             target: str | None = None, changed=()) -> None:
         """Puts an audit entry into `tx` (nothing without an actor: internal calls)."""
         if actor is not None:
-            tx.put(entry_item(tenant_id, account_id, actor, action, now, target or account_id, changed))
+            tx.put(entry_item(tenant_id, account_id, actor, action=action, at=now, target=target or account_id,
+                              changed=changed))
 
     def page(self, tenant_id: str, account_id: str, limit: int, cursor: str | None) -> Page[AuditEntry]:
         """Newest first: one Query, backwards."""
         items, next_cursor = query_page(AuditItem.query, "pk", audit_partition(tenant_id, account_id), limit, cursor,
                                         scan_index_forward=False)
-        return Page([AuditEntry(i.action, i.actor_type, i.actor_id, i.at, i.target, list(i.changed or []))
-                     for i in items], next_cursor)
+        return Page([AuditEntry(action=i.action, actor_type=i.actor_type, actor_id=i.actor_id, at=i.at,
+                                target=i.target, changed=list(i.changed or [])) for i in items], next_cursor)

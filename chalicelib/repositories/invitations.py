@@ -14,11 +14,14 @@ from chalicelib.repositories.items import get_item, query_page
 
 
 def to_invitation(item: InvitationItem) -> Invitation:
-    return Invitation(item.tenant_id, item.invitation_id, item.account_id, item.person_id, item.email, item.kind,
-                      sorted(item.roles or ()), sorted(item.permissions or ()), sorted(item.notifications or ()),
-                      item.language, item.status, int(item.expires_in_days), item.expires_at, item.invited_by,
-                      item.inviter_person_id, item.mail_job_id, item.created_at, item.updated_at,
-                      item.responded_at, int(item.version), item.token_hash)
+    return Invitation(
+        tenant_id=item.tenant_id, invitation_id=item.invitation_id, account_id=item.account_id,
+        person_id=item.person_id, email=item.email, kind=item.kind, roles=sorted(item.roles or ()),
+        permissions=sorted(item.permissions or ()), notifications=sorted(item.notifications or ()),
+        language=item.language, status=item.status, expires_in_days=int(item.expires_in_days),
+        expires_at=item.expires_at, invited_by=item.invited_by, inviter_person_id=item.inviter_person_id,
+        mail_job_id=item.mail_job_id, created_at=item.created_at, updated_at=item.updated_at,
+        responded_at=item.responded_at, version=int(item.version), token_hash=item.token_hash)
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,11 @@ from chalicelib.repositories.items import get_item, query_page, set_or_remove, u
 
 
 def to_membership(item: MembershipItem) -> Membership:
-    return Membership(item.tenant_id, item.account_id, item.person_id, item.kind, sorted(item.roles or ()),
-                      sorted(item.permissions or ()), sorted(item.notifications or ()), item.status,
-                      item.created_at, item.updated_at, int(item.version), item.undeliverable)
+    return Membership(tenant_id=item.tenant_id, account_id=item.account_id, person_id=item.person_id,
+                      kind=item.kind, roles=sorted(item.roles or ()), permissions=sorted(item.permissions or ()),
+                      notifications=sorted(item.notifications or ()), status=item.status,
+                      created_at=item.created_at, updated_at=item.updated_at, version=int(item.version),
+                      undeliverable=item.undeliverable)
 
 
 class MembershipRepository:
@@ -82,7 +84,7 @@ class MembershipRepository:
                     for name in ("roles", "permissions", "notifications")]
         update_versioned(tx, m, actions, version=before.version, now=after.updated_at)
 
-    def change_roles(self, tx, tenant_id: str, account_id: str, person_id: str, gains: set, losses: set, now: str,
+    def change_roles(self, tx, tenant_id: str, account_id: str, person_id: str, *, gains: set, losses: set, now: str,
                      version: int | None = None, roles: set | None = None, error=None) -> None:
         """Gains and losses of designated roles. A holder who both gains and loses gets `roles`
         (the roles read, changed) on that `version`: DynamoDB refuses ADD and DELETE of one
@@ -137,8 +139,8 @@ class MembershipRepository:
                    MembershipItem.updated_at.set(now)],
                   condition=(MembershipItem.invitation_id == invitation_id) & (MembershipItem.status == "pending"))
 
-    def answer(self, tx, tenant_id: str, account_id: str, person_id: str, invitation_id: str, status: str, now: str,
-               error) -> None:
+    def answer(self, tx, tenant_id: str, account_id: str, person_id: str, invitation_id: str, *, status: str,
+               now: str, error) -> None:
         """The invitee's answer: active or declined, if the invitation's membership is still open."""
         tx.update(self._ref(tenant_id, account_id, person_id),
                   [MembershipItem.status.set(status), MembershipItem.invitation_id.remove(),

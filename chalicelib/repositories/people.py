@@ -10,8 +10,10 @@ from chalicelib.repositories.items import get_item, query_page, set_or_remove, u
 
 
 def to_person(item: PersonItem) -> Person:
-    return Person(item.tenant_id, item.person_id, item.email, item.first_name, item.last_name, item.phone,
-                  item.language, item.created_at, item.updated_at, int(item.version), item.undeliverable)
+    return Person(tenant_id=item.tenant_id, person_id=item.person_id, email=item.email,
+                  first_name=item.first_name, last_name=item.last_name, phone=item.phone, language=item.language,
+                  created_at=item.created_at, updated_at=item.updated_at, version=int(item.version),
+                  undeliverable=item.undeliverable)
 
 
 class PeopleRepository:

@@ -9,9 +9,10 @@ from chalicelib.repositories.items import get_item, plain, set_or_remove, update
 
 
 def to_tenant(item: TenantItem) -> Tenant:
-    return Tenant(item.tenant_id, item.name, item.description, item.default_language,
-                  item.created_at, item.updated_at, int(item.version), plain(item.branding),
-                  plain(item.sender), plain(item.welcome_mail), item.staff_email)
+    return Tenant(tenant_id=item.tenant_id, name=item.name, description=item.description,
+                  default_language=item.default_language, created_at=item.created_at,
+                  updated_at=item.updated_at, version=int(item.version), branding=plain(item.branding),
+                  sender=plain(item.sender), welcome_mail=plain(item.welcome_mail), staff_email=item.staff_email)
 
 
 def _key(tenant_id: str) -> tuple[str, str]:

@@ -2,6 +2,8 @@
 and the designated technical and administrative contacts."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from chalicelib.domain.entities import ContactDetails, Membership, Page, Person, Tenant
 from chalicelib.domain.errors import (
     Conflict, Contention, NotFound, Problem, RuleViolation, VersionConflict, retry_on_contention,
@@ -54,24 +56,28 @@ class ContactService:
         existing_id = person.person_id if person else None
         tx = self._repos.transaction()
         if existing_id is None:
-            person = Person(tenant_id, new_id("person"), email, fields.get("first_name"), fields.get("last_name"),
-                            fields.get("phone"), fields.get("language"), now, now, 1)
+            person = Person(tenant_id=tenant_id, person_id=new_id("person"), email=email,
+                            first_name=fields.get("first_name"), last_name=fields.get("last_name"),
+                            phone=fields.get("phone"), language=fields.get("language"), created_at=now,
+                            updated_at=now, version=1)
             people.add(tx, person)
         else:
             people.check_claim(tx, tenant_id, email, existing_id)
         person_id = person.person_id
         roles = set(fields.get("roles", []))
-        membership = Membership(tenant_id, account_id, person_id, fields.get("kind", "contact"), sorted(roles),
-                                sorted(fields.get("permissions", [])), sorted(fields.get("notifications", [])),
-                                "active", now, now, 1)
+        membership = Membership(tenant_id=tenant_id, account_id=account_id, person_id=person_id,
+                                kind=fields.get("kind", "contact"), roles=sorted(roles),
+                                permissions=sorted(fields.get("permissions", [])),
+                                notifications=sorted(fields.get("notifications", [])), status="active",
+                                created_at=now, updated_at=now, version=1)
         self._repos.memberships.add(tx, membership, Conflict("This person is already a member of the account.",
                                                              "already_member", [Problem("email", "is already a member")]))
         effects = membership_effects(None, _state(membership))
         self._repos.accounts.apply_effects(tx, tenant_id, account_id, person_id, effects,
                                            lambda: self._explain_slots(tenant_id, account_id, effects["claim"]))
         welcome = self.welcome_mail(tx, tenant_id, account_id, person)
-        self._repos.audit.add(tx, tenant_id, account_id, actor, "contact.added", now, person_id,
-                       [name for name in fields if name != "email"] + ["membership"])
+        self._repos.audit.add(tx, tenant_id, account_id, actor, "contact.added", now, target=person_id,
+                              changed=[name for name in fields if name != "email"] + ["membership"])
         tx.commit()
         if welcome is not None:
             self._mail.dispatch(welcome)
@@ -141,8 +147,8 @@ class ContactService:
         just read it, used instead of a read of its own by the first attempt."""
         known = [current] if current is not None else []
         return retry_on_contention(ATTEMPTS, lambda: self._update(tenant_id, account_id, person_id, changes,
-                                                                  expected_version, actor,
-                                                                  known.pop() if known else None))
+                                                                  expected_version, actor=actor,
+                                                                  before=known.pop() if known else None))
 
     def _update(self, tenant_id, account_id, person_id, changes, expected_version, actor=None,
                 before: Membership | None = None) -> Membership:
@@ -161,18 +167,18 @@ class ContactService:
         roles = set(changes.get("roles", before.roles))
         if status != "active" and {"roles", "status"} & changes.keys():
             roles -= set(SLOTS)  # a designated contact must be an active member
-        after = Membership(tenant_id, account_id, person_id, before.kind, sorted(roles),
-                           sorted(changes.get("permissions", before.permissions)),
-                           sorted(changes.get("notifications", before.notifications)), status, before.created_at,
-                           self._clock.now_iso(), before.version + 1, before.undeliverable)
+        after = replace(before, roles=sorted(roles),
+                        permissions=sorted(changes.get("permissions", before.permissions)),
+                        notifications=sorted(changes.get("notifications", before.notifications)), status=status,
+                        updated_at=self._clock.now_iso(), version=before.version + 1)
         tx = self._repos.transaction()
         self._repos.memberships.change(tx, before, after)
         effects = membership_effects(_state(before), _state(after))
         if effects["counters"] or effects["claim"] or effects["release"]:
             self._repos.accounts.apply_effects(tx, tenant_id, account_id, person_id, effects,
                                                lambda: self._explain_slots(tenant_id, account_id, effects["claim"]))
-        self._repos.audit.add(tx, tenant_id, account_id, actor, "contact.updated", after.updated_at, person_id,
-                              changes.keys())
+        self._repos.audit.add(tx, tenant_id, account_id, actor, "contact.updated", after.updated_at,
+                              target=person_id, changed=changes.keys())
         tx.commit()
         return after
 
@@ -186,7 +192,8 @@ class ContactService:
             raise NotFound("Contact")
         tx = self._repos.transaction()
         self.add_removal(tx, before)
-        self._repos.audit.add(tx, tenant_id, account_id, actor, "contact.removed", self._clock.now_iso(), person_id)
+        self._repos.audit.add(tx, tenant_id, account_id, actor, "contact.removed", self._clock.now_iso(),
+                              target=person_id)
         tx.commit()
 
     def add_removal(self, tx, membership: Membership) -> None:
@@ -241,8 +248,8 @@ class ContactService:
             error = RuleViolation("A designated contact must be an active member of the account.",
                                   [Problem(slot, "is not an active member") for slot in sorted(gains)],
                                   "not_an_active_member") if gains and not losses else None
-            self._repos.memberships.change_roles(tx, tenant_id, account_id, person_id, gains, losses, now,
-                                                 version=version, roles=roles, error=error)
+            self._repos.memberships.change_roles(tx, tenant_id, account_id, person_id, gains=gains, losses=losses,
+                                                 now=now, version=version, roles=roles, error=error)
         changed = [slot for slot in wanted if wanted[slot] != current[slot]]
         self._repos.audit.add(tx, tenant_id, account_id, actor, "designated_contacts.changed", now, changed=changed)
         tx.commit()

@@ -66,7 +66,9 @@ class InvitationService:
         now = self._clock.now_iso()
         tx = self._repos.transaction()
         if person is None:
-            person = Person(tenant_id, new_id("person"), email, None, None, None, fields.get("language"), now, now, 1)
+            person = Person(tenant_id=tenant_id, person_id=new_id("person"), email=email, first_name=None,
+                            last_name=None, phone=None, language=fields.get("language"), created_at=now,
+                            updated_at=now, version=1)
             people.add(tx, person)
         else:  # `current`: the person's membership in the account and the invitation that offers it
             people.check_claim(tx, tenant_id, email, person.person_id)
@@ -74,15 +76,20 @@ class InvitationService:
             raise Conflict("This person is already a member of the account.", "already_member",
                            [Problem("email", "is already a member")])
         invitation = Invitation(
-            tenant_id, new_id("invitation"), account_id, person.person_id, email, kind,
-            sorted(fields.get("roles", [])), sorted(fields.get("permissions", [])),
+            tenant_id=tenant_id, invitation_id=new_id("invitation"), account_id=account_id,
+            person_id=person.person_id, email=email, kind=kind, roles=sorted(fields.get("roles", [])),
+            permissions=sorted(fields.get("permissions", [])),
+            notifications=sorted(fields.get("notifications", [])),
             # the language the inviter chose, if any: the invitee's own setting stays theirs (the
             # mail and the page fall back to it), so no inviter reads it from the invitation
-            sorted(fields.get("notifications", [])), fields.get("language"), "pending",
-            fields.get("expires_in_days", 7), "", invited_by, inviter_person_id, None, now, now, None, 1, "")
+            language=fields.get("language"), status="pending", expires_in_days=fields.get("expires_in_days", 7),
+            expires_at="", invited_by=invited_by, inviter_person_id=inviter_person_id, mail_job_id=None,
+            created_at=now, updated_at=now, responded_at=None, version=1, token_hash="")
         # a pending member counts nothing: the account is only checked, its counters wait for the answer
-        membership = Membership(tenant_id, account_id, person.person_id, kind, invitation.roles,
-                                invitation.permissions, invitation.notifications, "pending", now, now, 1)
+        membership = Membership(tenant_id=tenant_id, account_id=account_id, person_id=person.person_id, kind=kind,
+                                roles=invitation.roles, permissions=invitation.permissions,
+                                notifications=invitation.notifications, status="pending", created_at=now,
+                                updated_at=now, version=1)
         if current is None:
             memberships.add(tx, membership, invitation_id=invitation.invitation_id)
         else:
@@ -95,8 +102,9 @@ class InvitationService:
         self._repos.accounts.require(tx, tenant_id, account_id, NotFound("Account"))
         invitation, job = self._issue(tx, invitation, person, account, tenant)
         self._repo.add(tx, invitation)
-        self._repos.audit.add(tx, tenant_id, account_id, {"type": "person" if inviter_person_id else "api_key", "id": invited_by},
-                       "invitation.created", now, invitation.invitation_id, [f for f in fields if f != "email"])
+        actor = {"type": "person" if inviter_person_id else "api_key", "id": invited_by}
+        self._repos.audit.add(tx, tenant_id, account_id, actor, "invitation.created", now,
+                              target=invitation.invitation_id, changed=[f for f in fields if f != "email"])
         tx.commit()
         self._mail.dispatch(job)
         return invitation
@@ -164,7 +172,7 @@ class InvitationService:
         self._repo.renew(tx, before, after, now)
         self._repo.drop_token(tx, before.token_hash)
         self._repos.memberships.reopen(tx, tenant_id, account_id, before.person_id, invitation_id, now)
-        self._repos.audit.add(tx, tenant_id, account_id, actor, "invitation.resent", now, invitation_id)
+        self._repos.audit.add(tx, tenant_id, account_id, actor, "invitation.resent", now, target=invitation_id)
         tx.commit()
         self._mail.dispatch(job)
         from dataclasses import replace
@@ -183,7 +191,8 @@ class InvitationService:
         tx = self._repos.transaction()
         self._close(tx, before, "revoked")
         self._repo.drop_token(tx, before.token_hash)
-        self._repos.audit.add(tx, tenant_id, account_id, actor, "invitation.revoked", self._clock.now_iso(), invitation_id)
+        self._repos.audit.add(tx, tenant_id, account_id, actor, "invitation.revoked", self._clock.now_iso(),
+                              target=invitation_id)
         tx.commit()
 
     def _close(self, tx, inv: Invitation, status: str) -> None:
@@ -282,7 +291,7 @@ class InvitationService:
         self._repo.use_token(tx, inv.token_hash, outcome)
         self._repo.answer(tx, inv, outcome, now)
         status = "active" if outcome == "accepted" else "declined"
-        self._repos.memberships.answer(tx, tid, aid, pid, inv.invitation_id, status, now, Gone())
+        self._repos.memberships.answer(tx, tid, aid, pid, inv.invitation_id, status=status, now=now, error=Gone())
         jobs = []
         person = parties.person
         if outcome == "accepted" and inv.kind == "guest":
@@ -300,7 +309,8 @@ class InvitationService:
                 jobs.append(self._contacts.welcome_mail(tx, tid, aid, person, tenant=parties.tenant))
         jobs.append(self._inviter_mail(tx, inv, outcome, parties))
         # the invitee answered through the link: they are the actor (account-scoped, audited)
-        self._repos.audit.add(tx, tid, aid, {"type": "person", "id": pid}, f"invitation.{outcome}", now, inv.invitation_id)
+        self._repos.audit.add(tx, tid, aid, {"type": "person", "id": pid}, f"invitation.{outcome}", now,
+                              target=inv.invitation_id)
         tx.commit()
         for job in jobs:
             if job is not None:
@@ -340,12 +350,14 @@ class InvitationService:
                                  account.language if account else None, tenant.default_language if tenant else None)
         brand = ((tenant.branding or {}).get("brand_name") or tenant.name) if tenant else ""
         inviter_name = " ".join(p for p in (inviter.first_name, inviter.last_name) if p) if inviter else ""
-        return PageContext(language, brand, inviter_name or brand, (account.name if account else "") or "",
-                           inv.account_id, inv.permissions, inv.roles, inv.expires_at)
+        return PageContext(language=language, brand_name=brand, inviter_name=inviter_name or brand,
+                           account_name=(account.name if account else "") or "", account_id=inv.account_id,
+                           permissions=inv.permissions, roles=inv.roles, expires_at=inv.expires_at)
 
     @staticmethod
     def _neutral(language: str) -> PageContext:
-        return PageContext(pick_language(language), "", "", "", "", [], [], "")
+        return PageContext(language=pick_language(language), brand_name="", inviter_name="", account_name="",
+                           account_id="", permissions=[], roles=[], expires_at="")
 
 
 def _closed(inv: Invitation) -> Conflict:

@@ -62,9 +62,10 @@ class PortalService:
         return self._people().update(tenant_id, person_id, changes, expected_version)
 
     def update_my_membership(self, tenant_id: str, account_id: str, person_id: str, changes: dict,
-                             expected_version: int | None, actor: dict, current: Membership | None = None
+                             expected_version: int | None, *, actor: dict, current: Membership | None = None
                              ) -> Membership:
         """A member's own notification choices (N2) for one account; audited like a contact change.
         The route has already checked the active membership (people="member"): `current` is that
         membership as read, so the change needs no read of its own."""
-        return self._contacts().update(tenant_id, account_id, person_id, changes, expected_version, actor, current)
+        return self._contacts().update(tenant_id, account_id, person_id, changes, expected_version, actor=actor,
+                                       current=current)

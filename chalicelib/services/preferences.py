@@ -165,7 +165,7 @@ class PreferenceService:
                 return m
             try:
                 return self._portal.update_my_membership(m.tenant_id, m.account_id, m.person_id,
-                                                         {"notifications": target}, m.version, actor, m)
+                                                         {"notifications": target}, m.version, actor=actor, current=m)
             except (VersionConflict, NotFound):
                 m = self._repos.memberships.get(m.tenant_id, m.account_id, m.person_id)
         raise VersionConflict("Contact")

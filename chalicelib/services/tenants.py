@@ -23,7 +23,8 @@ class TenantService:
     def create(self, name: str, description: str | None, default_language: str) -> tuple[Tenant, str]:
         """Creates the tenant and its first API key in one transaction; returns the key's secret once."""
         now = self._clock.now_iso()
-        tenant = Tenant(new_id("tenant"), name, description, default_language, now, now, 1)
+        tenant = Tenant(tenant_id=new_id("tenant"), name=name, description=description,
+                        default_language=default_language, created_at=now, updated_at=now, version=1)
         key, token, secret_hash = issue_key(tenant.tenant_id, "initial", "platform", now)
         tx = self._repos.transaction()
         self._repos.tenants.add(tx, tenant)
