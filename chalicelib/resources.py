@@ -153,8 +153,8 @@ MAIL_QUEUE = Queue(
     batch_size=10,
     consumer_timeout_seconds=60,
     # Bounded: each worker paces SES at ROSTER_SES_MAX_SEND_RATE / this (infra passes both). Four
-    # keep a bulk notice's DynamoDB work (claim, reads, settle) off SES's critical path: about
-    # 800 mails/s before SES's own quota, which the pacing enforces whatever this is.
+    # keep a bulk notice's DynamoDB work (claim, reads, settle) off SES's critical path (the
+    # throughput: docs/deploy.md); the pacing enforces SES's own quota whatever this is.
     max_concurrency=4,
     # The API writes jobs (e.g. a contact's welcome mail) and dispatches them after the commit;
     # the sweeper re-queues jobs whose dispatch was lost.

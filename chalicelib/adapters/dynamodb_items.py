@@ -1,7 +1,7 @@
 """DynamoDB answers parsed with their items as sent: DynamoDB's JSON already carries each item in
 the attribute-value form (`{"S": "…"}`) that PynamoDB reads, so the items are taken from the JSON
 as they are, only blobs decoded, instead of botocore walking the AttributeValue shape attribute by
-attribute: 25–40 µs an item of seven attributes against about 6 (docs/design.md). Everything else of
+attribute, which costs several times as much CPU an item (docs/design.md). Everything else of
 the answer (its other members, errors, metadata) is parsed by botocore as before, and the result
 is the same as botocore's, which tests/unit/test_dynamodb_items.py checks item type by item type."""
 from __future__ import annotations

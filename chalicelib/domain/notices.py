@@ -201,7 +201,7 @@ class AudienceMember:
 
 @dataclass(frozen=True)
 class Coverage:
-    """N4 made useful: who a notice reaches and which affected accounts it reaches nobody in."""
+    """Who a notice reaches, and the affected accounts it reaches nobody in (N4 for one notice)."""
 
     affected_accounts: int
     recipients: int

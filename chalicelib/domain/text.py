@@ -1,6 +1,6 @@
 """What a stored text may contain, and e-mail addresses (docs/api.md, "Text fields").
 
-Control characters (C0, DEL, C1) and bidirectional overrides/isolates are refused everywhere; a
+Control characters (U+0000–U+001F, U+007F–U+009F) and bidirectional overrides/isolates are refused everywhere; a
 multi-line text keeps only the line feed and the tab. The marks U+200E/U+200F (and U+061C) stay:
 they change no text's order beyond their own position and names in right-to-left scripts need
 them. Mail headers are built from these texts with `one_line`, whatever was stored before.

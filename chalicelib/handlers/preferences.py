@@ -1,4 +1,4 @@
-"""Notification preferences (issue 4 §3): the public pages behind the link of every notice mail.
+"""Notification preferences (N2, docs/api.md): the public pages behind the link of every notice mail.
 
 GET and HEAD read only (mail scanners follow links); POST saves the choices; POST …/unsubscribe
 removes one type everywhere, also as an RFC 8058 one-click (`List-Unsubscribe=One-Click` in the

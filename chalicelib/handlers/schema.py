@@ -1,7 +1,7 @@
 """A small declarative validator for JSON bodies and query strings, and the JSON Schema of each.
 
-Why not pydantic: importing it costs ~90 ms, about 30 % of the cold-start floor, and the
-budget is 25 % (docs/performance.md). These few types cover what the API accepts and name
+Why not pydantic: importing it would take the whole cold-start budget on its own (docs/design.md,
+"Validation"). These few types cover what the API accepts and name
 every bad field with its problem. `json_schema()` describes the same rules for the OpenAPI
 document (GET /openapi.json), and the same types describe the answers (handlers/responses.py).
 """

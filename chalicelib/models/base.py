@@ -45,9 +45,9 @@ class PackedJSONAttribute(BinaryAttribute):
     """A JSON value stored as one zlib-compressed binary attribute.
 
     For data that is only ever read and written whole, never queried or updated by path (a
-    notice batch's recipients): about a third of the size of the same data as nested maps, so
-    fewer write units for every update of the item, and one value to (de)serialize instead of
-    a walk over hundreds of typed attributes."""
+    notice batch's recipients): much smaller than the same data as nested maps, so fewer write
+    units for every update of the item, and one value to (de)serialize instead of a walk over
+    hundreds of typed attributes."""
 
     def __init__(self, **kwargs):
         super().__init__(legacy_encoding=False, **kwargs)

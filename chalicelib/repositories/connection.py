@@ -1,8 +1,8 @@
 """The DynamoDB connection: binds the models to the table and gives them one botocore client.
 
 This is the one module that reaches into PynamoDB's connection internals (`_get_connection`,
-`Connection._client`): PynamoDB builds a botocore session and client per model, about 56 ms of
-CPU each (docs/design.md), so every model shares the transactions' client instead.
+`Connection._client`): PynamoDB builds a botocore session and client per model, each costly in
+CPU (docs/design.md), so every model shares the transactions' client instead.
 tests/unit/test_dynamodb_connection.py fails on a PynamoDB version where this stops holding.
 """
 from __future__ import annotations

@@ -2,9 +2,8 @@
 and writes by the ten thousand (delivery records) from plain values.
 
 PynamoDB builds a Model instance per item and sets every attribute the model declares, defaults
-included: about 19 µs for a membership (18 attributes) where reading the five fields the
-audience projects takes 3 µs. A notice to 10,000 people reads some 30,000 such items. These
-reads go through the same PynamoDB connection and pagination; only the mapping differs, and
+included: several times the CPU of reading the few fields the audience projects, for every item
+of an audience (docs/design.md). These reads go through the same PynamoDB connection and pagination; only the mapping differs, and
 each field is deserialized by the model's own attribute."""
 from __future__ import annotations
 

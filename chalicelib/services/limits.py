@@ -1,4 +1,4 @@
-"""Limits that keep Roster from becoming a mail cannon (issue 14 §4, docs/api.md "Limits"):
+"""Limits that keep Roster from becoming a mail cannon (docs/api.md "Limits"):
 a per-tenant request rate on the routes that cause mail, a daily cap of invitation mails per
 recipient address, and a cooldown between resends of one invitation."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Notification preferences behind the link of every notice mail (issue 4 §3, N2, N3).
+"""Notification preferences behind the link of every notice mail (N2, N3).
 
 The link's token is not stored: it is `<payload>.<mac>`, the payload the base64url of tenant id,
 person id and issue day, the MAC an HMAC-SHA256 (first 128 bits) of the payload under a key
