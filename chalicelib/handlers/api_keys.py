@@ -17,7 +17,7 @@ LIST = Schema(PAGE)
 def create_api_key(call):
     body = call.body
     key, secret = bootstrap.get_api_key_service().create(call.tenant_id, body.get("name"), call.principal.actor)
-    return json_response({"api_key": render.api_key(key), "secret": secret}, 201)
+    return json_response(render.new_api_key(key, secret), 201)
 
 
 @route(bp, "/api-keys", query=LIST, responses={200: page_of(API_KEY)})

@@ -14,6 +14,7 @@ from chalicelib.domain.invitations import INVITATION_STATUSES
 from chalicelib.domain.rules import normalise_email
 from chalicelib.domain.vocabulary import LANGUAGES
 from chalicelib.handlers.contacts import GRANTS
+from chalicelib.handlers import render
 from chalicelib.handlers.http import error_body, json_response, route
 from chalicelib.handlers.responses import INVITATION, INVITATION_ANSWER, INVITATION_RESULTS, page_of
 from chalicelib.handlers.schema import EMAIL, PAGE, AnyValue, Enum, Integer, ListOf, Schema, Type
@@ -33,20 +34,6 @@ BASE = "/accounts/{account_id}/invitations"
 # The customer and the account's admins invite, list, resend and revoke (C2, G9); see docs/permissions.md.
 
 
-def render(invitation) -> dict:
-    i = invitation
-    return {"invitation_id": i.invitation_id, "account_id": i.account_id, "person_id": i.person_id,
-            "email": i.email, "kind": i.kind, "roles": i.roles, "permissions": i.permissions,
-            "notifications": i.notifications, "language": i.language, "status": i.status,
-            "membership_status": _membership_status(i.status), "expires_at": i.expires_at,
-            "invited_by": i.invited_by, "mail_job_id": i.mail_job_id, "created_at": i.created_at,
-            "updated_at": i.updated_at, "responded_at": i.responded_at, "version": i.version}
-
-
-def _membership_status(status: str) -> str | None:
-    return {"pending": "pending", "invited": "invited", "accepted": "active", "declined": "declined"}.get(status)
-
-
 def _inviter(call) -> tuple[str, str | None]:
     person_id = getattr(call.principal, "person_id", None)
     return (person_id or call.principal.actor), person_id
@@ -57,7 +44,7 @@ def create_invitation(call, account_id):
     body = call.body
     invited_by, person_id = _inviter(call)
     invitation = bootstrap.get_invitation_service().create(call.tenant_id, account_id, body, invited_by, person_id)
-    return json_response(render(invitation), 201)
+    return json_response(render.invitation(invitation), 201)
 
 
 @route(bp, BASE + "/batch", ("POST",), people="manage", body=BATCH, responses={200: INVITATION_RESULTS}, sends_mail=True)
@@ -78,7 +65,7 @@ def create_invitations(call, account_id):
                                [Problem(f"invitations[{index}].email", "appears earlier in the batch")])
             seen.add(email)
             invitation = service.create(call.tenant_id, account_id, fields, invited_by, person_id)
-            results.append({"status": 201, "invitation": render(invitation)})
+            results.append({"status": 201, "invitation": render.invitation(invitation)})
         except DomainError as error:
             results.append({"status": error.status, **error_body(error.code, error.message, error.details)})
     return json_response({"items": results}, 200)
@@ -89,18 +76,18 @@ def list_invitations(call, account_id):
     q = call.query
     page = bootstrap.get_invitation_service().list(call.tenant_id, account_id, q.get("status"), q.get("limit", 50),
                                                    q.get("cursor"))
-    return {"items": [render(i) for i in page.items], "next_cursor": page.next_cursor}
+    return render.page(page, render.invitation)
 
 
 @route(bp, BASE + "/{invitation_id}", people="manage", responses={200: INVITATION})
 def get_invitation(call, account_id, invitation_id):
-    return render(bootstrap.get_invitation_service().get(call.tenant_id, account_id, invitation_id))
+    return render.invitation(bootstrap.get_invitation_service().get(call.tenant_id, account_id, invitation_id))
 
 
 @route(bp, BASE + "/{invitation_id}/resend", ("POST",), people="manage", responses={200: INVITATION}, errors=(409,), sends_mail=True)
 def resend_invitation(call, account_id, invitation_id):
-    return render(bootstrap.get_invitation_service().resend(call.tenant_id, account_id, invitation_id,
-                                                                call.actor))
+    return render.invitation(bootstrap.get_invitation_service().resend(call.tenant_id, account_id, invitation_id,
+                                                                           call.actor))
 
 
 @route(bp, BASE + "/{invitation_id}", ("DELETE",), people="manage", responses={204: None}, errors=(409,))
@@ -167,15 +154,14 @@ def _language(request) -> str:
 
 
 def _page(request, answer, token: str) -> Response:
-    from chalicelib.pages import invitation as pages
+    from chalicelib.pages import html as pages
 
     status = STATUS[answer.state]
     if "application/json" in (request.headers.get("accept") or "") and request.method == "POST":
-        body = {"status": answer.state, "invitation_id": answer.invitation_id if status == 200 else None,
-                "account_id": answer.context.account_id if status == 200 and answer.context else None}
-        return Response(body=json.dumps(body), status_code=status,
+        return Response(body=json.dumps(render.invitation_answer(answer, status == 200)), status_code=status,
                         headers={**PAGE_HEADERS, "Content-Type": "application/json"})
-    html = pages.offer(answer.context, token) if answer.state == "open" else pages.message(answer.context, answer.state)
+    html = (pages.invitation_offer(answer.context, token) if answer.state == "open"
+            else pages.invitation_message(answer.context, answer.state))
     return Response(body="" if request.method == "HEAD" else html, status_code=status, headers=PAGE_HEADERS)
 
 

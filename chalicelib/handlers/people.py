@@ -2,6 +2,7 @@
 from chalice import Blueprint, Response
 
 from chalicelib import bootstrap
+from chalicelib.domain.entities import Page
 from chalicelib.domain.vocabulary import LANGUAGES
 from chalicelib.handlers import render
 from chalicelib.handlers.http import route
@@ -23,7 +24,7 @@ def list_people(call):
     service = bootstrap.get_people_service()
     if "email" in q:
         person = service.find_by_email(call.tenant_id, q["email"])
-        return {"items": [render.person(person)] if person else [], "next_cursor": None}
+        return render.page(Page([person] if person else [], None), render.person)
     return render.page(service.list(call.tenant_id, q.get("limit", 50), q.get("cursor")), render.person)
 
 

@@ -12,8 +12,9 @@ from chalice import Blueprint, Response
 
 from chalicelib import bootstrap
 from chalicelib.domain.errors import InvalidInput
-from chalicelib.handlers.http import error_body, parse_body
 from chalicelib.domain.vocabulary import NOTIFICATIONS
+from chalicelib.handlers import render
+from chalicelib.handlers.http import error_body, parse_body
 from chalicelib.handlers.invitations import FORM_TYPES, PAGE_HEADERS, _language, page_route
 from chalicelib.handlers.responses import PREFERENCES_ANSWER
 from chalicelib.handlers.schema import Enum, ListOf, MapOf, Object, String
@@ -38,20 +39,16 @@ def _wants_json(request) -> bool:
 def _answer(request, page, token: str, back: str, error: InvalidInput | None = None) -> Response:
     """The page, or JSON for API clients; `error` (a malformed body) is named in JSON answers of a
     genuine link (a tampered one gets the plain 404)."""
-    from chalicelib.pages import preferences as pages
+    from chalicelib.pages import html as pages
 
     status = STATUS[page.state]
     if _wants_json(request):
-        body: dict = {"status": page.state}
+        body = render.preferences(page, shown=status == 200)
         if error is not None and page.state == "invalid":
             body.update(error_body(error.code, error.message, error.details))
-        if status == 200:
-            body.update(language=page.language, notice_type=page.notice_type, accounts=[
-                {"account_id": a.account_id, "account_name": a.account_name, "notifications": a.notifications,
-                 "designated": a.designated, "always": sorted(a.forced)} for a in page.accounts])
         return Response(body=json.dumps(body), status_code=status,
                         headers={**PAGE_HEADERS, "Content-Type": "application/json"})
-    html = pages.choices(page, token) if page.state == "open" else pages.message(page, back)
+    html = pages.preference_choices(page, token) if page.state == "open" else pages.preference_message(page, back)
     return Response(body="" if request.method == "HEAD" else html, status_code=status, headers=PAGE_HEADERS)
 
 

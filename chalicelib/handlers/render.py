@@ -1,17 +1,32 @@
-"""JSON shapes of the API's objects (docs/api.md)."""
+"""JSON shapes of the API's objects and of the link pages' JSON answers (docs/api.md)."""
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 from chalicelib.domain.entities import Access, Account, ApiKey, ContactDetails, Membership, Page, Person, Tenant
+from chalicelib.domain.invitations import Answer, Invitation
+
+if TYPE_CHECKING:
+    from chalicelib.services.preferences import PreferencePage
 
 
 def tenant(t: Tenant) -> dict:
     return asdict(t)
 
 
+def new_tenant(t: Tenant, api_key_secret: str) -> dict:
+    """A new tenant with its first API key's secret, shown this once."""
+    return {"tenant": tenant(t), "api_key": api_key_secret}
+
+
 def api_key(k: ApiKey) -> dict:
     return {"key_id": k.key_id, "name": k.name, "hint": k.hint, "created_at": k.created_at, "created_by": k.created_by}
+
+
+def new_api_key(k: ApiKey, secret: str) -> dict:
+    """A new key with its secret, shown this once."""
+    return {"api_key": api_key(k), "secret": secret}
 
 
 def account(a: Account) -> dict:
@@ -46,6 +61,35 @@ def access(a: Access) -> dict:
     m = a.membership
     return {"account_id": m.account_id, "account_name": a.account_name, "account_status": a.account_status,
             "kind": m.kind, "status": m.status, "roles": m.roles, "permissions": m.permissions}
+
+
+# the status of the membership an invitation offers, while the invitation is in this status
+_MEMBERSHIP_STATUS = {"pending": "pending", "invited": "invited", "accepted": "active", "declined": "declined"}
+
+
+def invitation(i: Invitation) -> dict:
+    return {"invitation_id": i.invitation_id, "account_id": i.account_id, "person_id": i.person_id,
+            "email": i.email, "kind": i.kind, "roles": i.roles, "permissions": i.permissions,
+            "notifications": i.notifications, "language": i.language, "status": i.status,
+            "membership_status": _MEMBERSHIP_STATUS.get(i.status), "expires_at": i.expires_at,
+            "invited_by": i.invited_by, "mail_job_id": i.mail_job_id, "created_at": i.created_at,
+            "updated_at": i.updated_at, "responded_at": i.responded_at, "version": i.version}
+
+
+def invitation_answer(a: Answer, answered: bool) -> dict:
+    """An invitation link's answer to an API client (`Accept: application/json`); `answered`:
+    the ids only when the answer took effect."""
+    return {"status": a.state, "invitation_id": a.invitation_id if answered else None,
+            "account_id": a.context.account_id if answered and a.context else None}
+
+
+def preferences(p: PreferencePage, shown: bool) -> dict:
+    """A preferences link's answer to an API client; `shown`: the choices only for a genuine link."""
+    if not shown:
+        return {"status": p.state}
+    return {"status": p.state, "language": p.language, "notice_type": p.notice_type, "accounts": [
+        {"account_id": a.account_id, "account_name": a.account_name, "notifications": a.notifications,
+         "designated": a.designated, "always": sorted(a.forced)} for a in p.accounts]}
 
 
 def page(p: Page, render) -> dict:

@@ -35,7 +35,7 @@ def create_tenant(call):
     body = call.body
     tenant, secret = bootstrap.get_tenant_service().create(
         body["name"], body.get("description"), body.get("default_language", "en"))
-    return json_response({"tenant": render.tenant(tenant), "api_key": secret}, 201)
+    return json_response(render.new_tenant(tenant, secret), 201)
 
 
 @route(bp, "/tenant", responses={200: TENANT})

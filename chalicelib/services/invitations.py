@@ -366,7 +366,7 @@ def _closed(inv: Invitation) -> Conflict:
 
 
 def labels(permissions: list[str], language: str) -> list[str]:
-    from chalicelib.pages.texts import PERMISSION_LABELS
+    from chalicelib.pages.invitation_texts import PERMISSION_LABELS
 
     names = PERMISSION_LABELS.get(language, PERMISSION_LABELS["en"])
     return [names.get(p, p) for p in permissions]

@@ -95,7 +95,7 @@ def test_a_guest_invitation_by_a_person_is_checked_when_the_guest_accepts(api, s
 
 
 def test_the_not_registered_page_exists_in_every_language(api, scene, chalice_client):
-    from chalicelib.pages.texts import TEXTS
+    from chalicelib.pages.invitation_texts import TEXTS
 
     for language, texts in TEXTS.items():
         assert texts.keys() == TEXTS["en"].keys(), language

@@ -1,4 +1,4 @@
-"""The invitation pages' texts in de/fr/it/en, and the names of permissions and roles."""
+"""The invitation pages' texts in de/fr/it/en, and the names of permissions."""
 from __future__ import annotations
 
 PERMISSION_LABELS = {
