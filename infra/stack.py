@@ -48,7 +48,6 @@ DEFAULT_MAX_CONCURRENCY = 5
 # pacing itself at rate / its event source's MaximumConcurrency.
 DEFAULT_SES_MAX_SEND_RATE = 14
 SES_MAX_SEND_RATE_ENV = "ROSTER_SES_MAX_SEND_RATE"
-MAIL_WORKER_CONCURRENCY_ENV = "ROSTER_MAIL_WORKER_CONCURRENCY"
 
 TABLE_ACTIONS = [
     # Items and queries (transactions are authorised per item: TransactWriteItems needs
@@ -221,6 +220,7 @@ class RosterStack(Stack):
                                                   f"{queue.declaration.logical_id}.senders"):
                 self.sends_to.setdefault(function_id, []).append(queue)
         self.mail_senders = self._function_ids(self.resources.mail_senders, "mail_senders")
+        self.send_rate_readers = self._function_ids(self.resources.send_rate_readers, "send_rate_readers")
         self.sender_verifiers = self._function_ids(self.resources.sender_verifiers, "sender_verifiers")
         for function_id, function in sam.functions(self.template).items():
             cfn_function = self.chalice.get_resource(function_id)
@@ -232,13 +232,10 @@ class RosterStack(Stack):
             if function_id in self.mail_senders and self.configuration_set is not None:
                 cfn_function.add_property_override(f"Environment.Variables.{CONFIGURATION_SET_ENV}",
                                                    self.configuration_set.configuration_set_name)
-            if function_id in self.mail_senders:
-                # SES pacing: the account's rate, shared by at most MaximumConcurrency workers.
+            if function_id in self.mail_senders or function_id in self.send_rate_readers:
+                # SES pacing: the fan-out delays each notice batch's message by the account's rate
                 cfn_function.add_property_override(f"Environment.Variables.{SES_MAX_SEND_RATE_ENV}",
                                                    self.ses_max_send_rate)
-                if function_id in self.max_concurrency:
-                    cfn_function.add_property_override(f"Environment.Variables.{MAIL_WORKER_CONCURRENCY_ENV}",
-                                                       str(self.max_concurrency[function_id]))
             role_id = sam.role_of(function)
             if role_id is None:
                 raise ValueError(f"{function_id} has no role of its own; set autogen_policy off")

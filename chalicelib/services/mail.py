@@ -12,9 +12,8 @@ from chalicelib.adapters.ses import BULK_LIMIT, PermanentMailError, TransientMai
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.mail import (
-    BOUNCED, COMPLAINED, FAILED, QUEUED, SENDING, SENT, SETTLED, SUPPRESSED, JobView, MailJob, Recipient, mask_email,
+    FAILED, QUEUED, SENDING, SENT, SETTLED, SUPPRESSED, JobView, MailJob, Recipient,
 )
-from chalicelib.domain.rules import normalise_email
 from chalicelib.models.base import plain
 from chalicelib.mail.catalog import BRANDING_DEFAULTS, pick_language, template_name
 from chalicelib.services.tenants import may_send_from
@@ -53,17 +52,11 @@ class MailService:
         self._domain = mail_domain
         self._log = logger
         self._after_sent: dict[str, AfterSent] = {}
-        self._other_messages: Callable[[str, str], bool] | None = None
 
     def on_sent(self, kind: str, callback: AfterSent) -> None:
         """Registers what follows a sent mail of `kind` (e.g. an invitation becomes `invited`).
         The callback must be idempotent: a retried job may call it again."""
         self._after_sent[kind] = callback
-
-    def on_other_message(self, callback: Callable[[str, str], bool]) -> None:
-        """Feedback about an SES message that is no outbox recipient's goes to `callback(message
-        id, bounced|complained)` (a notice delivery; it returns whether it knew the message)."""
-        self._other_messages = callback
 
     # --- request side ------------------------------------------------------------------------
     def add(self, tx, tenant_id: str, kind: str, recipients: list[Recipient], data: dict | None = None,
@@ -192,32 +185,12 @@ class MailService:
         return len(pending)
 
     # --- SES feedback ------------------------------------------------------------------------
-    def record_feedback(self, notification: dict) -> int:
-        """Marks bounced or complained recipients and suppresses the address: no further mail
-        goes to it, and the person (and their memberships) show it. Returns addresses marked."""
-        kind = notification.get("notificationType") or notification.get("eventType")
-        if kind == "Bounce":
-            bounce = notification.get("bounce", {})
-            if bounce.get("bounceType") == "Transient":
-                return 0  # a soft bounce (mailbox full): SES retries itself; nothing to stop
-            status, addresses = BOUNCED, [r.get("emailAddress") for r in bounce.get("bouncedRecipients", [])]
-        elif kind == "Complaint":
-            complaint = notification.get("complaint", {})
-            status, addresses = COMPLAINED, [r.get("emailAddress") for r in complaint.get("complainedRecipients", [])]
-        else:
-            return 0
-        now = self._clock.now_iso()
-        addresses = [normalise_email(a) for a in addresses if a]
-        for address in addresses:
-            self._repo.suppress(address, status, now)
-        message_id = (notification.get("mail") or {}).get("messageId", "")
-        message = self._repo.message(message_id)
-        if message is not None and message.email in addresses:
-            self._repo.set_status(message.tenant_id, message.job_id, message.recipient, status,
-                                  f"SES {kind.lower()}", now)
-            if message.person_id:
-                self._db.people.mark_undeliverable(message.tenant_id, message.person_id, status)
-        elif message is None and message_id and addresses and self._other_messages is not None:
-            self._other_messages(message_id, status)
-        self._log.info("mail feedback", extra={"kind": kind, "addresses": [mask_email(a) for a in addresses]})
-        return len(addresses)
+    def record_feedback(self, message, status: str, kind: str, addresses: list[str]) -> None:
+        """A bounce or complaint about a job's mail (`message`: its SES message map item): the
+        recipient shows it and the person is flagged. The address is already suppressed."""
+        if message.email not in addresses:
+            return
+        self._repo.set_status(message.tenant_id, message.job_id, message.recipient, status, f"SES {kind.lower()}",
+                              self._clock.now_iso())
+        if message.person_id:
+            self._db.people.mark_undeliverable(message.tenant_id, message.person_id, status)
