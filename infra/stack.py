@@ -59,9 +59,10 @@ TABLE_ACTIONS = [
 ]
 QUEUE_SEND_ACTIONS = ["sqs:SendMessage", "sqs:GetQueueUrl"]
 # What Lambda's SQS poller needs on the consumer's role (the event source mapping checks it
-# on creation), plus ChangeMessageVisibility for a consumer that backs off a message.
+# on creation), plus ChangeMessageVisibility (and the URL, from its name) for a consumer that
+# backs off a message.
 QUEUE_CONSUME_ACTIONS = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
-                         "sqs:ChangeMessageVisibility"]
+                         "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl"]
 # SesMailer sends templated mail only (SES v1: SendTemplatedEmail, SendBulkTemplatedEmail).
 SES_ACTIONS = ["ses:SendTemplatedEmail", "ses:SendBulkTemplatedEmail"]
 # Tenant senders (T3): the API asks SES to verify an address, or a domain through Easy DKIM, and

@@ -37,6 +37,11 @@ class SqsMessages:
             if response.get("Failed"):
                 raise RuntimeError(f"SQS refused {len(response['Failed'])} messages: {response['Failed'][0]}")
 
+    def of_arn(self, queue_arn: str) -> "SqsMessages":
+        """The queue an event source ARN names (its last part), through the same client."""
+        name = queue_arn.rsplit(":", 1)[-1]
+        return self if name == self._name else SqsMessages(self._client, name)
+
     def retry_later(self, receipt_handle: str, seconds: int) -> None:
         """A received message comes back after `seconds` (its visibility timeout, from now)."""
         self._client.change_message_visibility(QueueUrl=self._queue_url(), ReceiptHandle=receipt_handle,

@@ -36,7 +36,7 @@ def send_notice_batch(event):
             service.send_batch(job["tenant_id"], job["notice_id"], job["batch"],
                                last_attempt=receives >= NOTICE_BATCH_QUEUE.max_receive_count, receive_count=receives)
         except RetryLater as later:
-            service.retry_later(record.receipt_handle, later.seconds)
+            service.retry_later(record.event_source_arn, record.receipt_handle, later.seconds)
             raise
 
     return _partial_batch(event, handle)

@@ -9,7 +9,6 @@ from pynamodb.attributes import (
 )
 from pynamodb.indexes import GlobalSecondaryIndex
 
-from chalicelib.models import keys
 from chalicelib.models.base import PackedJSONAttribute, RosterModel, index_meta
 
 

@@ -12,7 +12,6 @@ from typing import Iterator
 from chalicelib.domain.mail import FAILED, SENDING, SENT
 from chalicelib.models import keys
 from chalicelib.models.entities import AccountItem, MembershipItem, PersonItem
-from chalicelib.models.mail import SuppressionItem
 from chalicelib.models.notices import (
     NoticeBatchItem, NoticeBatchStateItem, NoticeEventItem, NoticeItem, NoticeMessageItem,
 )

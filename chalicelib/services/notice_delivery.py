@@ -208,9 +208,10 @@ class NoticeDelivery:
                 self._give_up(batch)
             raise
 
-    def retry_later(self, receipt_handle: str, seconds: int) -> None:
-        """The batch message received with `receipt_handle` comes back after `seconds`."""
-        self._mail_queue.retry_later(receipt_handle, seconds)
+    def retry_later(self, queue_arn: str, receipt_handle: str, seconds: int) -> None:
+        """The batch message received with `receipt_handle` from the queue `queue_arn` names comes
+        back after `seconds` (the consumer knows its queue by the event's ARN, not by a setting)."""
+        self._mail_queue.of_arn(queue_arn).retry_later(receipt_handle, seconds)
 
     def _release(self, tenant_id: str, notice_id: str, batch_sk: str, attempt: str) -> None:
         from chalicelib.models import keys

@@ -633,8 +633,15 @@ def test_a_throttled_batch_comes_back_after_a_delay_and_at_most_five_ses_calls_a
     bootstrap.get_notice_delivery().fan_out(world.tenant_id, notice_id, event_key)
     ses = bootstrap.get_notice_delivery()._mailer._client
     visibility = []
-    sqs = bootstrap.get_notice_delivery()._mail_queue
-    monkeypatch.setattr(sqs, "retry_later", lambda handle, seconds: visibility.append(seconds))
+    from chalicelib.adapters.job_queue import SqsMessages
+
+    original = SqsMessages.retry_later
+
+    def retry_later(self, handle, seconds):
+        visibility.append(seconds)
+        original(self, handle, seconds)  # the real call: the message stays invisible that long
+
+    monkeypatch.setattr(SqsMessages, "retry_later", retry_later)
     with Stubber(ses) as stubber:
         throttle(stubber, NOTICE_BATCH_QUEUE.max_receive_count)
         [message] = receive(BATCH)

@@ -25,7 +25,7 @@ TABLE_ACTIONS = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", 
                  "dynamodb:ConditionCheckItem"}
 QUEUE_SEND_ACTIONS = {"sqs:SendMessage", "sqs:GetQueueUrl"}
 QUEUE_CONSUME_ACTIONS = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
-                         "sqs:ChangeMessageVisibility"}
+                         "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl"}
 MAIL_SEND_ACTIONS = {"ses:SendTemplatedEmail", "ses:SendBulkTemplatedEmail"}
 SENDER_VERIFY_ACTIONS = {"ses:VerifyEmailIdentity", "ses:GetIdentityVerificationAttributes",
                          "ses:VerifyDomainDkim", "ses:GetIdentityDkimAttributes"}
