@@ -103,9 +103,9 @@ class NoticeDelivery:
             if from_seq is not None:
                 return self._continue(tenant_id, notice_id, event_key, from_seq)
             return self._fan_out(tenant_id, notice_id, event_key)
-        except Exception:
+        except Exception as exc:
             if last_attempt and from_seq is None:
-                self._repo.fail_fanout(tenant_id, notice_id, event_key, f"{GAVE_UP}: fan-out failed")
+                self._repo.fail_fanout(tenant_id, notice_id, event_key, f"{GAVE_UP}: {type(exc).__name__}")
             raise
 
     def _fan_out(self, tenant_id: str, notice_id: str, event_key: str) -> int:
@@ -117,6 +117,7 @@ class NoticeDelivery:
         pacer = _Pacer(self._clock.now(), self.send_rate, [plan for plan, _ in existing])
         queued = self._enqueue([plan for plan, state in existing if state is None], pacer)
         if event.fanout != "planning":
+            self._hand_on(event, pacer)
             return queued
         plan = self._audience.plan(tenant_id, event.notice_type, plain(event.affected))
         held = {r["p"] for batch, _ in existing for r in batch.recipients}
@@ -187,20 +188,14 @@ class NoticeDelivery:
         """Sends a queued batch once; returns how many mails SES accepted (0 when the batch was not
         queued: a redelivered message sends nothing).
 
-        The claim comes first. Until SES is called any error releases it; a throttled or
+        The plan is read, then claimed. Until SES is called any error releases the claim; a throttled or
         unavailable SES releases it and raises RetryLater (the message comes back after a
         delay; nothing here sleeps or calls SES again). On the queue's last attempt the batch is
         settled `failed` instead, before the error goes on to the dead-letter queue."""
+        batch = self._repo.batch(tenant_id, notice_id, batch_sk)
         attempt = uuid.uuid4().hex
-        if not self._repo.claim(tenant_id, notice_id, batch_sk, attempt, self._clock.now_iso()):
-            return 0  # not queued: sent, being sent
-        try:
-            batch = self._repo.batch(tenant_id, notice_id, batch_sk)
-        except Exception:
-            self._release(tenant_id, notice_id, batch_sk, attempt)
-            raise
-        if batch is None:
-            return 0
+        if batch is None or not self._repo.claim(tenant_id, notice_id, batch_sk, attempt, self._clock.now_iso()):
+            return 0  # never planned, or not queued: sent or being sent
         try:
             return self._send_batch(batch, attempt, receive_count)
         except Exception:
@@ -212,12 +207,6 @@ class NoticeDelivery:
         """The batch message received with `receipt_handle` from the queue `queue_arn` names comes
         back after `seconds` (the consumer knows its queue by the event's ARN, not by a setting)."""
         self._mail_queue.of_arn(queue_arn).retry_later(receipt_handle, seconds)
-
-    def _release(self, tenant_id: str, notice_id: str, batch_sk: str, attempt: str) -> None:
-        from chalicelib.models import keys
-        from chalicelib.models.notices import NoticeBatchItem
-
-        self._repo.release(NoticeBatchItem(keys.notice_batches(tenant_id, notice_id), batch_sk), attempt)
 
     def _send_batch(self, batch, attempt: str, receive_count: int) -> int:
         recipients = batch.recipients
