@@ -3,7 +3,6 @@ sends each recipient at most once, a sweeper for jobs that never reached the que
 feedback (bounces, complaints) that stops mail to bad addresses."""
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 from typing import Callable
 
@@ -16,9 +15,9 @@ from chalicelib.domain.mail import (
 )
 from chalicelib.models.base import plain
 from chalicelib.mail.catalog import BRANDING_DEFAULTS, pick_language, template_name
+from chalicelib.services.claims import GAVE_UP, UNCONFIRMED, new_attempt, stale_before
 from chalicelib.services.tenants import may_send_from
 
-STALE_CLAIM = timedelta(minutes=15)  # longer than the worker's timeout: the claimer is gone
 SWEEP_AFTER = timedelta(minutes=2)
 
 AfterSent = Callable[[str, dict, object], None]
@@ -108,7 +107,7 @@ class MailService:
                 self._send(job, queued)
             except TransientMailError:
                 if last_attempt:
-                    self._fail_open(tenant_id, job_id, "gave up after the queue's last attempt")
+                    self._fail_open(tenant_id, job_id, GAVE_UP)
                 raise
         self._finish_if_settled(tenant_id, job_id)
 
@@ -120,7 +119,7 @@ class MailService:
         context = {"account_id": job.account_id or "", "account_name": (account.name if account else "") or "",
                    "portal_url": (settings.get("welcome_mail") or {}).get("portal_url", "")}
         default_language = tenant.default_language if tenant else None
-        attempt, now = uuid.uuid4().hex, self._clock.now_iso()
+        attempt, now = new_attempt(), self._clock.now_iso()
         claimed = set(self._repo.claim(job.tenant_id, job.job_id, [r.key for r in queued], attempt, now))
         by_template: dict[str, list] = {}
         for recipient in queued:
@@ -159,12 +158,10 @@ class MailService:
     def _settle_stale_claims(self, tenant_id: str, job_id: str, recipients) -> None:
         """A claim older than any worker can live means the worker died between claim and
         settle. Its mail may or may not have gone out; it is not sent again (at most once)."""
-        cutoff = iso(self._clock.now() - STALE_CLAIM)
+        cutoff = stale_before(self._clock)
         stale = [r for r in recipients if r.status == SENDING and r.updated_at < cutoff]
         if stale:
-            self._repo.settle(tenant_id, job_id, [(r, FAILED, None, "unconfirmed: the worker stopped after "
-                                                   "claiming; not re-sent to avoid a duplicate") for r in stale],
-                              self._clock.now_iso())
+            self._repo.settle(tenant_id, job_id, [(r, FAILED, None, UNCONFIRMED) for r in stale], self._clock.now_iso())
 
     def _fail_open(self, tenant_id: str, job_id: str, detail: str) -> None:
         open_ = [r for r in self._repo.recipients(tenant_id, job_id) if r.status == QUEUED]

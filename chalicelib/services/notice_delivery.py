@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import time
-import uuid
 from datetime import timedelta
 from typing import Callable
 
@@ -29,7 +28,8 @@ from chalicelib.mail.catalog import pick_language, template_name
 from chalicelib.models.base import plain
 from chalicelib.repositories.notice_delivery import NoticeDeliveryRepository
 from chalicelib.resources import MAIL_QUEUE, NOTICE_FANOUT_QUEUE
-from chalicelib.services.mail import STALE_CLAIM, tenant_branding
+from chalicelib.services.claims import GAVE_UP, UNCONFIRMED, new_attempt, stale_before
+from chalicelib.services.mail import tenant_branding
 from chalicelib.services.tenants import may_send_from
 
 BATCHES_A_WRITE = 10  # batches planned before they are written and queued (one SendMessageBatch)
@@ -50,8 +50,6 @@ SUPPRESSION_LIST_SECONDS = 30.0
 
 TEMPLATE_KIND = "notice"
 THROTTLED_DELAY_SECONDS = 30  # a throttled batch's first retry; doubled each receive, ≤ 900 s
-UNCONFIRMED = "unconfirmed: the worker stopped after claiming; not re-sent to avoid a duplicate"
-GAVE_UP = "gave up after the queue's last attempt"
 FEEDBACK_DETAIL = {BOUNCED: "SES bounce", COMPLAINED: "SES complaint"}
 
 
@@ -193,7 +191,7 @@ class NoticeDelivery:
         delay; nothing here sleeps or calls SES again). On the queue's last attempt the batch is
         settled `failed` instead, before the error goes on to the dead-letter queue."""
         batch = self._repo.batch(tenant_id, notice_id, batch_sk)
-        attempt = uuid.uuid4().hex
+        attempt = new_attempt()
         if batch is None or not self._repo.claim(tenant_id, notice_id, batch_sk, attempt, self._clock.now_iso()):
             return 0  # never planned, or not queued: sent or being sent
         try:
@@ -290,7 +288,7 @@ class NoticeDelivery:
 
     def _give_up(self, batch) -> None:
         """The queue's last attempt failed: the batch's recipients are `failed`, visibly."""
-        attempt = uuid.uuid4().hex
+        attempt = new_attempt()
         if self._repo.claim(batch.tenant_id, batch.notice_id, batch.sk, attempt, self._clock.now_iso()):
             self._settle(batch, attempt, {r["p"]: [FAILED, None, GAVE_UP] for r in batch.recipients}, FAILED)
 
@@ -298,14 +296,14 @@ class NoticeDelivery:
     def sweep(self, limit: int = 100) -> dict:
         """Re-queues fan-outs still planning longer than their queue's visibility timeout after they
         were written, and batches still unclaimed that long after they were due (their message
-        was lost); settles claims older than STALE_CLAIM without sending."""
+        was lost); settles stale claims (services/claims.py) without sending."""
         now = self._clock.now()
         fanning = self._repo.fanning_events(iso(now - FANOUT_LOST_AFTER), limit)
         if fanning and self._fanout_queue is not None:
             self._fanout_queue.send_many([{"tenant_id": e.tenant_id, "notice_id": e.notice_id,
                                            "event_key": e.event_key} for e in fanning])
         unconfirmed = 0
-        for state in self._repo.stale_claims(iso(now - STALE_CLAIM), limit):
+        for state in self._repo.stale_claims(stale_before(self._clock), limit):
             unconfirmed += self._settle_unconfirmed(state)
         lost_before, requeued = iso(now - BATCH_LOST_AFTER), 0
         for sending in self._repo.sending_events(lost_before, limit):
