@@ -115,7 +115,7 @@ class NoticeDelivery:
         pacer = _Pacer(self._clock.now(), self.send_rate, [plan for plan, _ in existing])
         queued = self._enqueue([plan for plan, state in existing if state is None], pacer)
         if event.fanout != "planning":
-            self._hand_on(event, pacer)
+            self._hand_on(pacer)
             return queued
         plan = self._audience.plan(tenant_id, event.notice_type, plain(event.affected))
         held = {r["p"] for batch, _ in existing for r in batch.recipients}
@@ -129,7 +129,7 @@ class NoticeDelivery:
             members.extend(chunk)
             planner.add(member for member in chunk if member.person_id not in held)
         planner.finish()
-        self._hand_on(event, pacer)
+        self._hand_on(pacer)
         coverage = self._audience.coverage(plan, members)
         figures = {"recipients": sum(len(b.recipients) for b, _ in existing) + planner.recipients,
                    "batches": len(existing) + planner.planned, "affected_accounts": coverage.affected_accounts,
@@ -169,7 +169,7 @@ class NoticeDelivery:
             self._mail_queue.send_many([body for body, _ in messages], delays=[delay for _, delay in messages])
         return len(messages)
 
-    def _hand_on(self, event, pacer: "_Pacer") -> None:
+    def _hand_on(self, pacer: "_Pacer") -> None:
         if pacer.later:
             self._continue_later(min(pacer.later, key=lambda b: int(b.seq)))
 
