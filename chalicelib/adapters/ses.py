@@ -61,9 +61,8 @@ class SesMailer:
                               for email, data in destinations], **self._extra)
         except Exception as exc:  # botocore errors: transient ones are retried, others fail the recipients
             raise _classify(exc) from exc
-        # moto leaves out "Status" (SES always sends it): a message id alone means accepted
-        return [Outcome(status.get("Status", "Success" if status.get("MessageId") else None) == "Success",
-                        status.get("MessageId"), status.get("Error")) for status in response["Status"]]
+        return [Outcome(status.get("Status") == "Success", status.get("MessageId"), status.get("Error"))
+                for status in response["Status"]]
 
 
 @lru_cache(maxsize=256)  # a worker sends for few tenants: each sender's header is built once
