@@ -138,9 +138,15 @@ def get_mail_service():
     service = _build_mail_service()
     # an invitation becomes `invited` once SES accepted its mail
     service.on_sent("invitation", lambda *args: get_invitation_service().mark_invited(*args))
-    # a bounce or complaint about a notice mail updates its delivery record
-    service.on_other_message(lambda *args: get_notice_delivery().record_feedback(*args))
     return service
+
+
+@lru_cache(maxsize=1)
+def get_mail_feedback():
+    """SES feedback: the router asks the SES message map which pipeline a message belongs to."""
+    from chalicelib.services.feedback import FeedbackRouter
+
+    return FeedbackRouter(get_repositories(), get_clock(), get_mail_service, get_notice_delivery, get_logger())
 
 
 def _build_mail_service():
@@ -249,7 +255,7 @@ def get_audience():
 
 @lru_cache(maxsize=1)
 def get_notice_delivery():
-    """The notice fan-out (its own queue) and the notice batches of the mail worker."""
+    """The notice fan-out and the notice batches (each its own queue)."""
     import boto3
 
     from chalicelib.adapters.job_queue import SqsMessages
@@ -259,9 +265,9 @@ def get_notice_delivery():
     settings = get_settings()
     sqs = boto3.client("sqs", region_name=settings.region)
     mailer = SesMailer(get_ses_client(), settings.ses_configuration_set or None)
-    return NoticeDelivery(get_repositories(), get_clock(), mailer, SqsMessages(sqs, settings.mail_queue), get_audience(),
+    return NoticeDelivery(get_repositories(), get_clock(), mailer, SqsMessages(sqs, settings.notice_batch_queue),
+                          get_audience(),
                           get_preference_service(), get_logger(), settings.mail_domain, settings.ses_max_send_rate,
-                          settings.mail_worker_concurrency,
                           fanout_queue=SqsMessages(sqs, settings.notice_fanout_queue))
 
 
@@ -270,5 +276,5 @@ _BUILDERS = (
     get_mail_service, get_invitation_service, get_notice_service,
     get_authenticator, get_jwks, get_person_tokens, get_tenant_service, get_api_key_service, get_account_service,
     get_contact_service, get_people_service, get_portal_service, get_audit_service, get_preference_service,
-    get_audience, get_notice_delivery, get_mail_limits,
+    get_audience, get_notice_delivery, get_mail_limits, get_mail_feedback,
 )

@@ -104,6 +104,8 @@ class Resources:
     mail_templates: bool = False
     # Functions that send mail through SES (templated): they get the SES configuration set.
     mail_senders: tuple[str, ...] = ()
+    # Functions that read the SES send rate (ROSTER_SES_MAX_SEND_RATE) without sending mail.
+    send_rate_readers: tuple[str, ...] = ()
     # Functions that ask SES to verify a tenant's own sender address and read its status (T3).
     sender_verifiers: tuple[str, ...] = ()
 
@@ -142,7 +144,21 @@ NOTICE_FANOUT_QUEUE = Queue(
     handler="notice_fanout",
     batch_size=1,
     consumer_timeout_seconds=300,
-    senders=(API_FUNCTION, "notice_schedule"),
+    # the fan-out hands a paced notice on to a delayed continuation of itself (SQS delays ≤ 900 s)
+    senders=(API_FUNCTION, "notice_schedule", "notice_fanout"),
+)
+
+# A notice's batches of ≤ 50, each message delayed until its batch is due (the SES send rate):
+# no worker waits for the rate. Its own queue and function, apart from the outbox jobs.
+NOTICE_BATCH_QUEUE = Queue(
+    logical_id="NoticeBatchQueue",
+    name_env="ROSTER_NOTICE_BATCH_QUEUE",
+    default_name="roster-notice-batch",
+    handler="send_notice_batch",
+    batch_size=10,
+    consumer_timeout_seconds=60,
+    max_concurrency=4,
+    senders=(NOTICE_FANOUT_QUEUE.handler, "notice_schedule"),
 )
 
 MAIL_QUEUE = Queue(
@@ -152,13 +168,10 @@ MAIL_QUEUE = Queue(
     handler="send_mail",
     batch_size=10,
     consumer_timeout_seconds=60,
-    # Bounded: each worker paces SES at ROSTER_SES_MAX_SEND_RATE / this (infra passes both). Four
-    # keep a bulk notice's DynamoDB work (claim, reads, settle) off SES's critical path (the
-    # throughput: docs/deploy.md); the pacing enforces SES's own quota whatever this is.
     max_concurrency=4,
     # The API writes jobs (e.g. a contact's welcome mail) and dispatches them after the commit;
     # the sweeper re-queues jobs whose dispatch was lost.
-    senders=(API_FUNCTION, "mail_sweeper", NOTICE_FANOUT_QUEUE.handler, "notice_schedule"),
+    senders=(API_FUNCTION, "mail_sweeper"),
 )
 
 MAIL_FEEDBACK_QUEUE = Queue(
@@ -183,12 +196,14 @@ MAIL_DOMAIN = "mail.roster.test"
 
 RESOURCES = Resources(
     tables=(MAIN_TABLE,),
-    queues=(MAIL_QUEUE, NOTICE_FANOUT_QUEUE, MAIL_FEEDBACK_QUEUE),
+    queues=(MAIL_QUEUE, NOTICE_FANOUT_QUEUE, NOTICE_BATCH_QUEUE, MAIL_FEEDBACK_QUEUE),
     secrets=(PLATFORM_KEY,),
     email_identities=(MAIL_DOMAIN,),
     topics=(MAIL_FEEDBACK_TOPIC,),
     mail_feedback=(MailFeedback(MAIL_DOMAIN, MAIL_FEEDBACK_TOPIC.logical_id),),
     mail_templates=True,
-    mail_senders=(MAIL_QUEUE.handler,),
+    mail_senders=(MAIL_QUEUE.handler, NOTICE_BATCH_QUEUE.handler),
+    # the fan-out plans each batch's delay from the SES send rate
+    send_rate_readers=(NOTICE_FANOUT_QUEUE.handler,),
     sender_verifiers=(API_FUNCTION,),
 )

@@ -17,6 +17,7 @@ class Settings:
     mail_queue: str
     mail_domain: str
     notice_fanout_queue: str
+    notice_batch_queue: str
     public_base_url: str
     # SES configuration set sent with every mail (bounce/complaint events → SNS); "" = none (local)
     ses_configuration_set: str = ""
@@ -27,10 +28,8 @@ class Settings:
     oidc_tenant_claim: str = "custom:tenant_id"
     oidc_tenant_id: str = ""  # a fixed tenant (single-tenant portal); wins over the claim
     oidc_leeway_seconds: int = 60
-    # SES account quota (mails per second) shared by every mail worker; 0 = no pacing (local)
+    # SES account quota (mails per second): a notice's batches are queued paced at it; 0 = unpaced
     ses_max_send_rate: float = 0.0
-    # the mail worker's maximum concurrency (infra sets it): each worker paces at rate / workers
-    mail_worker_concurrency: int = 4  # MAIL_QUEUE.max_concurrency
     # mail-flood limits (docs/api.md "Limits")
     mail_requests_per_minute: int = 120  # per tenant, on the routes that cause mail
     invitation_mails_per_address_per_day: int = 5  # per tenant and recipient address
@@ -53,8 +52,8 @@ def get_settings() -> Settings:
         mail_queue=os.environ.get("ROSTER_MAIL_QUEUE", "roster-mail"),
         mail_domain=os.environ.get("ROSTER_MAIL_DOMAIN", "mail.roster.test"),
         notice_fanout_queue=os.environ.get("ROSTER_NOTICE_FANOUT_QUEUE", "roster-notice-fanout"),
+        notice_batch_queue=os.environ.get("ROSTER_NOTICE_BATCH_QUEUE", "roster-notice-batch"),
         ses_max_send_rate=float(os.environ.get("ROSTER_SES_MAX_SEND_RATE", "0") or 0),
-        mail_worker_concurrency=int(os.environ.get("ROSTER_MAIL_WORKER_CONCURRENCY", "4") or 4),
         public_base_url=os.environ.get("ROSTER_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
         ses_configuration_set=os.environ.get("ROSTER_SES_CONFIGURATION_SET", "").strip(),
         oidc_issuer=os.environ.get("ROSTER_OIDC_ISSUER", "").strip(),

@@ -48,7 +48,6 @@ DEFAULT_MAX_CONCURRENCY = 5
 # pacing itself at rate / its event source's MaximumConcurrency.
 DEFAULT_SES_MAX_SEND_RATE = 14
 SES_MAX_SEND_RATE_ENV = "ROSTER_SES_MAX_SEND_RATE"
-MAIL_WORKER_CONCURRENCY_ENV = "ROSTER_MAIL_WORKER_CONCURRENCY"
 
 TABLE_ACTIONS = [
     # Items and queries (transactions are authorised per item: TransactWriteItems needs
@@ -60,9 +59,10 @@ TABLE_ACTIONS = [
 ]
 QUEUE_SEND_ACTIONS = ["sqs:SendMessage", "sqs:GetQueueUrl"]
 # What Lambda's SQS poller needs on the consumer's role (the event source mapping checks it
-# on creation), plus ChangeMessageVisibility for a consumer that backs off a message.
+# on creation), plus ChangeMessageVisibility (and the URL, from its name) for a consumer that
+# backs off a message.
 QUEUE_CONSUME_ACTIONS = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
-                         "sqs:ChangeMessageVisibility"]
+                         "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl"]
 # SesMailer sends templated mail only (SES v1: SendTemplatedEmail, SendBulkTemplatedEmail).
 SES_ACTIONS = ["ses:SendTemplatedEmail", "ses:SendBulkTemplatedEmail"]
 # Tenant senders (T3): the API asks SES to verify an address, or a domain through Easy DKIM, and
@@ -221,6 +221,7 @@ class RosterStack(Stack):
                                                   f"{queue.declaration.logical_id}.senders"):
                 self.sends_to.setdefault(function_id, []).append(queue)
         self.mail_senders = self._function_ids(self.resources.mail_senders, "mail_senders")
+        self.send_rate_readers = self._function_ids(self.resources.send_rate_readers, "send_rate_readers")
         self.sender_verifiers = self._function_ids(self.resources.sender_verifiers, "sender_verifiers")
         for function_id, function in sam.functions(self.template).items():
             cfn_function = self.chalice.get_resource(function_id)
@@ -232,13 +233,10 @@ class RosterStack(Stack):
             if function_id in self.mail_senders and self.configuration_set is not None:
                 cfn_function.add_property_override(f"Environment.Variables.{CONFIGURATION_SET_ENV}",
                                                    self.configuration_set.configuration_set_name)
-            if function_id in self.mail_senders:
-                # SES pacing: the account's rate, shared by at most MaximumConcurrency workers.
+            if function_id in self.mail_senders or function_id in self.send_rate_readers:
+                # SES pacing: the fan-out delays each notice batch's message by the account's rate
                 cfn_function.add_property_override(f"Environment.Variables.{SES_MAX_SEND_RATE_ENV}",
                                                    self.ses_max_send_rate)
-                if function_id in self.max_concurrency:
-                    cfn_function.add_property_override(f"Environment.Variables.{MAIL_WORKER_CONCURRENCY_ENV}",
-                                                       str(self.max_concurrency[function_id]))
             role_id = sam.role_of(function)
             if role_id is None:
                 raise ValueError(f"{function_id} has no role of its own; set autogen_policy off")

@@ -17,8 +17,13 @@ import pytest  # noqa: E402
 
 @pytest.fixture(autouse=True)
 def stock_moto_after_each_test():
-    """The tests of SES feedback install infra/local_stack/ses_feedback.py (docs/local-stack.md,
-    "moto patches"); every other test runs on stock moto."""
+    """Product tests run on stock moto but for one fix Roster's mail outcomes depend on
+    (infra/local_stack/ses_bulk_status.py: each bulk destination's Status, as SES answers it).
+    The tests of SES feedback install infra/local_stack/ses_feedback.py (docs/local-stack.md,
+    "moto patches") themselves; it is taken away after each."""
+    from infra.local_stack import ses_bulk_status
+
+    ses_bulk_status.install()
     yield
     feedback = sys.modules.get("infra.local_stack.ses_feedback")
     if feedback is not None and feedback.installed():

@@ -48,10 +48,6 @@ def _job(text: str, fields_of: Callable[[dict], tuple[str, ...]]) -> dict:
     return job
 
 
-def _mail_fields(job: dict) -> tuple[str, ...]:
-    return NOTICE_BATCH if job.get("kind") == "notice_batch" else MAIL_JOB_FIELDS
-
-
 def _partial_batch(event, handle_record) -> dict:
     """Runs `handle_record` per SQS record with Powertools' BatchProcessor; failed records are
     reported in batchItemFailures (infra sets ReportBatchItemFailures) and come back later.
@@ -85,59 +81,17 @@ def _jobs(event, queue, fields_of: Callable[[dict], tuple[str, ...]], run) -> di
 
 @bp.on_sqs_message(queue=MAIL_QUEUE.default_name, batch_size=MAIL_QUEUE.batch_size, name=MAIL_QUEUE.handler)
 def send_mail(event):
+    """Outbox jobs (services/mail.py). Notice batches have their own queue and handler."""
     service = bootstrap.get_mail_service()
-    notice_batches = _notice_batches(event)
-    following = dict(zip(notice_batches, notice_batches[1:]))  # each batch → the one this worker sends next
-    if following:
-        bootstrap.get_notice_delivery().begin(notice_batches)
-
-    def run(job: dict, last_attempt: bool) -> None:
-        if job.get("kind") == "notice_batch":  # a notice's batch of ≤ 50 (services/notice_delivery.py)
-            delivery = bootstrap.get_notice_delivery()
-            paced = delivery.seconds_per_batch()
-            if _seconds_left(event) < paced:  # no time for one more
-                delivery.defer(job["tenant_id"], job["notice_id"], job["batch"])
-                return
-            then = following.get(_batch_key(job)) if _seconds_left(event) >= 2 * paced else None
-            delivery.send_batch(*_batch_key(job), last_attempt=last_attempt, then=then)
-        else:
-            service.process(job["tenant_id"], job["job_id"], last_attempt=last_attempt)
-
-    try:
-        return _jobs(event, MAIL_QUEUE, _mail_fields, run)
-    finally:
-        if following:
-            bootstrap.get_notice_delivery().release_held()
-
-
-def _batch_key(job: dict) -> tuple[str, str, str]:
-    return job["tenant_id"], job["notice_id"], job["batch"]
-
-
-def _notice_batches(event) -> list[tuple[str, str, str]]:
-    """The notice batches of this SQS batch, in order: each one's send_batch claims the one after
-    it ahead. Records that are not notice batches are passed over."""
-    batches = []
-    for record in event:
-        try:
-            job = _job(record.body, _mail_fields)
-        except MalformedMessage:
-            continue  # its own handling reports it
-        if job.get("kind") == "notice_batch":
-            batches.append(_batch_key(job))
-    return batches
-
-
-def _seconds_left(event) -> float:
-    remaining = getattr(event.context, "get_remaining_time_in_millis", None)
-    return remaining() / 1000 if callable(remaining) else float("inf")
+    return _jobs(event, MAIL_QUEUE, lambda job: MAIL_JOB_FIELDS,
+                 lambda job, last_attempt: service.process(job["tenant_id"], job["job_id"], last_attempt=last_attempt))
 
 
 @bp.on_sqs_message(queue=MAIL_FEEDBACK_QUEUE.default_name, batch_size=MAIL_FEEDBACK_QUEUE.batch_size,
                    name=MAIL_FEEDBACK_QUEUE.handler)
 def mail_feedback(event):
     """SES bounce/complaint notifications, via SNS (raw delivery or the SNS envelope)."""
-    service = bootstrap.get_mail_service()
+    router = bootstrap.get_mail_feedback()
 
     def handle(record) -> None:
         body = _object(record.body)
@@ -145,7 +99,7 @@ def mail_feedback(event):
             if not isinstance(body["Message"], str):
                 raise MalformedMessage("Message is not a string")
             body = _object(body["Message"], "Message")
-        service.record_feedback(body)
+        router.record(body)
 
     return _partial_batch(event, handle)
 

@@ -119,7 +119,8 @@ def publish_notice(call, notice_id):
     publication = bootstrap.get_notice_service().publish(call.tenant_id, notice_id, dry_run, call.if_match,
                                                          _actor(call))
     answer = {"dry_run": dry_run, "notice": render_view(publication.view),
-              "coverage": render_coverage(publication.report) if publication.report else None}
+              "coverage": render_coverage(publication.report) if publication.report else None,
+              "coverage_status": "computed" if publication.report else "pending"}
     return json_response(answer, 200 if dry_run else 202)
 
 

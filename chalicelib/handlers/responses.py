@@ -138,7 +138,8 @@ NOTICE = record({
     "events": many(NOTICE_EVENT),
 }, optional=("schedule", "deliveries", "events"))
 COVERAGE = record({**COVERAGE_FIGURES, "unreached": page_of(TEXT)})
-PUBLICATION = record({"dry_run": Boolean(), "notice": NOTICE, "coverage": nullable(COVERAGE)})
+PUBLICATION = record({"dry_run": Boolean(), "notice": NOTICE, "coverage": nullable(COVERAGE),
+                      "coverage_status": Enum(("pending", "computed"))})
 DELIVERY = record({
     "event_key": TEXT, "person_id": TEXT, "account_ids": many(TEXT), "language": nullable(LANGUAGE),
     "status": Enum(("queued", "sent", "suppressed", "bounced", "complained", "failed")), "detail": nullable(TEXT),

@@ -129,8 +129,8 @@ NOTICE_SK = "NOTICE"
 EVENT_PREFIX = "E#"
 NOTICES_DUE = "NOTICE#DUE"          # by_pending partition of maintenance notices with a step ahead
 NOTICE_EVENTS_FANNING = "NOTICE#FANOUT"  # by_pending partition of events whose fan-out is not done
-NOTICE_BATCHES_OPEN = "NOTICE#BATCH"     # by_pending partition of batches not yet settled
-SES_MESSAGE_PREFIX = "SESMSG#"       # by_email key of a notice delivery: its SES message id
+NOTICE_BATCHES_OPEN = "NOTICE#BATCH"     # by_pending partition of batch claims not yet settled
+NOTICE_EVENTS_SENDING = "NOTICE#SENDING"  # by_pending partition of events with batches not all settled
 
 
 def members_list(tenant_id: str) -> str:
@@ -162,24 +162,9 @@ def notice_batch(event_key: str, seq: int) -> str:
     return f"{event_key}#{seq:05d}"
 
 
-def notice_deliveries(tenant_id: str, notice_id: str) -> str:
-    return f"T#{tenant_id}#N#{notice_id}#D"
-
-
-def notice_delivery(event_key: str, person_id: str) -> str:
-    return f"{event_key}#{person_id}"
-
-
-def notice_of_deliveries(pk: str) -> tuple[str, str]:
-    """(tenant id, notice id) of a notice_deliveries key."""
-    _, tenant_id, _, notice_id, _ = pk.split("#")
-    return tenant_id, notice_id
-
-
-def event_and_person_of_delivery(sk: str) -> tuple[str, str]:
-    """(event key, person id) of a notice_delivery key (an event key may hold '#', an id never)."""
-    event_key, person_id = sk.rsplit("#", 1)
-    return event_key, person_id
+def event_of_batch(batch_sk: str) -> str:
+    """The event key of a notice_batch key (an event key may hold '#', a sequence never)."""
+    return batch_sk.rsplit("#", 1)[0]
 
 
 def due(at: str, tenant_id: str, entity_id: str, suffix: str = "") -> str:

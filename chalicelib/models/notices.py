@@ -1,6 +1,7 @@
 """Notice items (issue 4): the notice, one item per mailed event (its content snapshot, fan-out
 state and delivery figures), the batches of ≤ 50 recipients the fan-out plans, and one delivery
-record per recipient and event. docs/notices.md explains the flow."""
+state per batch (the recipients' outcomes), and the SES message map of notice mails.
+docs/notices.md explains the flow."""
 from __future__ import annotations
 
 from pynamodb.attributes import (
@@ -8,7 +9,6 @@ from pynamodb.attributes import (
 )
 from pynamodb.indexes import GlobalSecondaryIndex
 
-from chalicelib.models import keys
 from chalicelib.models.base import PackedJSONAttribute, RosterModel, index_meta
 
 
@@ -30,13 +30,6 @@ class Pending(GlobalSecondaryIndex):
     Meta = index_meta("by_pending")
     pending_pk = UnicodeAttribute(hash_key=True)
     pending_sk = UnicodeAttribute(range_key=True)
-
-
-class BySesMessage(GlobalSecondaryIndex):
-    """The by_email index, shared: a delivery's key is SESMSG#<message id> (bounces find it)."""
-
-    Meta = index_meta("by_email")
-    email_key = UnicodeAttribute(hash_key=True)
 
 
 class NoticeItem(RosterModel):
@@ -76,7 +69,8 @@ class NoticeEventItem(RosterModel):
     """pk T#<tid>#N#<notice_id>, sk E#<event_key>: one mailed moment of a notice and its figures.
 
     The content is a snapshot, so the fan-out and every batch send what was published even if
-    the notice changes later. Carries `pending_*` until the fan-out has planned every batch."""
+    the notice changes later. In by_pending while its fan-out runs (NOTICE#FANOUT), then while its
+    batches are not all settled (NOTICE#SENDING)."""
 
     tenant_id = UnicodeAttribute()
     notice_id = UnicodeAttribute()
@@ -110,12 +104,13 @@ class NoticeEventItem(RosterModel):
 
 
 class NoticeBatchItem(RosterModel):
-    """pk T#<tid>#N#<notice_id>#B, sk <event_key>#<nnnnn>: ≤ 50 recipients sharing a language.
+    """pk T#<tid>#N#<notice_id>#B, sk <event_key>#<nnnnn>: the plan of ≤ 50 recipients sharing a
+    language, written once by the fan-out and never updated (its state is another item, so no
+    claim or settle rewrites these kilobytes).
 
     `recipients` holds, per person: p (person id), e (e-mail), n (name), a (account ids);
-    `accounts` the names of the accounts its mails name. Both are packed (compressed JSON): the
-    worker reads them whole and never changes them, and its claim and settle update this item,
-    which then costs about 3 write units instead of 8. Carries `pending_*` until settled."""
+    `accounts` the names of the accounts its mails name. Both are packed (compressed JSON).
+    `send_at` is when its message becomes visible on the queue (the pacing)."""
 
     tenant_id = UnicodeAttribute()
     notice_id = UnicodeAttribute()
@@ -124,51 +119,39 @@ class NoticeBatchItem(RosterModel):
     language = UnicodeAttribute()
     recipients = PackedJSONAttribute(default=list)
     accounts = PackedJSONAttribute(default=dict)  # account id -> name, of the accounts its mails name
-    status = UnicodeAttribute()        # queued | sending | sent | failed
-    attempt = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
+    send_at = UnicodeAttribute(null=True)
+
+
+class NoticeBatchStateItem(RosterModel):
+    """pk T#<tid>#N#<notice_id>#B, sk <batch sk>#S: a batch's claim and, once settled, what
+    happened to each recipient. No item = the batch is queued.
+
+    Written by the claim (a conditional put: `sending`, in the by_pending partition NOTICE#BATCH
+    so that the sweep finds a claim its worker never settled), then by the settle (`sent` or
+    `failed` with `outcomes` packed: person id → [status, SES message id, detail]) and by SES
+    feedback (a delivery `sent` → `bounced`|`complained`, guarded by `version`)."""
+
+    status = UnicodeAttribute()        # sending | sent | failed
+    attempt = UnicodeAttribute()
+    outcomes = PackedJSONAttribute(null=True)
+    version = NumberAttribute(default=0)
     updated_at = UnicodeAttribute()
     pending_pk = UnicodeAttribute(null=True)
     pending_sk = UnicodeAttribute(null=True)
     by_pending = Pending()
 
 
-class NoticeDeliveryItem(RosterModel):
-    """pk T#<tid>#N#<notice_id>#D, sk <event_key>#<person_id>: what happened to one mail.
+class NoticeMessageItem(RosterModel):
+    """pk SES#<message id>, sk SES (the key of the mail jobs' SesMessageItem): which notice
+    delivery an SES message is, so that a bounce or complaint finds it. One small put per mail
+    SES accepted, outside any transaction and in no index."""
 
-    Written once, when its batch settles (one write per recipient); a bounce or complaint
-    updates it through `email_key` = SESMSG#<message id>. The ids live in the keys only, not
-    again as attributes: records are written by the ten thousand, and every attribute costs on
-    each write."""
-
-    account_ids = ListAttribute(of=UnicodeAttribute, default=list)
-    language = UnicodeAttribute()
-    status = UnicodeAttribute()        # sent | suppressed | failed | bounced | complained
-    detail = UnicodeAttribute(null=True)
-    queued_at = UnicodeAttribute()
-    updated_at = UnicodeAttribute()
-    email_key = UnicodeAttribute(null=True)
-    by_ses_message = BySesMessage()
-
-    @property
-    def tenant_id(self) -> str:
-        return keys.notice_of_deliveries(self.pk)[0]
-
-    @property
-    def notice_id(self) -> str:
-        return keys.notice_of_deliveries(self.pk)[1]
-
-    @property
-    def event_key(self) -> str:
-        return keys.event_and_person_of_delivery(self.sk)[0]
-
-    @property
-    def person_id(self) -> str:
-        return keys.event_and_person_of_delivery(self.sk)[1]
-
-    @property
-    def ses_message_id(self) -> str | None:
-        return self.email_key.removeprefix(keys.SES_MESSAGE_PREFIX) if self.email_key else None
+    pipeline = UnicodeAttribute(default="notice")
+    tenant_id = UnicodeAttribute()
+    notice_id = UnicodeAttribute()
+    batch = UnicodeAttribute()
+    person_id = UnicodeAttribute()
 
 
-NOTICE_MODELS = [NoticeItem, NoticeEventItem, NoticeBatchItem, NoticeDeliveryItem]
+NOTICE_MODELS = [NoticeItem, NoticeEventItem, NoticeBatchItem, NoticeBatchStateItem, NoticeMessageItem]

@@ -5,6 +5,7 @@ from chalicelib.domain.mail import LINK, QUEUED, SENDING, JobView, MailJob, Reci
 from chalicelib.models import keys
 from chalicelib.models.mail import MailJobItem, MailRecipientItem, SesMessageItem, SuppressionItem
 from chalicelib.repositories import rows
+from chalicelib.repositories.connection import table_connection
 from chalicelib.domain.errors import Contention
 from chalicelib.repositories.items import get_item, plain, query_page
 from chalicelib.repositories.transaction import MAX_TRANSACTION_ITEMS
@@ -77,8 +78,17 @@ class MailRepository:
                 return None
         return listed
 
-    def message(self, message_id: str) -> SesMessageItem | None:
-        return get_item(SesMessageItem, keys.ses_message(message_id), keys.SES_SK)
+    def message(self, message_id: str):
+        """The SES message map's item: a job recipient's (SesMessageItem) or a notice delivery's
+        (NoticeMessageItem, `pipeline` = notice); None when the message is not Roster's."""
+        from chalicelib.models.notices import NoticeMessageItem
+
+        raw = table_connection(SesMessageItem).get_item(keys.ses_message(message_id), keys.SES_SK,
+                                                        consistent_read=True).get("Item")
+        if raw is None:
+            return None
+        model = NoticeMessageItem if raw.get("pipeline", {}).get("S") == "notice" else SesMessageItem
+        return model.from_raw_data(raw)
 
     # --- delivery state ---------------------------------------------------------------------
     def claim(self, tenant_id: str, job_id: str, recipient_keys: list[str], attempt: str, now: str) -> list[str]:

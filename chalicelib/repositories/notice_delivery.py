@@ -1,20 +1,22 @@
-"""Reads of a notice's audience, and the fan-out's batches and delivery records (issue 4 §3, §4).
+"""Reads of a notice's audience, and the fan-out's batches, their states and the SES message map
+(issue 4 §3, §4).
 
 Every read is a GetItem, BatchGetItem or Query (never a whole-table read); every write that changes two
-items at once is one TransactWriteItems. docs/notices.md explains the flow."""
+items at once is one TransactWriteItems. docs/notices.md explains the flow and the write budget."""
 from __future__ import annotations
 
 from collections import Counter
 from types import SimpleNamespace
-from typing import Iterator, NamedTuple
+from typing import Iterator
 
-from chalicelib.domain.errors import Conflict
-from chalicelib.domain.mail import FAILED, QUEUED, SENDING, SENT
+from chalicelib.domain.mail import FAILED, SENDING, SENT
 from chalicelib.models import keys
 from chalicelib.models.entities import AccountItem, MembershipItem, PersonItem
-from chalicelib.models.mail import SuppressionItem
-from chalicelib.models.notices import NoticeBatchItem, NoticeDeliveryItem, NoticeEventItem
+from chalicelib.models.notices import (
+    NoticeBatchItem, NoticeBatchStateItem, NoticeEventItem, NoticeItem, NoticeMessageItem,
+)
 from chalicelib.repositories import rows
+from chalicelib.repositories.connection import table_connection
 from chalicelib.domain.errors import Contention
 from chalicelib.repositories.items import get_item
 
@@ -25,13 +27,6 @@ TRANSACTION_ATTEMPTS = 5  # a TransactionConflict on the event's counters (busy 
 
 class NotOurs(Contention):
     """The condition of a settle failed: the item is no longer in the state this write expects."""
-
-
-class NotQueued(Conflict):
-    """The batch a settle was to claim ahead is not queued (any more): the settle goes alone."""
-
-    def __init__(self) -> None:
-        super().__init__("The next batch is not queued.", "not_queued")
 
 
 # Only what the audience needs is read (a ProjectionExpression): less to read and to transfer.
@@ -71,23 +66,46 @@ class AudienceReads:
                           filter_condition=MembershipItem.status == ACTIVE)
 
 
-class Delivery(NamedTuple):
-    """What happened to one recipient of a batch, as its delivery record will say."""
-
-    recipient: dict
-    status: str
-    message_id: str | None
-    detail: str | None
+STATE_SUFFIX = "#S"
 
 
-# A settle writes 50 records; building them from plain values skips a model instance each.
-_delivery_record = rows.raw_writer(NoticeDeliveryItem, ["pk", "sk", "account_ids", "language", "status", "detail",
-                                                        "queued_at", "updated_at", "email_key"])
+def state_key(batch_sk: str) -> str:
+    return batch_sk + STATE_SUFFIX
+
+
+def batch_pairs(pk: str, first_sk: str, last_sk: str, page_size: int | None = None):
+    """(plan, state) pairs whose plan sk lies in [first_sk, last_sk], in order, read as needed."""
+    connection = table_connection(NoticeBatchItem)
+    start, plan = None, None
+    condition = NoticeBatchItem.sk.between(first_sk, last_sk)
+    while True:
+        answer = connection.query(pk, range_key_condition=condition, consistent_read=True,
+                                  exclusive_start_key=start, limit=page_size)
+        for raw in answer.get("Items", []):
+            if raw["sk"]["S"].endswith(STATE_SUFFIX):
+                if plan is not None and state_key(plan.sk) == raw["sk"]["S"]:
+                    yield plan, NoticeBatchStateItem.from_raw_data(raw)
+                    plan = None
+                continue
+            if plan is not None:
+                yield plan, None
+            plan = NoticeBatchItem.from_raw_data(raw)
+        start = answer.get("LastEvaluatedKey")
+        if not start:
+            break
+    if plan is not None:
+        yield plan, None
 
 
 class NoticeDeliveryRepository:
     def __init__(self, database):
         self._db = database
+
+    def batch_rows(self, tenant_id: str, notice_id: str, first_sk: str, last_sk: str, page_size: int):
+        """(batch sk, its recipients as delivery rows) for the batches in [first_sk, last_sk], in
+        order; a recipient is `queued` until the batch's state is settled."""
+        for plan, state in batch_pairs(keys.notice_batches(tenant_id, notice_id), first_sk, last_sk, page_size):
+            yield plan.sk, _delivery_rows(plan, state)
 
     # --- events -------------------------------------------------------------------------
     def event(self, tenant_id: str, notice_id: str, event_key: str) -> NoticeEventItem | None:
@@ -98,12 +116,24 @@ class NoticeDeliveryRepository:
         return list(NoticeEventItem.by_pending.query(keys.NOTICE_EVENTS_FANNING, NoticeEventItem.pending_sk < before,
                                                      limit=limit))
 
-    def finish_fanout(self, tenant_id: str, notice_id: str, event_key: str, figures: dict) -> None:
-        """The event is planned: its figures set, out of the sweeper's sight."""
-        NoticeEventItem(keys.notice(tenant_id, notice_id), keys.notice_event(event_key)).update(
-            [NoticeEventItem.fanout.set(PLANNED), NoticeEventItem.pending_pk.remove(), NoticeEventItem.pending_sk.remove()]
-            + [getattr(NoticeEventItem, name).set(value) for name, value in figures.items()],
-            condition=NoticeEventItem.pk.exists())
+    def finish_fanout(self, tenant_id: str, notice_id: str, event_key: str, figures: dict, last_due: str,
+                      coverage: dict | None = None) -> None:
+        """One transaction: the event is planned (its figures set, out of the fan-out sweep's
+        sight, in the sending sweep's: NOTICE#SENDING after `last_due`, while it has batches),
+        and a publication's coverage is stored on the notice."""
+        pk = keys.notice(tenant_id, notice_id)
+        pending = ([NoticeEventItem.pending_pk.set(keys.NOTICE_EVENTS_SENDING),
+                    NoticeEventItem.pending_sk.set(keys.due(last_due, tenant_id, notice_id, "#" + event_key))]
+                   if figures.get("batches") else
+                   [NoticeEventItem.pending_pk.remove(), NoticeEventItem.pending_sk.remove()])
+        tx = self._db.transaction()
+        tx.update(NoticeEventItem(pk, keys.notice_event(event_key)), [NoticeEventItem.fanout.set(PLANNED)] + pending
+                  + [getattr(NoticeEventItem, name).set(value) for name, value in figures.items()],
+                  condition=NoticeEventItem.pk.exists())
+        if coverage is not None:
+            tx.update(NoticeItem(pk, keys.NOTICE_SK), [NoticeItem.coverage.set(coverage)],
+                      condition=NoticeItem.pk.exists())
+        tx.commit()
 
     def fail_fanout(self, tenant_id: str, notice_id: str, event_key: str, detail: str) -> None:
         NoticeEventItem(keys.notice(tenant_id, notice_id), keys.notice_event(event_key)).update(
@@ -111,153 +141,141 @@ class NoticeDeliveryRepository:
              NoticeEventItem.pending_pk.remove(), NoticeEventItem.pending_sk.remove()],
             condition=NoticeEventItem.pk.exists())
 
+    def sending_events(self, before: str, limit: int) -> list[NoticeEventItem]:
+        """Events with batches not all settled whose last batch was due before `before`."""
+        return list(NoticeEventItem.by_pending.query(keys.NOTICE_EVENTS_SENDING,
+                                                     NoticeEventItem.pending_sk < before, limit=limit))
+
+    def done_sending(self, event: NoticeEventItem) -> None:
+        """Every batch of the event is settled: out of the sending sweep's sight."""
+        NoticeEventItem(event.pk, event.sk).update([NoticeEventItem.pending_pk.remove(),
+                                                    NoticeEventItem.pending_sk.remove()])
+
     # --- batches ------------------------------------------------------------------------
-    def batches(self, tenant_id: str, notice_id: str, event_key: str) -> list[NoticeBatchItem]:
-        return list(NoticeBatchItem.query(keys.notice_batches(tenant_id, notice_id),
-                                          NoticeBatchItem.sk.startswith(f"{event_key}#"), consistent_read=True))
+    def batches(self, tenant_id: str, notice_id: str, event_key: str, from_seq: int = 1
+                ) -> list[tuple[NoticeBatchItem, NoticeBatchStateItem | None]]:
+        """The event's batches from `from_seq` on, each with its state (None: queued); one Query
+        a page, plans and states side by side."""
+        return list(batch_pairs(keys.notice_batches(tenant_id, notice_id), keys.notice_batch(event_key, from_seq),
+                                f"{event_key}#~"))
 
     def new_batch(self, tenant_id: str, notice_id: str, event_key: str, seq: int, language: str,
-                  recipients: list[dict], now: str, account_names: dict | None = None) -> NoticeBatchItem:
-        sk = keys.notice_batch(event_key, seq)
-        return NoticeBatchItem(keys.notice_batches(tenant_id, notice_id), sk, tenant_id=tenant_id,
-                               notice_id=notice_id, event_key=event_key, seq=seq, language=language,
-                               recipients=recipients, accounts=account_names or {}, status=QUEUED, created_at=now,
-                               updated_at=now,
-                               pending_pk=keys.NOTICE_BATCHES_OPEN,
-                               pending_sk=keys.due(now, tenant_id, notice_id, "#" + sk))
+                  recipients: list[dict], now: str, account_names: dict | None = None,
+                  send_at: str | None = None) -> NoticeBatchItem:
+        return NoticeBatchItem(keys.notice_batches(tenant_id, notice_id), keys.notice_batch(event_key, seq),
+                               tenant_id=tenant_id, notice_id=notice_id, event_key=event_key, seq=seq,
+                               language=language, recipients=recipients, accounts=account_names or {},
+                               created_at=now, send_at=send_at or now)
 
     def put_batches(self, items: list[NoticeBatchItem]) -> None:
-        """One conditional transaction: a concurrent fan-out that planned any of the same batches
-        makes it raise Contention, writing none (the message is retried; the retry recomputes)."""
-        tx = self._db.transaction()
+        """A conditional PutItem each (not a transaction: a plan is kilobytes, and a transaction
+        bills twice): a concurrent fan-out that planned the same batch makes it raise
+        Contention; the message is retried and the retry reads what was written."""
+        from pynamodb.exceptions import PutError
+
         for item in items:
-            tx.put(item, condition=NoticeBatchItem.pk.does_not_exist(), error=Contention())
-        tx.commit()
+            try:
+                item.save(condition=NoticeBatchItem.pk.does_not_exist(), add_version_condition=False)
+            except PutError as exc:
+                if exc.cause_response_code == "ConditionalCheckFailedException":
+                    raise Contention() from exc
+                raise
 
-    def open_batches(self, before: str, limit: int) -> list[NoticeBatchItem]:
-        """Batches not yet settled, planned before `before` (oldest first)."""
-        return list(NoticeBatchItem.by_pending.query(keys.NOTICE_BATCHES_OPEN, NoticeBatchItem.pending_sk < before,
-                                                     limit=limit))
+    def batch(self, tenant_id: str, notice_id: str, batch_sk: str) -> NoticeBatchItem | None:
+        return get_item(NoticeBatchItem, keys.notice_batches(tenant_id, notice_id), batch_sk)
 
-    def claim(self, tenant_id: str, notice_id: str, batch_sk: str, attempt: str, now: str) -> NoticeBatchItem | None:
-        """queued → sending for this attempt, in one UpdateItem that answers with the claimed batch
-        (ReturnValues ALL_NEW); None when it is not queued (someone else has or had it, or it does
-        not exist)."""
-        item = NoticeBatchItem(keys.notice_batches(tenant_id, notice_id), batch_sk)
-        claimed = self._conditional_update(item, _claim_actions(attempt, now), NoticeBatchItem.status == QUEUED)
-        return item if claimed else None
+    def batch_of(self, state: NoticeBatchStateItem) -> NoticeBatchItem | None:
+        return get_item(NoticeBatchItem, state.pk, state.sk.removesuffix(STATE_SUFFIX))
 
-    def suppressed_and_next(self, emails: list[str], upcoming: tuple[str, str, str] | None
-                            ) -> tuple[dict[str, str], NoticeBatchItem | None]:
-        """One BatchGetItem: which of `emails` are suppressed (email → reason), and the batch
-        `upcoming` = (tenant_id, notice_id, batch_sk) names, whole (None when absent or not
-        asked), so that this batch's settle can claim it (`settle_and_claim`)."""
-        pairs = [(keys.suppression(email), keys.SUPPRESS_SK) for email in emails]
-        upcoming_key = (keys.notice_batches(upcoming[0], upcoming[1]), upcoming[2]) if upcoming else None
-        suppressed, batch = {}, None
-        for raw in rows.batch_get_raw(SuppressionItem, pairs + ([upcoming_key] if upcoming_key else [])):
-            if (raw["pk"]["S"], raw["sk"]["S"]) == upcoming_key:
-                batch = NoticeBatchItem.from_raw_data(raw)
-            else:
-                suppressed[raw["email"]["S"]] = raw["reason"]["S"]
-        return suppressed, batch
+    def state(self, tenant_id: str, notice_id: str, batch_sk: str) -> NoticeBatchStateItem | None:
+        return get_item(NoticeBatchStateItem, keys.notice_batches(tenant_id, notice_id), state_key(batch_sk))
 
-    def batches_by_key(self, batch_keys: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], NoticeBatchItem]:
-        """The batches (tenant_id, notice_id, batch_sk) names, in one BatchGetItem (100 a request);
-        missing ones are left out."""
-        wanted = {(keys.notice_batches(tenant_id, notice_id), batch_sk): (tenant_id, notice_id, batch_sk)
-                  for tenant_id, notice_id, batch_sk in batch_keys}
-        return {wanted[(raw["pk"]["S"], raw["sk"]["S"])]: NoticeBatchItem.from_raw_data(raw)
-                for raw in rows.batch_get_raw(NoticeBatchItem, list(wanted))}
+    def claim(self, tenant_id: str, notice_id: str, batch_sk: str, attempt: str, now: str) -> bool:
+        """queued → sending for this attempt: a PutItem of the batch's state on the condition that it
+        has none. False when it has one (someone else has or had the batch)."""
+        from pynamodb.exceptions import PutError
 
-    def release(self, batch: NoticeBatchItem, attempt: str, now: str) -> bool:
-        """sending → queued: a transient error gives the batch back to the queue."""
-        return self._conditional_update(NoticeBatchItem(batch.pk, batch.sk), [NoticeBatchItem.status.set(QUEUED),
-                                                NoticeBatchItem.updated_at.set(now)],
-                                        (NoticeBatchItem.status == SENDING) & (NoticeBatchItem.attempt == attempt))
-
-    @staticmethod
-    def _conditional_update(batch: NoticeBatchItem, actions: list, condition) -> bool:
-        """PynamoDB's update asks for ALL_NEW and loads the answer into the instance given."""
-        from pynamodb.exceptions import UpdateError
-
+        item = NoticeBatchStateItem(keys.notice_batches(tenant_id, notice_id), state_key(batch_sk), status=SENDING,
+                                    attempt=attempt, updated_at=now, pending_pk=keys.NOTICE_BATCHES_OPEN,
+                                    pending_sk=keys.due(now, tenant_id, notice_id, "#" + batch_sk))
         try:
-            batch.update(actions, condition=condition)
+            item.save(condition=NoticeBatchStateItem.pk.does_not_exist(), add_version_condition=False)
             return True
-        except UpdateError as exc:
+        except PutError as exc:
             if exc.cause_response_code == "ConditionalCheckFailedException":
                 return False
             raise
 
-    # --- delivery records ---------------------------------------------------------------
-    def settle_batch(self, batch: NoticeBatchItem, attempt: str, status: str, deliveries: list[Delivery],
-                     now: str) -> bool:
-        """One TransactWriteItems of ≤ 52 items: the batch leaves `sending` (only the attempt that
-        holds it may settle it), its recipients' delivery records are written and the event's
-        counters move by their statuses — all or nothing, so a settled batch always has every
-        record and an unsettled one none. False when the claim was no longer ours."""
-        return _commit_unless_not_ours(self._settle_transaction(batch, attempt, status, deliveries, now))
+    def release(self, batch: NoticeBatchItem, attempt: str) -> bool:
+        """sending → queued (the state goes): a transient error gives the batch back to the queue.
+        Only the attempt that holds it may."""
+        from pynamodb.exceptions import DeleteError
 
-    def settle_and_claim(self, batch: NoticeBatchItem, attempt: str, status: str, deliveries: list[Delivery],
-                         now: str, upcoming: NoticeBatchItem, upcoming_attempt: str) -> tuple[bool, bool]:
-        """`settle_batch`, and in the same transaction `upcoming` queued → sending for
-        `upcoming_attempt` (the claim `claim` would make, one round trip saved). If `upcoming`
-        is not queued, or its claim keeps colliding, the batch settles alone. Returns (settled,
-        upcoming claimed)."""
-        tx = self._settle_transaction(batch, attempt, status, deliveries, now)
-        tx.update(NoticeBatchItem(upcoming.pk, upcoming.sk), _claim_actions(upcoming_attempt, now),
-                  condition=NoticeBatchItem.status == QUEUED, error=NotQueued())
         try:
-            settled = _commit_unless_not_ours(tx)
-            return settled, settled
-        except (NotQueued, Contention):
-            return self.settle_batch(batch, attempt, status, deliveries, now), False
+            NoticeBatchStateItem(batch.pk, state_key(batch.sk)).delete(
+                condition=(NoticeBatchStateItem.status == SENDING) & (NoticeBatchStateItem.attempt == attempt),
+                add_version_condition=False)
+            return True
+        except DeleteError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
 
-    def _settle_transaction(self, batch: NoticeBatchItem, attempt: str, status: str,
-                            deliveries: list[Delivery], now: str):
+    def stale_claims(self, before: str, limit: int) -> list[NoticeBatchStateItem]:
+        """States still `sending` since before `before` (oldest first)."""
+        return list(NoticeBatchStateItem.by_pending.query(keys.NOTICE_BATCHES_OPEN,
+                                                          NoticeBatchStateItem.pending_sk < before, limit=limit))
+
+    def save_messages(self, batch: NoticeBatchItem, sent: list[tuple[str, str]]) -> None:
+        """The SES message map of a batch's accepted mails, (message id, person id) each: one
+        BatchWriteItem of 25 (idempotent puts; PynamoDB asks again for unprocessed items)."""
+        with NoticeMessageItem.batch_write() as writer:
+            for message_id, person_id in sent:
+                writer.save(NoticeMessageItem(keys.ses_message(message_id), keys.SES_SK, tenant_id=batch.tenant_id,
+                                              notice_id=batch.notice_id, batch=batch.sk, person_id=person_id))
+
+    # --- settling -----------------------------------------------------------------------
+    def settle(self, batch: NoticeBatchItem, attempt: str, status: str, outcomes: dict, now: str) -> bool:
+        """One TransactWriteItems of two small items: the batch's state leaves `sending` with every
+        recipient's outcome (only the attempt that holds it may settle it), and the event's
+        counters move by the outcomes' statuses. False when the claim was no longer ours."""
         tx = self._db.transaction()
-        tx.update(NoticeBatchItem(batch.pk, batch.sk),
-                  [NoticeBatchItem.status.set(status), NoticeBatchItem.updated_at.set(now),
-                   NoticeBatchItem.pending_pk.remove(), NoticeBatchItem.pending_sk.remove()],
-                  condition=(NoticeBatchItem.status == SENDING) & (NoticeBatchItem.attempt == attempt),
+        tx.update(NoticeBatchStateItem(batch.pk, state_key(batch.sk)),
+                  [NoticeBatchStateItem.status.set(status), NoticeBatchStateItem.outcomes.set(outcomes),
+                   NoticeBatchStateItem.updated_at.set(now), NoticeBatchStateItem.pending_pk.remove(),
+                   NoticeBatchStateItem.pending_sk.remove()],
+                  condition=(NoticeBatchStateItem.status == SENDING) & (NoticeBatchStateItem.attempt == attempt),
                   error=NotOurs())
-        pk = keys.notice_deliveries(batch.tenant_id, batch.notice_id)
-        for delivery in deliveries:
-            tx.put_raw(NoticeDeliveryItem, _delivery_record(
-                pk=pk, sk=keys.notice_delivery(batch.event_key, delivery.recipient["p"]),
-                account_ids=list(delivery.recipient.get("a") or []), language=batch.language, status=delivery.status,
-                detail=delivery.detail[:500] if delivery.detail else None, queued_at=batch.created_at, updated_at=now,
-                email_key=keys.SES_MESSAGE_PREFIX + delivery.message_id if delivery.message_id else None))
-        counts = Counter(delivery.status for delivery in deliveries)
+        counts = Counter(outcome[0] for outcome in outcomes.values())
         actions = [getattr(NoticeEventItem, name).add(count) for name, count in sorted(counts.items())]
         if actions:
             tx.update(NoticeEventItem(keys.notice(batch.tenant_id, batch.notice_id), keys.notice_event(batch.event_key)),
                       actions)
-        return tx
-
-    # --- SES feedback -------------------------------------------------------------------
-    def delivery_by_message(self, message_id: str) -> NoticeDeliveryItem | None:
-        for item in NoticeDeliveryItem.by_ses_message.query(keys.SES_MESSAGE_PREFIX + message_id, limit=1):
-            return item
-        return None
-
-    def record_feedback(self, delivery: NoticeDeliveryItem, status: str, detail: str, now: str) -> bool:
-        """sent → bounced|complained with the event's counters (sent −1, status +1), in one
-        transaction conditional on the delivery still being `sent`: a repeated notification
-        changes nothing. False when it was no longer `sent`."""
-        tx = self._db.transaction()
-        tx.update(NoticeDeliveryItem(delivery.pk, delivery.sk),
-                  [NoticeDeliveryItem.status.set(status), NoticeDeliveryItem.detail.set(detail),
-                   NoticeDeliveryItem.updated_at.set(now)],
-                  condition=NoticeDeliveryItem.status == SENT, error=NotOurs())
-        tx.update(NoticeEventItem(keys.notice(delivery.tenant_id, delivery.notice_id),
-                                  keys.notice_event(delivery.event_key)),
-                  [NoticeEventItem.sent.add(-1), getattr(NoticeEventItem, status).add(1)])
         return _commit_unless_not_ours(tx)
 
-
-def _claim_actions(attempt: str, now: str) -> list:
-    return [NoticeBatchItem.status.set(SENDING), NoticeBatchItem.attempt.set(attempt), NoticeBatchItem.updated_at.set(now)]
+    # --- SES feedback -------------------------------------------------------------------
+    def record_feedback(self, message: NoticeMessageItem, status: str, detail: str, now: str) -> bool:
+        """The delivery sent → bounced|complained in its batch's state, with the event's counters
+        (sent −1, status +1), in one transaction conditional on the state's version: a repeated
+        notification changes nothing. False when the delivery is not `sent` (any more)."""
+        pk = keys.notice_batches(message.tenant_id, message.notice_id)
+        for _ in range(TRANSACTION_ATTEMPTS):
+            state = get_item(NoticeBatchStateItem, pk, state_key(message.batch))
+            outcome = (state.outcomes or {}).get(message.person_id) if state is not None else None
+            if outcome is None or outcome[0] != SENT:
+                return False
+            outcomes = {**state.outcomes, message.person_id: [status, outcome[1], detail]}
+            event_key = keys.event_of_batch(message.batch)
+            tx = self._db.transaction()
+            tx.update(NoticeBatchStateItem(pk, state.sk),
+                      [NoticeBatchStateItem.outcomes.set(outcomes), NoticeBatchStateItem.version.add(1),
+                       NoticeBatchStateItem.updated_at.set(now)],
+                      condition=NoticeBatchStateItem.version == state.version, error=NotOurs())
+            tx.update(NoticeEventItem(keys.notice(message.tenant_id, message.notice_id), keys.notice_event(event_key)),
+                      [NoticeEventItem.sent.add(-1), getattr(NoticeEventItem, status).add(1)])
+            if _commit_unless_not_ours(tx):
+                return True
+        return False
 
 
 def _commit_unless_not_ours(tx) -> bool:
@@ -277,3 +295,16 @@ def _commit_unless_not_ours(tx) -> bool:
                 raise
             time.sleep(random.uniform(0, 0.05 * 2 ** attempt))
     return False
+
+
+def _delivery_rows(plan: NoticeBatchItem, state: NoticeBatchStateItem | None) -> list[dict]:
+    settled = state is not None and state.status != "sending"
+    outcomes = (state.outcomes or {}) if settled else {}
+    rows = []
+    for r in plan.recipients:
+        outcome = outcomes.get(r["p"]) or ["queued", None, None]
+        rows.append({"event_key": plan.event_key, "person_id": r["p"], "account_ids": list(r.get("a") or ()),
+                     "language": plan.language, "status": outcome[0], "detail": outcome[2],
+                     "ses_message_id": outcome[1], "queued_at": plan.created_at,
+                     "updated_at": state.updated_at if settled else plan.created_at})
+    return rows

@@ -7,7 +7,7 @@ from chalicelib.domain.entities import Page
 from chalicelib.domain.notices import DRAFT, Notice, NoticeEvent
 from chalicelib.domain.errors import Contention
 from chalicelib.models import keys
-from chalicelib.models.notices import NoticeBatchItem, NoticeDeliveryItem, NoticeEventItem, NoticeItem
+from chalicelib.models.notices import NoticeEventItem, NoticeItem
 from chalicelib.repositories import cursor as cursors
 from chalicelib.repositories.connection import table_connection
 from chalicelib.repositories.items import get_item, plain, query_page
@@ -182,22 +182,6 @@ class NoticeRepository:
             starts_at=e.starts_at, ends_at=e.ends_at, detail=e.detail or None, created_at=e.created_at,
             fanout=e.fanout, pending_pk=keys.NOTICE_EVENTS_FANNING,
             pending_sk=keys.due(e.created_at, e.tenant_id, e.notice_id, f"#{e.event_key}"))
-
-    # --- deliveries --------------------------------------------------------------------------
-    def open_batches(self, tenant_id: str, notice_id: str, event_key: str | None, limit: int, cursor: str | None):
-        """Batches not yet settled (their recipients are `queued`), a page of whole batches."""
-        condition = NoticeBatchItem.sk.startswith(f"{event_key}#") if event_key else None
-        return query_page(NoticeBatchItem.query, "pk", keys.notice_batches(tenant_id, notice_id), limit, cursor,
-                          range_key_condition=condition,
-                          filter_condition=NoticeBatchItem.status.is_in("queued", "sending"))
-
-    def deliveries(self, tenant_id: str, notice_id: str, event_key: str | None, status: str | None, limit: int,
-                   cursor: str | None):
-        condition = NoticeDeliveryItem.sk.startswith(f"{event_key}#") if event_key else None
-        return query_page(NoticeDeliveryItem.query, "pk", keys.notice_deliveries(tenant_id, notice_id), limit,
-                          cursor, range_key_condition=condition,
-                          filter_condition=(NoticeDeliveryItem.status == status) if status else None)
-
 
 def _time_range(attribute, since: str | None, until: str | None):
     if since and until:

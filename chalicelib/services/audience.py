@@ -42,18 +42,9 @@ class Audience:
         self._db = database
         self._reads = AudienceReads()
 
-    def compute(self, tenant_id: str, notice_type: str, affected: dict, people: bool = True
-                ) -> tuple[list[AudienceMember], Coverage]:
-        """The recipients sorted by person id, and the coverage of the affected accounts.
-
-        `people=False` counts the recipients from the memberships alone (an undeliverable
-        address is flagged on them too) and reads no person: no recipients, no languages —
-        what publishing answers, since the fan-out reads the people anyway."""
+    def compute(self, tenant_id: str, notice_type: str, affected: dict) -> tuple[list[AudienceMember], Coverage]:
+        """The recipients sorted by person id, and the coverage of the affected accounts."""
         plan = self.plan(tenant_id, notice_type, affected)
-        if not people:
-            reached = {account_id for ids in plan.acts_for.values() for account_id in ids}
-            return [], Coverage(len(plan.affected_ids), len(plan.acts_for),
-                                tuple(a for a in plan.affected_ids if a not in reached), {})
         members = [member for chunk in self.members(plan) for member in chunk]
         return members, self.coverage(plan, members)
 

@@ -3,7 +3,6 @@ sends each recipient at most once, a sweeper for jobs that never reached the que
 feedback (bounces, complaints) that stops mail to bad addresses."""
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 from typing import Callable
 
@@ -12,14 +11,13 @@ from chalicelib.adapters.ses import BULK_LIMIT, PermanentMailError, TransientMai
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.mail import (
-    BOUNCED, COMPLAINED, FAILED, QUEUED, SENDING, SENT, SETTLED, SUPPRESSED, JobView, MailJob, Recipient, mask_email,
+    FAILED, QUEUED, SENDING, SENT, SETTLED, SUPPRESSED, JobView, MailJob, Recipient,
 )
-from chalicelib.domain.rules import normalise_email
 from chalicelib.repositories.items import plain
 from chalicelib.mail.catalog import BRANDING_DEFAULTS, pick_language, template_name
+from chalicelib.services.claims import GAVE_UP, UNCONFIRMED, new_attempt, stale_before
 from chalicelib.services.tenants import may_send_from
 
-STALE_CLAIM = timedelta(minutes=15)  # longer than the worker's timeout: the claimer is gone
 SWEEP_AFTER = timedelta(minutes=2)
 
 AfterSent = Callable[[str, dict, object], None]
@@ -53,17 +51,11 @@ class MailService:
         self._domain = mail_domain
         self._log = logger
         self._after_sent: dict[str, AfterSent] = {}
-        self._other_messages: Callable[[str, str], bool] | None = None
 
     def on_sent(self, kind: str, callback: AfterSent) -> None:
         """Registers what follows a sent mail of `kind` (e.g. an invitation becomes `invited`).
         The callback must be idempotent: a retried job may call it again."""
         self._after_sent[kind] = callback
-
-    def on_other_message(self, callback: Callable[[str, str], bool]) -> None:
-        """Feedback about an SES message that is no outbox recipient's goes to `callback(message
-        id, bounced|complained)` (a notice delivery; it returns whether it knew the message)."""
-        self._other_messages = callback
 
     # --- request side ------------------------------------------------------------------------
     def add(self, tx, tenant_id: str, kind: str, recipients: list[Recipient], data: dict | None = None,
@@ -115,7 +107,7 @@ class MailService:
                 self._send(job, queued)
             except TransientMailError:
                 if last_attempt:
-                    self._fail_open(tenant_id, job_id, "gave up after the queue's last attempt")
+                    self._fail_open(tenant_id, job_id, GAVE_UP)
                 raise
         self._finish_if_settled(tenant_id, job_id)
 
@@ -127,7 +119,7 @@ class MailService:
         context = {"account_id": job.account_id or "", "account_name": (account.name if account else "") or "",
                    "portal_url": (settings.get("welcome_mail") or {}).get("portal_url", "")}
         default_language = tenant.default_language if tenant else None
-        attempt, now = uuid.uuid4().hex, self._clock.now_iso()
+        attempt, now = new_attempt(), self._clock.now_iso()
         claimed = set(self._repo.claim(job.tenant_id, job.job_id, [r.key for r in queued], attempt, now))
         by_template: dict[str, list] = {}
         for recipient in queued:
@@ -166,12 +158,10 @@ class MailService:
     def _settle_stale_claims(self, tenant_id: str, job_id: str, recipients) -> None:
         """A claim older than any worker can live means the worker died between claim and
         settle. Its mail may or may not have gone out; it is not sent again (at most once)."""
-        cutoff = iso(self._clock.now() - STALE_CLAIM)
+        cutoff = stale_before(self._clock)
         stale = [r for r in recipients if r.status == SENDING and r.updated_at < cutoff]
         if stale:
-            self._repo.settle(tenant_id, job_id, [(r, FAILED, None, "unconfirmed: the worker stopped after "
-                                                   "claiming; not re-sent to avoid a duplicate") for r in stale],
-                              self._clock.now_iso())
+            self._repo.settle(tenant_id, job_id, [(r, FAILED, None, UNCONFIRMED) for r in stale], self._clock.now_iso())
 
     def _fail_open(self, tenant_id: str, job_id: str, detail: str) -> None:
         open_ = [r for r in self._repo.recipients(tenant_id, job_id) if r.status == QUEUED]
@@ -192,32 +182,12 @@ class MailService:
         return len(pending)
 
     # --- SES feedback ------------------------------------------------------------------------
-    def record_feedback(self, notification: dict) -> int:
-        """Marks bounced or complained recipients and suppresses the address: no further mail
-        goes to it, and the person (and their memberships) show it. Returns addresses marked."""
-        kind = notification.get("notificationType") or notification.get("eventType")
-        if kind == "Bounce":
-            bounce = notification.get("bounce", {})
-            if bounce.get("bounceType") == "Transient":
-                return 0  # a soft bounce (mailbox full): SES retries itself; nothing to stop
-            status, addresses = BOUNCED, [r.get("emailAddress") for r in bounce.get("bouncedRecipients", [])]
-        elif kind == "Complaint":
-            complaint = notification.get("complaint", {})
-            status, addresses = COMPLAINED, [r.get("emailAddress") for r in complaint.get("complainedRecipients", [])]
-        else:
-            return 0
-        now = self._clock.now_iso()
-        addresses = [normalise_email(a) for a in addresses if a]
-        for address in addresses:
-            self._repo.suppress(address, status, now)
-        message_id = (notification.get("mail") or {}).get("messageId", "")
-        message = self._repo.message(message_id)
-        if message is not None and message.email in addresses:
-            self._repo.set_status(message.tenant_id, message.job_id, message.recipient, status,
-                                  f"SES {kind.lower()}", now)
-            if message.person_id:
-                self._db.people.mark_undeliverable(message.tenant_id, message.person_id, status)
-        elif message is None and message_id and addresses and self._other_messages is not None:
-            self._other_messages(message_id, status)
-        self._log.info("mail feedback", extra={"kind": kind, "addresses": [mask_email(a) for a in addresses]})
-        return len(addresses)
+    def record_feedback(self, message, status: str, kind: str, addresses: list[str]) -> None:
+        """A bounce or complaint about a job's mail (`message`: its SES message map item): the
+        recipient shows it and the person is flagged. The address is already suppressed."""
+        if message.email not in addresses:
+            return
+        self._repo.set_status(message.tenant_id, message.job_id, message.recipient, status, f"SES {kind.lower()}",
+                              self._clock.now_iso())
+        if message.person_id:
+            self._db.people.mark_undeliverable(message.tenant_id, message.person_id, status)

@@ -1,41 +1,40 @@
 """Fan-out and delivery of notice events (issue 4 §4); docs/notices.md has the guarantees.
 
 fan-out (SQS roster-notice-fanout, one event a message): the audience, minus the people the
-event's existing batches already hold, in batches of ≤ 50 sharing a language, written ten to a
-conditional transaction and handed to the mail queue as they are written; then the event is
-`planned`.
+event's existing batches already hold, in batches of ≤ 50 sharing a language, each written once
+and handed to the mail queue with the delay that paces SES (`ROSTER_SES_MAX_SEND_RATE`); a batch
+due more than SQS's longest delay ahead is handed on by a continuation of the fan-out. Then the
+event is `planned`, and a publication's coverage is stored on the notice.
 
-send_batch (SQS roster-mail, `kind: notice_batch`): claim queued → sending (the claim answers
-with the batch), one SES bulk call, then one transaction settling the batch, writing one
-delivery record per recipient and moving the event's counters. A worker with more batches in its
-SQS batch reads the next one with this one's suppression lookup and claims it in this one's
-settle, so from the second batch on a batch costs three round trips, not four. Prepared by
-`begin` (the mail handler does, for each SQS batch), a worker reads those next batches at once and
-the suppression list once (when it is short), and a batch costs two: SES and the settle. A batch
-is never sent twice; a claim that outlives any worker is settled by the sweep without sending."""
+send_batch (SQS roster-mail, `kind: notice_batch`): claim (the batch's state, put on the condition
+that it has none), one SES bulk call, the SES message map of the accepted mails, then one small
+transaction settling the state with every recipient's outcome and moving the event's counters.
+A batch is never sent twice; a claim that outlives any worker is settled by the sweep without
+sending. No worker waits for the send rate, and none retries SES in-process: a throttled batch
+goes back to its queue with a delay (`RetryLater`)."""
 from __future__ import annotations
 
-import random
+import math
 import time
-import uuid
 from datetime import timedelta
 from typing import Callable
 
 from chalicelib.adapters.clock import iso
-from chalicelib.adapters.rate_limit import TokenBucket, backoff
 from chalicelib.adapters.ses import BULK_LIMIT, PermanentMailError, TransientMailError
-from chalicelib.domain.mail import BOUNCED, COMPLAINED, FAILED, QUEUED, SENDING, SENT, SUPPRESSED
+from chalicelib.domain.mail import BOUNCED, COMPLAINED, FAILED, SENT, SUPPRESSED
+from chalicelib.domain.notices import parse
 from chalicelib.mail import notice_texts
 from chalicelib.mail.catalog import pick_language, template_name
 from chalicelib.repositories.items import plain
-from chalicelib.repositories.notice_delivery import Delivery
 from chalicelib.resources import MAIL_QUEUE, NOTICE_FANOUT_QUEUE
-from chalicelib.services.mail import STALE_CLAIM, tenant_branding
+from chalicelib.services.claims import GAVE_UP, UNCONFIRMED, new_attempt, stale_before
+from chalicelib.services.mail import tenant_branding
 from chalicelib.services.tenants import may_send_from
 
-BATCH_MARGIN_SECONDS = 10.0  # what a paced batch needs beyond its pacing: the SES call, a retry
-BATCHES_A_WRITE = 10  # one TransactWriteItems and one SendMessageBatch (its limit) per 10 batches
+BATCHES_A_WRITE = 10  # batches planned before they are written and queued (one SendMessageBatch)
 TENANT_CACHE_SECONDS = 60.0  # branding and sender a worker may reuse; an event's text never changes
+MAX_DELAY_SECONDS = 900  # SQS's longest DelaySeconds: a batch due later is queued by a continuation
+CONTINUATION_LEAD_SECONDS = 60  # a continuation runs this long before the first batch it queues is due
 # A fan-out or batch message may legitimately be in flight (being worked on, or waiting for its
 # retry) up to its queue's visibility timeout; only later is it lost. Re-queueing sooner would run
 # a long fan-out twice, or duplicate the messages of batches queued behind a backlog.
@@ -49,16 +48,27 @@ SUPPRESSION_LIST_LIMIT = 1000
 SUPPRESSION_LIST_SECONDS = 30.0
 
 TEMPLATE_KIND = "notice"
-SES_RETRIES = 3  # in-process retries of a throttled SES call before the batch goes back to SQS
-UNCONFIRMED = "unconfirmed: the worker stopped after claiming; not re-sent to avoid a duplicate"
-GAVE_UP = "gave up after the queue's last attempt"
+THROTTLED_DELAY_SECONDS = 30  # a throttled batch's first retry; doubled each receive, ≤ 900 s
 FEEDBACK_DETAIL = {BOUNCED: "SES bounce", COMPLAINED: "SES complaint"}
+
+
+class RetryLater(Exception):
+    """The batch went back to the queue untouched (SES throttled it): its message should become
+    visible again after `seconds`, not at once."""
+
+    def __init__(self, seconds: int):
+        super().__init__(f"retry in {seconds} s")
+        self.seconds = seconds
+
+
+def retry_delay(receive_count: int) -> int:
+    """How long a throttled batch waits before its next receive: 30 s, doubled each time, ≤ 900 s."""
+    return min(MAX_DELAY_SECONDS, THROTTLED_DELAY_SECONDS * 2 ** max(receive_count - 1, 0))
 
 
 class NoticeDelivery:
     def __init__(self, database, clock, mailer, mail_queue, audience, links, logger, mail_domain: str,
-                 max_send_rate: float = 0.0, worker_concurrency: int = 1, sleep: Callable[[float], None] = time.sleep,
-                 fanout_queue=None, rng: Callable[[float, float], float] = random.uniform):
+                 max_send_rate: float = 0.0, fanout_queue=None):
         self._db = database
         self._repo = database.notice_delivery
         self._clock = clock
@@ -69,29 +79,29 @@ class NoticeDelivery:
         self._links = links
         self._log = logger
         self._domain = mail_domain
-        self._sleep = sleep
-        self._rng = rng
-        rate = max_send_rate / max(worker_concurrency, 1) if max_send_rate else 0.0
-        self.bucket = TokenBucket(rate, sleep=sleep)
+        self.send_rate = max(float(max_send_rate), 0.0)  # mails a second for all workers; 0 = unpaced
         self._events: dict = {}
         self._tenants: dict = {}
-        self._held: dict[tuple[str, str, str], tuple[str, object]] = {}  # claimed ahead: key → (attempt, batch)
-        self._prefetched: dict[tuple[str, str, str], object] = {}  # read by `begin`: key → batch
         self._suppression_list: tuple[float, dict | None] | None = None  # (read at, address → reason | too long)
         self._monotonic = time.monotonic
 
     # --- fan-out -------------------------------------------------------------------------------
-    def fan_out(self, tenant_id: str, notice_id: str, event_key: str, last_attempt: bool = False) -> int:
+    def fan_out(self, tenant_id: str, notice_id: str, event_key: str, last_attempt: bool = False,
+                from_seq: int | None = None) -> int:
         """Plans the event's batches and queues them; returns how many batches this call queued.
 
-        Resumable: batches already written keep their people (nobody is planned twice) and are
-        queued again (a crashed run may not have); a concurrent run's batch makes the conditional
-        PutItem fail, which raises (SQS retries, and the retry recomputes). On the queue's last
-        attempt the event is marked `failed` before the error goes on to the dead-letter queue."""
+        Resumable: batches already written keep their people (nobody is planned twice) and those
+        not yet claimed are queued again (a crashed run may not have); a concurrent run's batch
+        makes the conditional put fail, which raises (SQS retries, and the retry recomputes).
+        `from_seq` continues a paced fan-out: it queues the batches from that one on that are
+        due within SQS's longest delay. On the queue's last attempt the event is marked `failed`
+        before the error goes on to the dead-letter queue."""
         try:
+            if from_seq is not None:
+                return self._continue(tenant_id, notice_id, event_key, from_seq)
             return self._fan_out(tenant_id, notice_id, event_key)
         except Exception as exc:
-            if last_attempt:
+            if last_attempt and from_seq is None:
                 self._repo.fail_fanout(tenant_id, notice_id, event_key, f"{GAVE_UP}: {type(exc).__name__}")
             raise
 
@@ -101,14 +111,16 @@ class NoticeDelivery:
             self._log.warning("notice event not found", extra={"notice_id": notice_id, "event_key": event_key})
             return 0
         existing = self._repo.batches(tenant_id, notice_id, event_key)
-        requeued = [b for b in existing if b.status == QUEUED]
-        self._enqueue(requeued)  # a crashed run may not have queued them; twice is harmless (claims)
+        pacer = _Pacer(self._clock.now(), self.send_rate, [plan for plan, _ in existing])
+        queued = self._enqueue([plan for plan, state in existing if state is None], pacer)
         if event.fanout != "planning":
-            return len(requeued)
+            self._hand_on(pacer)
+            return queued
         plan = self._audience.plan(tenant_id, event.notice_type, plain(event.affected))
-        held = {r["p"] for batch in existing for r in batch.recipients}
-        planner = _Planner(self._repo.new_batch, self._write, event, plan.account_names, self._clock.now_iso(),
-                           max((int(b.seq) for b in existing), default=0))
+        held = {r["p"] for batch, _ in existing for r in batch.recipients}
+        planner = _Planner(self._repo.new_batch, lambda batches: self._write(batches, pacer), event,
+                           plan.account_names, self._clock.now_iso(), max((int(b.seq) for b, _ in existing), default=0),
+                           pacer)
         members = []
         # people are read 100 at a time; each language's batch is planned once it holds 50, and
         # written and queued ten at a time, so the mail workers start while the rest is read
@@ -116,140 +128,112 @@ class NoticeDelivery:
             members.extend(chunk)
             planner.add(member for member in chunk if member.person_id not in held)
         planner.finish()
+        self._hand_on(pacer)
         coverage = self._audience.coverage(plan, members)
-        batches = len(existing) + planner.planned
-        self._repo.finish_fanout(tenant_id, notice_id, event_key, {
-            "recipients": sum(len(b.recipients) for b in existing) + planner.recipients, "batches": batches,
-            "affected_accounts": coverage.affected_accounts,
-            "unreached_accounts": len(coverage.unreached_account_ids)})
-        return len(requeued) + planner.planned
+        figures = {"recipients": sum(len(b.recipients) for b, _ in existing) + planner.recipients,
+                   "batches": len(existing) + planner.planned, "affected_accounts": coverage.affected_accounts,
+                   "unreached_accounts": len(coverage.unreached_account_ids)}
+        stored = {**coverage.as_dict(), "computed_at": self._clock.now_iso()} if event.kind == "published" else None
+        self._repo.finish_fanout(tenant_id, notice_id, event_key, figures, iso(pacer.last_due), stored)
+        return queued + planner.queued
 
-    def _write(self, batches: list) -> None:
-        """One conditional transaction of the batches, then their messages."""
+    def _continue(self, tenant_id: str, notice_id: str, event_key: str, from_seq: int) -> int:
+        pending = [plan for plan, state in self._repo.batches(tenant_id, notice_id, event_key, from_seq)
+                   if state is None]
+        pacer = _Pacer(self._clock.now(), self.send_rate, [])
+        queued = self._enqueue(pending, pacer)
+        later = pacer.later
+        if later:
+            self._continue_later(later[0])
+        return queued
+
+    def _write(self, batches: list, pacer: "_Pacer") -> int:
+        """A conditional put of each batch, then the messages of those due within SQS's longest delay."""
         self._repo.put_batches(batches)
-        self._enqueue(batches)
+        return self._enqueue(batches, pacer)
 
-    def _enqueue(self, batches: list) -> None:
-        if batches:
-            self._mail_queue.send_many([{"kind": "notice_batch", "tenant_id": b.tenant_id, "notice_id": b.notice_id,
-                                         "batch": b.sk} for b in batches])
+    def _enqueue(self, batches: list, pacer: "_Pacer") -> int:
+        """Queues each batch with the delay until it is due; batches due later than SQS can delay
+        are left to a continuation (`_hand_on`). Returns how many were queued now."""
+        now = pacer.now
+        messages = []
+        for batch in batches:
+            delay = max(0, math.ceil((parse(batch.send_at or batch.created_at) - now).total_seconds()))
+            if delay > MAX_DELAY_SECONDS:
+                pacer.later.append(batch)
+                continue
+            messages.append(({"kind": "notice_batch", "tenant_id": batch.tenant_id, "notice_id": batch.notice_id,
+                              "batch": batch.sk}, delay))
+        if messages:
+            self._mail_queue.send_many([body for body, _ in messages], delays=[delay for _, delay in messages])
+        return len(messages)
+
+    def _hand_on(self, pacer: "_Pacer") -> None:
+        if pacer.later:
+            self._continue_later(min(pacer.later, key=lambda b: int(b.seq)))
+
+    def _continue_later(self, first) -> None:
+        """A continuation of the fan-out, due a little before `first` (the earliest batch not queued)."""
+        due_in = (parse(first.send_at) - self._clock.now()).total_seconds() - CONTINUATION_LEAD_SECONDS
+        self._fanout_queue.send({"tenant_id": first.tenant_id, "notice_id": first.notice_id,
+                                 "event_key": first.event_key, "from_seq": int(first.seq)},
+                                delay=max(0, min(MAX_DELAY_SECONDS, math.ceil(due_in))))
 
     # --- one batch -----------------------------------------------------------------------------
-    def seconds_per_batch(self) -> float:
-        """How long a full batch may take at this worker's pace (0 when unpaced), with a margin
-        for the SES call and a throttling retry."""
-        return BULK_LIMIT / self.bucket.rate + BATCH_MARGIN_SECONDS if self.bucket.rate else 0.0
-
-    def defer(self, tenant_id: str, notice_id: str, batch_sk: str) -> None:
-        """Puts a batch's message back on the queue untouched: this worker's time is up (a paced
-        worker must not be cut off by its timeout between SES accepting and the settle). A claim
-        held for it is given back first."""
-        self._release_held((tenant_id, notice_id, batch_sk))
-        self._mail_queue.send({"kind": "notice_batch", "tenant_id": tenant_id, "notice_id": notice_id,
-                               "batch": batch_sk})
-
     def send_batch(self, tenant_id: str, notice_id: str, batch_sk: str, last_attempt: bool = False,
-                   then: tuple[str, str, str] | None = None) -> int:
+                   receive_count: int = 1) -> int:
         """Sends a queued batch once; returns how many mails SES accepted (0 when the batch was not
         queued: a redelivered message sends nothing).
 
-        The claim (queued → sending) answers with the batch, so it costs no read. Until SES is
-        called any error releases the claim; throttling is retried in-process with backoff, then
-        released and raised (SQS redelivers later). On the queue's last attempt the batch is
-        settled `failed` before the error goes on to the dead-letter queue.
-
-        `then` = (tenant_id, notice_id, batch_sk) of the batch this worker sends next: it is read
-        along with this batch's suppression lookup and claimed in this batch's settle, and its own
-        send_batch starts from that claim. `release_held` gives back a claim never used."""
-        held = self._held.pop((tenant_id, notice_id, batch_sk), None)
-        if held is not None:
-            attempt, batch = held
-        else:
-            attempt = uuid.uuid4().hex
-            batch = self._repo.claim(tenant_id, notice_id, batch_sk, attempt, self._clock.now_iso())
-        if batch is None:
-            return 0  # not queued: sent, being sent, or never planned
+        The plan is read, then claimed. Until SES is called any error releases the claim; a throttled or
+        unavailable SES releases it and raises RetryLater (the message comes back after a
+        delay; nothing here sleeps or calls SES again). On the queue's last attempt the batch is
+        settled `failed` instead, before the error goes on to the dead-letter queue."""
+        batch = self._repo.batch(tenant_id, notice_id, batch_sk)
+        attempt = new_attempt()
+        if batch is None or not self._repo.claim(tenant_id, notice_id, batch_sk, attempt, self._clock.now_iso()):
+            return 0  # never planned, or not queued: sent or being sent
         try:
-            return self._send_batch(batch, attempt, then)
+            return self._send_batch(batch, attempt, receive_count)
         except Exception:
             if last_attempt:
-                self._give_up(tenant_id, notice_id, batch_sk)
+                self._give_up(batch)
             raise
 
-    def begin(self, batch_keys: list[tuple[str, str, str]]) -> None:
-        """Prepares an invocation that sends `batch_keys` in this order (tenant_id, notice_id,
-        batch_sk): reads the suppression list (one Query, if it is short) and every batch after
-        the first (one BatchGetItem; the first one's claim answers with it), so that each batch
-        then costs two round trips, SES and its settle. A read that fails is logged and each
-        batch reads what it needs itself, as without `begin`."""
-        self._prefetched = {}
-        try:
-            self._read_suppression_list()
-            if len(batch_keys) > 1:
-                self._prefetched = self._repo.batches_by_key(batch_keys[1:])
-        except Exception:
-            self._log.warning("preparing the notice batches failed; each batch reads for itself", exc_info=True)
+    def retry_later(self, queue_arn: str, receipt_handle: str, seconds: int) -> None:
+        """The batch message received with `receipt_handle` from the queue `queue_arn` names comes
+        back after `seconds` (the consumer knows its queue by the event's ARN, not by a setting)."""
+        self._mail_queue.of_arn(queue_arn).retry_later(receipt_handle, seconds)
 
-    def _read_suppression_list(self) -> None:
-        self._suppression_list = (self._monotonic(), self._db.mail.suppression_list(SUPPRESSION_LIST_LIMIT))
-
-    def _listed_suppressions(self, emails: list[str]) -> dict[str, str] | None:
-        """Which of `emails` the suppression list names, read again when older than
-        SUPPRESSION_LIST_SECONDS; None when no list was read or it is too long."""
-        if self._suppression_list is None:
-            return None
-        if self._monotonic() - self._suppression_list[0] > SUPPRESSION_LIST_SECONDS:
-            self._read_suppression_list()
-        listed = self._suppression_list[1]
-        return None if listed is None else {email: listed[email] for email in emails if email in listed}
-
-    def release_held(self) -> None:
-        """Gives back (sending → queued) every batch claimed ahead whose turn did not come, and
-        forgets what `begin` read. Called as an invocation ends: a release that fails is logged,
-        not raised (the invocation's work stands; the claim goes stale and the sweep settles it,
-        as a worker's death would leave it)."""
-        self._prefetched, self._suppression_list = {}, None
-        for key in list(self._held):
-            try:
-                self._release_held(key)
-            except Exception:
-                self._log.exception("a notice batch claimed ahead could not be released", extra={"batch": key[2]})
-
-    def _release_held(self, key: tuple[str, str, str]) -> None:
-        held = self._held.pop(key, None)
-        if held is not None:
-            attempt, batch = held
-            self._repo.release(batch, attempt, self._clock.now_iso())
-
-    def _send_batch(self, batch, attempt: str, then: tuple[str, str, str] | None) -> int:
+    def _send_batch(self, batch, attempt: str, receive_count: int) -> int:
         recipients = batch.recipients
         try:
-            suppressed, upcoming = self._suppressed_and_next([r["e"] for r in recipients], then)
+            suppressed = self._suppressed([r["e"] for r in recipients])
             to_send = [r for r in recipients if r["e"] not in suppressed]
             mail = self._render(batch, to_send) if to_send else None
         except Exception:
-            self._repo.release(batch, attempt, self._clock.now_iso())
+            self._repo.release(batch, attempt)
             raise
-        outcomes = {r["p"]: (SUPPRESSED, None, suppressed[r["e"]]) for r in recipients if r["e"] in suppressed}
+        outcomes = {r["p"]: [SUPPRESSED, None, suppressed[r["e"]]] for r in recipients if r["e"] in suppressed}
         if mail is not None:
             try:
                 outcomes.update(self._send(mail, to_send))
             except TransientMailError:
-                self._repo.release(batch, attempt, self._clock.now_iso())
-                raise
-        self._settle(batch, attempt, recipients, outcomes, SENT, upcoming)
-        return sum(1 for status, _, _ in outcomes.values() if status == SENT)
+                self._repo.release(batch, attempt)
+                raise RetryLater(retry_delay(receive_count)) from None
+            self._repo.save_messages(batch, [(o[1], person) for person, o in outcomes.items() if o[0] == SENT])
+        self._settle(batch, attempt, outcomes, SENT)
+        return sum(1 for outcome in outcomes.values() if outcome[0] == SENT)
 
-    def _suppressed_and_next(self, emails: list[str], then: tuple[str, str, str] | None):
-        """(the suppressed of `emails`, the batch `then` names): from what `begin` read where it
-        can, the rest in one BatchGetItem."""
-        suppressed = self._listed_suppressions(emails)
-        upcoming = self._prefetched.pop(then, None) if then else None
-        if suppressed is not None and (then is None or upcoming is not None):
-            return suppressed, upcoming
-        read, read_upcoming = self._repo.suppressed_and_next(emails if suppressed is None else [],
-                                                              then if upcoming is None else None)
-        return (read if suppressed is None else suppressed), (upcoming or read_upcoming)
+    def _suppressed(self, emails: list[str]) -> dict[str, str]:
+        """Which of `emails` are suppressed: from the list (read once, again after
+        SUPPRESSION_LIST_SECONDS) while it is short, else one BatchGetItem."""
+        if self._suppression_list is None or self._monotonic() - self._suppression_list[0] > SUPPRESSION_LIST_SECONDS:
+            self._suppression_list = (self._monotonic(), self._db.mail.suppression_list(SUPPRESSION_LIST_LIMIT))
+        listed = self._suppression_list[1]
+        if listed is None:
+            return self._db.mail.suppressed(emails)
+        return {email: listed[email] for email in emails if email in listed}
 
     def _event(self, batch):
         """The event a batch belongs to: its text is a snapshot, so a worker keeps it."""
@@ -288,85 +272,88 @@ class NoticeDelivery:
         return sender, reply_to, template_name(TEMPLATE_KIND, language), default_data, destinations
 
     def _send(self, mail: tuple, recipients: list[dict]) -> dict:
+        """One SES call. A permanent refusal fails every recipient; a transient one raises."""
         sender, reply_to, template, default_data, destinations = mail
-        self.bucket.take(len(destinations))
-        for retry in range(SES_RETRIES + 1):
-            try:
-                results = self._mailer.send(sender, reply_to, template, default_data, destinations)
-                break
-            except TransientMailError:
-                if retry == SES_RETRIES:
-                    raise
-                self._sleep(backoff(retry, rng=self._rng))
-            except PermanentMailError as exc:
-                return {r["p"]: (FAILED, None, str(exc)) for r in recipients}
-        return {r["p"]: (SENT if o.ok else FAILED, o.message_id if o.ok else None, o.error)
+        try:
+            results = self._mailer.send(sender, reply_to, template, default_data, destinations)
+        except PermanentMailError as exc:
+            return {r["p"]: [FAILED, None, str(exc)[:500]] for r in recipients}
+        return {r["p"]: [SENT, o.message_id, None] if o.ok else [FAILED, None, (o.error or "")[:500] or None]
                 for r, o in zip(recipients, results)}
 
-    def _settle(self, batch, attempt: str, recipients: list[dict], outcomes: dict, batch_status: str,
-                upcoming=None) -> None:
-        """Settles the batch; claims `upcoming` in the same transaction when it is queued."""
-        now = self._clock.now_iso()
-        deliveries = [Delivery(r, *outcomes[r["p"]]) for r in recipients]
-        if upcoming is None or upcoming.status != QUEUED:
-            settled = self._repo.settle_batch(batch, attempt, batch_status, deliveries, now)
-        else:
-            upcoming_attempt = uuid.uuid4().hex
-            settled, claimed = self._repo.settle_and_claim(batch, attempt, batch_status, deliveries, now,
-                                                           upcoming, upcoming_attempt)
-            if claimed:
-                upcoming.status, upcoming.attempt, upcoming.updated_at = SENDING, upcoming_attempt, now
-                self._held[(upcoming.tenant_id, upcoming.notice_id, upcoming.sk)] = (upcoming_attempt, upcoming)
-        if not settled:
+    def _settle(self, batch, attempt: str, outcomes: dict, batch_status: str) -> None:
+        if not self._repo.settle(batch, attempt, batch_status, outcomes, self._clock.now_iso()):
             self._log.warning("notice batch settled by someone else", extra={"batch": batch.sk})
 
-    def _give_up(self, tenant_id: str, notice_id: str, batch_sk: str) -> None:
+    def _give_up(self, batch) -> None:
         """The queue's last attempt failed: the batch's recipients are `failed`, visibly."""
-        attempt = uuid.uuid4().hex
-        batch = self._repo.claim(tenant_id, notice_id, batch_sk, attempt, self._clock.now_iso())
-        if batch is not None:
-            self._settle(batch, attempt, batch.recipients, {r["p"]: (FAILED, None, GAVE_UP) for r in batch.recipients},
-                         FAILED)
-
-    def _settle_unconfirmed(self, batch) -> None:
-        """A claim older than any worker lives: its mails may or may not have gone out. The settle
-        writes every record or none, so none exist yet: each recipient is `failed` (unconfirmed),
-        never re-sent."""
-        self._settle(batch, batch.attempt, batch.recipients,
-                     {r["p"]: (FAILED, None, UNCONFIRMED) for r in batch.recipients}, FAILED)
+        attempt = new_attempt()
+        if self._repo.claim(batch.tenant_id, batch.notice_id, batch.sk, attempt, self._clock.now_iso()):
+            self._settle(batch, attempt, {r["p"]: [FAILED, None, GAVE_UP] for r in batch.recipients}, FAILED)
 
     # --- sweep ---------------------------------------------------------------------------------
     def sweep(self, limit: int = 100) -> dict:
-        """Re-queues fan-outs and batches still open longer than their queue's visibility timeout
-        after they were written (their message was lost) and settles claims older than STALE_CLAIM."""
+        """Re-queues fan-outs still planning longer than their queue's visibility timeout after they
+        were written, and batches still unclaimed that long after they were due (their message
+        was lost); settles stale claims (services/claims.py) without sending."""
         now = self._clock.now()
-        stale = iso(now - STALE_CLAIM)
         fanning = self._repo.fanning_events(iso(now - FANOUT_LOST_AFTER), limit)
         if fanning and self._fanout_queue is not None:
             self._fanout_queue.send_many([{"tenant_id": e.tenant_id, "notice_id": e.notice_id,
                                            "event_key": e.event_key} for e in fanning])
-        queued, unconfirmed = [], 0
-        for batch in self._repo.open_batches(iso(now - min(BATCH_LOST_AFTER, STALE_CLAIM)), limit):
-            if batch.status == QUEUED and batch.created_at < iso(now - BATCH_LOST_AFTER):
-                queued.append(batch)
-            elif batch.status == SENDING and batch.updated_at < stale:
-                self._settle_unconfirmed(batch)
-                unconfirmed += 1
-        self._enqueue(queued)
-        return {"fanouts": len(fanning), "batches": len(queued), "unconfirmed": unconfirmed}
+        unconfirmed = 0
+        for state in self._repo.stale_claims(stale_before(self._clock), limit):
+            unconfirmed += self._settle_unconfirmed(state)
+        lost_before, requeued = iso(now - BATCH_LOST_AFTER), 0
+        for sending in self._repo.sending_events(lost_before, limit):
+            pairs = self._repo.batches(sending.tenant_id, sending.notice_id, sending.event_key)
+            lost = [plan for plan, state in pairs if state is None and (plan.send_at or plan.created_at) < lost_before]
+            if lost:
+                requeued += self._enqueue(lost, _Pacer(now, 0.0, []))
+            elif all(state is not None and state.status != "sending" for _, state in pairs):
+                self._repo.done_sending(sending)
+        return {"fanouts": len(fanning), "batches": requeued, "unconfirmed": unconfirmed}
+
+    def _settle_unconfirmed(self, state) -> int:
+        """A claim older than any worker lives: its mails may or may not have gone out. The settle
+        writes every outcome or none, so none exist yet: each recipient is `failed`
+        (unconfirmed), never re-sent."""
+        batch = self._repo.batch_of(state)
+        if batch is None:
+            return 0
+        self._settle(batch, state.attempt, {r["p"]: [FAILED, None, UNCONFIRMED] for r in batch.recipients}, FAILED)
+        return 1
 
     # --- SES feedback --------------------------------------------------------------------------
-    def record_feedback(self, message_id: str, status: str) -> bool:
-        """A bounce or complaint about a notice mail: the delivery record and the event's counters
-        (sent −1, bounced|complained +1) in one transaction, once; the person shows it. Returns
-        whether the message was a notice mail."""
-        delivery = self._repo.delivery_by_message(message_id)
-        if delivery is None:
-            return False
-        if delivery.status == SENT and status in FEEDBACK_DETAIL:
-            if self._repo.record_feedback(delivery, status, FEEDBACK_DETAIL[status], self._clock.now_iso()):
-                self._db.people.mark_undeliverable(delivery.tenant_id, delivery.person_id, status)
-        return True
+    def record_feedback(self, message, status: str) -> None:
+        """A bounce or complaint about a notice mail (`message`: the SES message map's item): the
+        delivery in its batch's state and the event's counters (sent −1, bounced|complained +1)
+        in one transaction, once; the person shows it."""
+        if status in FEEDBACK_DETAIL and self._repo.record_feedback(message, status, FEEDBACK_DETAIL[status],
+                                                                     self._clock.now_iso()):
+            self._db.people.mark_undeliverable(message.tenant_id, message.person_id, status)
+
+
+class _Pacer:
+    """When each batch is due: the first at once, each next one after the mails before it at
+    `rate` mails a second (0: all at once), continuing after the batches already planned."""
+
+    def __init__(self, now, rate: float, planned: list):
+        self.now, self._rate = now, rate
+        self.later: list = []
+        self.last_due = now
+        self._next = now
+        for batch in planned:
+            due = parse(batch.send_at or batch.created_at)
+            self._next = max(self._next, due + timedelta(seconds=len(batch.recipients) / rate if rate else 0))
+            self.last_due = max(self.last_due, due)
+
+    def due(self, recipients: int) -> str:
+        at = self._next
+        self.last_due = max(self.last_due, at)
+        if self._rate:
+            self._next = at + timedelta(seconds=recipients / self._rate)
+        return iso(at)
 
 
 class _Planner:
@@ -375,12 +362,13 @@ class _Planner:
     are numbered in the order they are planned (after the event's existing ones), so two runs over
     the same data plan the same keys (their conditional writes collide)."""
 
-    def __init__(self, new_batch: Callable, write: Callable[[list], None], event, names: dict, now: str, seq: int):
-        self._new_batch, self._write, self._event, self._names, self._now, self._seq = \
-            new_batch, write, event, names, now, seq
+    def __init__(self, new_batch: Callable, write: Callable[[list], int], event, names: dict, now: str, seq: int,
+                 pacer: _Pacer):
+        self._new_batch, self._write, self._event, self._names, self._now, self._seq, self._pacer = \
+            new_batch, write, event, names, now, seq, pacer
         self._open: dict[str, list] = {}
         self._unwritten: list = []
-        self.planned = self.recipients = 0
+        self.planned = self.recipients = self.queued = 0
 
     def add(self, members) -> None:
         for member in members:
@@ -405,13 +393,14 @@ class _Planner:
         event = self._event
         self._unwritten.append(self._new_batch(
             event.tenant_id, event.notice_id, event.event_key, self._seq, language, [_recipient(m) for m in group],
-            self._now, {a: self._names[a] for m in group for a in m.account_ids if a in self._names}))
+            self._now, {a: self._names[a] for m in group for a in m.account_ids if a in self._names},
+            self._pacer.due(len(group))))
         self.planned += 1
         self.recipients += len(group)
 
     def _flush(self, count: int) -> None:
         batches, self._unwritten = self._unwritten[:count], self._unwritten[count:]
-        self._write(batches)
+        self.queued += self._write(batches)
 
 
 def _recipient(member) -> dict:

@@ -47,7 +47,7 @@ class CoverageReport:
 @dataclass(frozen=True)
 class Publication:
     view: NoticeView
-    report: CoverageReport | None  # None: published, but the count failed
+    report: CoverageReport | None  # None: published, the coverage pending (the fan-out counts it)
     dry_run: bool
 
 
@@ -55,6 +55,7 @@ class NoticeService:
     def __init__(self, database, clock, fanout_queue, audience, logger):
         self._db = database
         self._repo = database.notices
+        self._deliveries = database.notice_delivery
         self._clock = clock
         self._fanout = fanout_queue
         self._audience = audience  # () -> Audience, built on first use
@@ -115,8 +116,9 @@ class NoticeService:
     def publish(self, tenant_id: str, notice_id: str, dry_run: bool, expected_version: int | None,
                 actor: str) -> Publication:
         """Outage, security, general → `open`, mailed now; maintenance → `scheduled`, announced now.
-        Answers the coverage either way, counted once the event is committed and handed to the
-        fan-out; `dry_run` computes it (with the people) without writing anything."""
+        `dry_run` answers the coverage (with the people) without writing anything; a publication
+        answers it pending: the fan-out of the `published` event counts it and stores it on the
+        notice (`coverage`)."""
         notice = self._current(tenant_id, notice_id, expected_version)
         if notice.status != DRAFT:
             raise Conflict(f"The notice is already {notice.status}.", "already_published")
@@ -136,16 +138,9 @@ class NoticeService:
             due = next_due(changes["steps"])
         event = self._event(replace(notice, **changes), PUBLISHED, PUBLISHED, now, actor)
         self._write(notice, changes, event, due=due, expected_status=DRAFT)
-        # The fan-out is under way: the answer's count does not hold up the mails. It comes from
-        # the memberships alone (the fan-out reads the people); if it cannot be counted now the
-        # publication stands, the answer's coverage is null and the event's figures follow.
-        try:
-            _, coverage = self._audience().compute(tenant_id, notice.type, notice.affected, people=False)
-            self._repo.set_coverage(tenant_id, notice_id, {**coverage.as_dict(), "computed_at": self._clock.now_iso()})
-        except Exception:
-            self._log.warning("coverage not counted at publishing", extra={"notice_id": notice_id}, exc_info=True)
-            return Publication(self.view(tenant_id, notice_id), None, False)
-        return Publication(self.view(tenant_id, notice_id), _first_page(coverage), False)
+        # The coverage is pending: the fan-out, which reads the audience anyway, counts it and
+        # stores it on the notice, so a publication costs the same whatever its audience.
+        return Publication(self.view(tenant_id, notice_id), None, False)
 
     def add_update(self, tenant_id: str, notice_id: str, body: dict, status: str | None, actor: str) -> NoticeView:
         """An incident update, mailed to the same audience; it may move the notice on (e.g. resolved)."""
@@ -267,32 +262,24 @@ class NoticeService:
 
     def deliveries(self, tenant_id: str, notice_id: str, event_key: str | None, status: str | None, limit: int,
                    cursor: str | None) -> tuple[list[dict], str | None]:
-        """Per recipient and event: first the recipients of batches not yet sent (`queued`, whole
-        batches), then the delivery records. The cursor says which of the two it continues; a
-        page that ends the first part with room left goes on into the second (one more Query),
-        so a page is empty only when the list is."""
+        """Per recipient and event, batch by batch (each recipient's outcome is on its batch's
+        state; a batch not yet settled lists its recipients `queued`). The cursor names the next
+        row, so a page is empty only when the list is. A status filter reads on until the page
+        is full or the batches end (a notice's batches are a few Query pages)."""
         self._current(tenant_id, notice_id, None)
-        phase, inner = _phase(cursor)
+        start_sk, skip = _delivery_cursor(cursor)
+        first = start_sk or (f"{event_key}#" if event_key else " ")
+        last = f"{event_key}#~" if event_key else "~"
         rows: list[dict] = []
-        if phase == "q" and status in (None, "queued"):
-            batches, after = self._repo.open_batches(tenant_id, notice_id, event_key, max(1, limit // 50), inner)
-            rows = [{"event_key": b.event_key, "person_id": r["p"], "account_ids": list(r["a"]),
-                     "language": b.language, "status": "queued", "detail": None, "ses_message_id": None,
-                     "queued_at": b.created_at, "updated_at": b.updated_at}
-                    for b in batches for r in b.recipients]
-            if after:
-                return rows, f"q.{after}"
-            if len(rows) >= limit:
-                return rows, (None if status == "queued" else "d.")
-            phase, inner = "d", None
-        if status == "queued":
-            return rows, None
-        items, after = self._repo.deliveries(tenant_id, notice_id, event_key, status, limit - len(rows),
-                                             inner if phase == "d" else None)
-        rows += [{"event_key": d.event_key, "person_id": d.person_id, "account_ids": list(d.account_ids or ()),
-                  "language": d.language, "status": d.status, "detail": d.detail, "ses_message_id": d.ses_message_id,
-                  "queued_at": d.queued_at, "updated_at": d.updated_at} for d in items]
-        return rows, (f"d.{after}" if after else None)
+        for batch_sk, batch_rows in self._deliveries.batch_rows(tenant_id, notice_id, first, last, limit // 25 + 4):
+            for index, row in enumerate(batch_rows):
+                if (event_key and row["event_key"] != event_key) or (batch_sk == start_sk and index < skip) \
+                        or (status and row["status"] != status):
+                    continue
+                if len(rows) == limit:
+                    return rows, _encode_delivery_cursor(batch_sk, index)
+                rows.append(row)
+        return rows, None
 
     def for_person(self, tenant_id: str, person_id: str, limit: int, cursor: str | None
                    ) -> Page[tuple[Notice, list[str]]]:
@@ -438,11 +425,25 @@ def _offset_cursor(total: int, end: int) -> str | None:
     return str(end) if end < total else None
 
 
-def _phase(cursor: str | None) -> tuple[str, str | None]:
+def _encode_delivery_cursor(batch_sk: str, index: int) -> str:
+    import base64
+    import json
+
+    return base64.urlsafe_b64encode(json.dumps([batch_sk, index]).encode()).decode().rstrip("=")
+
+
+def _delivery_cursor(cursor: str | None) -> tuple[str | None, int]:
+    """(the batch sk, the row in it) a deliveries cursor names; a forged one is a 400."""
+    import base64
+    import binascii
+    import json
+
     if not cursor:
-        return "q", None
-    phase, _, inner = cursor.partition(".")
-    if phase not in ("q", "d"):
-        raise InvalidInput("The cursor is not valid for this list.", [Problem("cursor", "is invalid")],
-                           "invalid_cursor")
-    return phase, inner or None
+        return None, 0
+    try:
+        sk, index = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if isinstance(sk, str) and isinstance(index, int) and 0 <= index < 1000 and sk and len(sk) < 200:
+            return sk, index
+    except (ValueError, TypeError, binascii.Error):
+        pass
+    raise InvalidInput("The cursor is not valid for this list.", [Problem("cursor", "is invalid")], "invalid_cursor")

@@ -9,7 +9,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from infra.local_stack import ses_capture, ses_feedback
+from infra.local_stack import ses_bulk_status, ses_capture, ses_feedback
 from infra.local_stack.chalice_project import create_api_server, load_app, load_config, warn_about_function_environments
 from infra.local_stack.dev_console import create_console_server
 from infra.local_stack.dynamodb_process import DynamoDbProcess
@@ -88,6 +88,7 @@ class LocalStack:
         # Before moto serves: mails to SES's mailbox simulator (bounce@…, complaint@…) then
         # publish the notification SES would (real message id and recipient, bulk sends too).
         ses_feedback.install()
+        ses_bulk_status.install()  # each bulk destination answers its Status, as SES does
         aws = EmbeddedAws(settings.aws_port, settings.host)
         aws_url = aws.start()
         self._stoppers.append(("aws", aws.stop))

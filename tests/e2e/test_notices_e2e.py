@@ -1,6 +1,6 @@
 """Notices end to end over real HTTP against the running local stack (issue 4 §5): the API writes
 a notice event and hands it to roster-notice-fanout, the queue runner runs notice_fanout, which
-plans batches of ≤ 50 recipients per language onto roster-mail, send_mail sends each with one SES
+plans batches of ≤ 50 recipients per language onto roster-notice-batch, send_notice_batch sends each with one SES
 SendBulkTemplatedEmail, and the dev console's outbox shows every mail rendered.
 
 The maintenance moves by the `notice_schedule` schedule. The stack fires it every minute on its
@@ -194,10 +194,15 @@ def test_a_maintenance_is_announced_reminded_started_and_completed_once_per_pers
     published = api.call("POST", f"/notices/{notice_id}/publish", expect=202)
     assert [step["state"] for step in published["notice"]["schedule"] if step["step"].startswith("reminder")] \
         == ["planned"], "the publish came after the reminder's moment (a very slow machine?)"
-    coverage = published["coverage"]
+    assert (published["coverage"], published["coverage_status"]) == (None, "pending")
+
+    def counted() -> dict | None:
+        return api.call("GET", f"/notices/{notice_id}")["coverage"]
+
+    coverage = eventually(counted, "the coverage the fan-out counted")
     # the admins chose nothing, eve only outages, fritz is in a draft account; anna once for two accounts
-    assert (coverage["affected_accounts"], coverage["recipients"]) == (2, 3)
-    assert coverage["unreached"]["items"] == []
+    assert (coverage["affected_accounts"], coverage["recipients"], coverage["unreached_accounts"]) == (2, 3, 0)
+    assert coverage["by_language"] == {"de": 1, "fr": 1, "it": 1}
 
     def mails(kind: str) -> dict | None:
         return every(console.received(domain, titles, SUBJECTS), languages, kind)

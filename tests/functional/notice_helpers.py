@@ -116,8 +116,7 @@ class World:
                                    consistent_read=True)
 
 
-def delivery_service(clock: Clock | None = None, ses_client=None, max_send_rate: float = 0.0,
-                     worker_concurrency: int = 1, sleeps: list | None = None):
+def delivery_service(clock: Clock | None = None, ses_client=None, max_send_rate: float = 0.0):
     """A NoticeDelivery on moto: the app's queues, SES (or `ses_client`), fake clock and links."""
     import boto3
 
@@ -127,16 +126,17 @@ def delivery_service(clock: Clock | None = None, ses_client=None, max_send_rate:
     from chalicelib.services.notice_delivery import NoticeDelivery
 
     sqs = boto3.client("sqs", region_name=REGION)
-    recorded = sleeps if sleeps is not None else []
     return NoticeDelivery(bootstrap.get_repositories(), clock or Clock(), SesMailer(ses_client or bootstrap.get_ses_client()),
-                          SqsMessages(sqs, "roster-mail"), Audience(bootstrap.get_repositories()), Links(),
-                          bootstrap.get_logger(), "mail.roster.test", max_send_rate, worker_concurrency,
-                          sleep=recorded.append, fanout_queue=SqsMessages(sqs, "roster-notice-fanout"),
-                          rng=lambda low, high: high)
+                          SqsMessages(sqs, BATCH_QUEUE), Audience(bootstrap.get_repositories()), Links(),
+                          bootstrap.get_logger(), "mail.roster.test", max_send_rate,
+                          fanout_queue=SqsMessages(sqs, "roster-notice-fanout"))
+
+
+BATCH_QUEUE = "roster-notice-batch"
 
 
 def batch_messages(max_rounds: int = 50) -> list[dict]:
-    """Every notice_batch message waiting on the mail queue (received and deleted)."""
+    """Every notice_batch message waiting on the batch queue (received and deleted)."""
     import json
 
     from tests.functional.mail_helpers import queue_url, receive
@@ -144,12 +144,12 @@ def batch_messages(max_rounds: int = 50) -> list[dict]:
     sqs = boto3_sqs()
     bodies = []
     for _ in range(max_rounds):
-        messages = receive("roster-mail")
+        messages = receive(BATCH_QUEUE)
         if not messages:
             break
         for message in messages:
             bodies.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=queue_url("roster-mail"), ReceiptHandle=message["ReceiptHandle"])
+            sqs.delete_message(QueueUrl=queue_url(BATCH_QUEUE), ReceiptHandle=message["ReceiptHandle"])
     return bodies
 
 
@@ -160,12 +160,23 @@ def boto3_sqs():
 
 
 def deliveries(world: World, notice_id: str) -> list:
-    from chalicelib.models.notices import NoticeDeliveryItem
+    """Every delivery row of the notice (as GET …/deliveries lists them), as records."""
+    from types import SimpleNamespace
 
-    return list(NoticeDeliveryItem.query(keys.notice_deliveries(world.tenant_id, notice_id), consistent_read=True))
+    from chalicelib import bootstrap
+
+    repository = bootstrap.get_repositories().notice_delivery
+    return [SimpleNamespace(**row) for _, rows in repository.batch_rows(world.tenant_id, notice_id, " ", "~", None)
+            for row in rows if row["status"] != "queued"]
 
 
 def batches(world: World, notice_id: str) -> list:
-    from chalicelib.models.notices import NoticeBatchItem
+    """The notice's batch plans, each with `status` (queued until claimed) and `attempt`."""
+    from chalicelib.repositories.notice_delivery import batch_pairs
 
-    return list(NoticeBatchItem.query(keys.notice_batches(world.tenant_id, notice_id), consistent_read=True))
+    found = []
+    for plan, state in batch_pairs(keys.notice_batches(world.tenant_id, notice_id), " ", "~"):
+        plan.status = state.status if state else "queued"
+        plan.attempt = state.attempt if state else None
+        found.append(plan)
+    return found

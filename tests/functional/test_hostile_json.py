@@ -15,7 +15,7 @@ from tests.functional.invitation_helpers import page
 from tests.functional.mail_helpers import deliver, drain, receive, sent_mails
 
 DEEP = b"[" * 3000  # RecursionError in json.loads
-MAIL, FEEDBACK, FANOUT = "roster-mail", "roster-mail-feedback", "roster-notice-fanout"
+MAIL, FEEDBACK, FANOUT, BATCH = "roster-mail", "roster-mail-feedback", "roster-notice-fanout", "roster-notice-batch"
 
 
 def nested(levels: int) -> str:
@@ -160,7 +160,12 @@ def test_a_malformed_fanout_job_fails_alone_and_the_rest_of_the_batch_fans_out(a
     hostiles = [hostile(body, i) for i, body in enumerate(HOSTILE_BODIES)]
     result = deliver(chalice_client, "notice_fanout", FANOUT, [hostiles[0], valid, *hostiles[1:]], delete=False)
     assert_reported(result, hostiles, worker_logs)
-    assert drain(chalice_client, "send_mail", MAIL) == 1  # the valid job planned its batch
+    [planned] = receive(BATCH)  # the valid job planned its batch
+    notice_batch = '{"kind": "notice_batch", "tenant_id": ["x"], "notice_id": {}, "batch": "b"}'
+    hostiles = [hostile(body, i) for i, body in enumerate(HOSTILE_BODIES + [notice_batch])]
+    worker_logs.clear()
+    result = deliver(chalice_client, "send_notice_batch", BATCH, [hostiles[0], planned, *hostiles[1:]], delete=False)
+    assert_reported(result, hostiles, worker_logs)
     assert len(sent_mails()) == 1
 
 

@@ -13,7 +13,7 @@ from chalicelib import bootstrap
 from tests.functional.mail_helpers import drain, receive, sent_mails
 from tests.functional.notice_helpers import Clock, World, batch_messages, batches, deliveries, delivery_service
 
-MAIL, FANOUT = "roster-mail", "roster-notice-fanout"
+MAIL, FANOUT, BATCH = "roster-mail", "roster-notice-fanout", "roster-notice-batch"
 
 
 @pytest.fixture
@@ -60,7 +60,7 @@ def test_fan_out_plans_batches_of_at_most_50_sharing_a_language(world):
     messages = batch_messages()
     assert sorted(m["batch"] for m in messages) == [b.sk for b in planned]
     event = world.event(notice_id)
-    assert (event.fanout, event.recipients, event.batches, event.pending_pk) == ("planned", 150, 4, None)
+    assert (event.fanout, event.recipients, event.batches, event.pending_pk) == ("planned", 150, 4, "NOTICE#SENDING")
 
     assert sum(service.send_batch(m["tenant_id"], m["notice_id"], m["batch"]) for m in messages) == 150
     assert len(sent_mails()) == 4  # Σ ⌈n/50⌉ per language = 3 + 1
@@ -236,29 +236,6 @@ def planned_keys(world, notice_id) -> list[tuple[str, str, str]]:
     return [(world.tenant_id, notice_id, b.sk) for b in batches(world, notice_id)]
 
 
-def test_the_next_batch_is_read_with_the_suppressions_and_claimed_in_the_settle(world):
-    """From the second batch of a worker's SQS batch on: 3 round trips a batch instead of 4."""
-    audience(world, de=100, en=50)
-    notice_id, event_key = world.notice()
-    service = delivery_service()
-    service.fan_out(world.tenant_id, notice_id, event_key)
-    first, second, third = planned_keys(world, notice_id)
-
-    with counting_requests() as requests:
-        assert service.send_batch(*first, then=second) == 50
-        assert {b.sk: b.status for b in batches(world, notice_id)} == {
-            first[2]: "sent", second[2]: "sending", third[2]: "queued"}
-        assert service.send_batch(*second, then=third) == 50
-        assert service.send_batch(*third) == 50
-    # the first claim only; one BatchGetItem (suppressions + next batch) and one settle a batch
-    assert (requests["UpdateItem"], requests["BatchGetItem"], requests["TransactWriteItems"]) == (1, 3, 3)
-    assert [b.status for b in batches(world, notice_id)] == ["sent"] * 3
-    assert len(sent_mails()) == 3 and world.event(notice_id).sent == 150
-    assert sorted(d.person_id for d in deliveries(world, notice_id)) == sorted(
-        r["p"] for b in batches(world, notice_id) for r in b.recipients)
-    assert service.send_batch(*second) == 0  # redelivered: sends nothing twice
-
-
 def fanned_out(world, de: int, en: int):
     """(a delivery service, the notice, its planned batch keys) for a fanned-out notice."""
     audience(world, de=de, en=en)
@@ -272,43 +249,6 @@ def suppress(email: str) -> None:
     bootstrap.get_repositories().mail.suppress(email, "bounced", "2026-11-01T00:00:00.000Z")
 
 
-def test_a_prepared_worker_reads_the_suppression_list_once_and_the_next_batches_at_once(world):
-    """`begin` (the mail handler's, for an SQS batch): two round trips a batch, SES and the settle."""
-    service, notice_id, (first, second, third) = fanned_out(world, de=100, en=50)
-    blocked = batches(world, notice_id)[1].recipients[7]
-    suppress(blocked["e"])
-    suppress("someone.else@example.org")
-
-    with counting_requests() as requests:
-        service.begin([first, second, third])
-        assert service.send_batch(*first, then=second) == 50
-        assert service.send_batch(*second, then=third) == 49
-        assert service.send_batch(*third) == 50
-        service.release_held()
-    # the list (Query), the next two batches (BatchGetItem), the first claim, a settle a batch
-    assert (requests["Query"], requests["BatchGetItem"], requests["UpdateItem"],
-            requests["TransactWriteItems"]) == (1, 1, 1, 3)
-    statuses = {d.person_id: (d.status, d.detail) for d in deliveries(world, notice_id)}
-    assert statuses.pop(blocked["p"]) == ("suppressed", "bounced")
-    assert set(statuses.values()) == {("sent", None)} and len(statuses) == 149
-    assert blocked["e"] not in json.dumps([mail.destinations for mail in sent_mails()])
-    assert (service._prefetched, service._suppression_list) == ({}, None)  # forgotten as the invocation ends
-
-
-def test_a_next_batch_read_by_begin_and_claimed_by_another_worker_lets_the_settle_go_alone(world):
-    service, notice_id, (first, second) = fanned_out(world, de=100, en=0)
-    rival = delivery_service()
-    service.begin([first, second])
-    assert service._prefetched[second].status == "queued"
-    rival._repo.claim(*second, "rival", "2026-01-01T00:00:00Z")  # after `begin` read it
-
-    assert service.send_batch(*first, then=second) == 50
-    statuses = {b.sk: (b.status, b.attempt) for b in batches(world, notice_id)}
-    assert statuses[second[2]] == ("sending", "rival") and statuses[first[2]][0] == "sent"
-    assert service._held == {} and world.event(notice_id).sent == 50
-    assert service.send_batch(*second) == 0  # the rival's: not sent here
-
-
 def test_a_long_suppression_list_is_checked_address_by_address(world, monkeypatch):
     from chalicelib.services import notice_delivery
 
@@ -319,12 +259,10 @@ def test_a_long_suppression_list_is_checked_address_by_address(world, monkeypatc
     suppress("someone.else@example.org")
 
     with counting_requests() as requests:
-        service.begin([first, second])
-        assert service.send_batch(*first, then=second) == 49
+        assert service.send_batch(*first) == 49
         assert service.send_batch(*second) == 50
-        service.release_held()
-    # the list's Query finds it too long; the next batch read at once; each batch's addresses
-    assert (requests["Query"], requests["BatchGetItem"]) == (1, 3)
+    # the list's Query finds it too long (then again after its time: not here); each batch's addresses
+    assert (requests["Query"], requests["BatchGetItem"]) == (1, 2)
     assert {d.person_id: d.status for d in deliveries(world, notice_id)}[blocked["p"]] == "suppressed"
 
 
@@ -334,103 +272,15 @@ def test_the_suppression_list_is_read_again_once_it_is_older_than_its_time(world
     service, notice_id, (first, second) = fanned_out(world, de=100, en=0)
     now = [1000.0]
     service._monotonic = lambda: now[0]
-    service.begin([first, second])
     blocked = batches(world, notice_id)[1].recipients[0]
-    suppress(blocked["e"])  # after the list was read
 
     with counting_requests() as requests:
-        assert service.send_batch(*first, then=second) == 50
-        now[0] += SUPPRESSION_LIST_SECONDS + 1  # a paced worker, say
+        assert service.send_batch(*first) == 50
+        suppress(blocked["e"])  # after the list was read
+        now[0] += SUPPRESSION_LIST_SECONDS + 1  # a warm worker, later
         assert service.send_batch(*second) == 49
-    assert requests["Query"] == 1 and requests["BatchGetItem"] == 0
+    assert requests["Query"] == 2 and requests["BatchGetItem"] == 0
     assert {d.person_id: d.status for d in deliveries(world, notice_id)}[blocked["p"]] == "suppressed"
-
-
-def test_a_worker_whose_preparation_failed_reads_for_each_batch(world, monkeypatch):
-    service, notice_id, (first, second) = fanned_out(world, de=100, en=0)
-    blocked = batches(world, notice_id)[1].recipients[0]
-    suppress(blocked["e"])
-
-    def throttled(limit):
-        raise RuntimeError("ProvisionedThroughputExceededException")
-
-    monkeypatch.setattr(bootstrap.get_repositories().mail, "suppression_list", throttled)
-    with counting_requests() as requests:
-        service.begin([first, second])  # logged, not raised
-        assert service.send_batch(*first, then=second) == 50
-        assert service.send_batch(*second) == 49
-    # as without `begin`: the suppressions and the next batch in one BatchGetItem a batch
-    assert (requests["BatchGetItem"], requests["UpdateItem"], requests["TransactWriteItems"]) == (2, 1, 2)
-    assert world.event(notice_id).sent == 99 and world.event(notice_id).suppressed == 1
-
-
-def test_a_next_batch_that_is_not_queued_is_left_alone(world):
-    audience(world, de=100, en=0)
-    notice_id, event_key = world.notice()
-    service = delivery_service()
-    service.fan_out(world.tenant_id, notice_id, event_key)
-    first, second = planned_keys(world, notice_id)
-    assert service.send_batch(*second) == 50
-
-    assert service.send_batch(*first, then=second) == 50
-    assert service.send_batch(*second) == 0
-    assert len(sent_mails()) == 2 and world.event(notice_id).sent == 100
-
-
-def test_a_next_batch_claimed_by_another_worker_after_the_read_lets_the_settle_go_alone(world, monkeypatch):
-    audience(world, de=100, en=0)
-    notice_id, event_key = world.notice()
-    service, rival = delivery_service(), delivery_service()
-    service.fan_out(world.tenant_id, notice_id, event_key)
-    first, second = planned_keys(world, notice_id)
-    read = service._repo.suppressed_and_next
-
-    def read_then_lose_the_race(emails, upcoming):
-        answer = read(emails, upcoming)
-        assert answer[1].status == "queued"
-        rival._repo.claim(*upcoming, "rival", "2026-01-01T00:00:00Z")
-        return answer
-
-    monkeypatch.setattr(service._repo, "suppressed_and_next", read_then_lose_the_race)
-    assert service.send_batch(*first, then=second) == 50
-    statuses = {b.sk: (b.status, b.attempt) for b in batches(world, notice_id)}
-    assert statuses[second[2]] == ("sending", "rival") and statuses[first[2]][0] == "sent"
-    assert service._held == {} and world.event(notice_id).sent == 50
-
-
-def test_a_claim_held_ahead_goes_back_to_the_queue_when_its_turn_does_not_come(world):
-    audience(world, de=100, en=50)
-    notice_id, event_key = world.notice()
-    service = delivery_service()
-    service.fan_out(world.tenant_id, notice_id, event_key)
-    batch_messages()  # the fan-out's messages, taken off the queue
-    first, second, third = planned_keys(world, notice_id)
-
-    service.send_batch(*first, then=second)
-    service.release_held()  # the invocation ends without sending it
-    assert [b.status for b in batches(world, notice_id)] == ["sent", "queued", "queued"] and service._held == {}
-    service.send_batch(*second, then=third)
-    service.defer(*third)  # paced and out of time: given back, its message queued again
-    assert [b.status for b in batches(world, notice_id)] == ["sent", "sent", "queued"]
-    assert [m["batch"] for m in batch_messages()] == [third[2]]
-    assert service.send_batch(*third) == 50 and world.event(notice_id).sent == 150
-
-
-def test_a_held_claim_that_cannot_be_released_is_left_to_the_sweep(world, monkeypatch):
-    audience(world, de=100, en=0)
-    notice_id, event_key = world.notice()
-    service = delivery_service()
-    service.fan_out(world.tenant_id, notice_id, event_key)
-    first, second = planned_keys(world, notice_id)
-    service.send_batch(*first, then=second)
-
-    def unavailable(*_):
-        raise RuntimeError("ServiceUnavailable")
-
-    monkeypatch.setattr(service._repo, "release", unavailable)
-    service.release_held()  # the invocation's result stands
-    assert service._held == {}
-    assert [b.status for b in batches(world, notice_id)] == ["sent", "sending"]  # stale later: the sweep's
 
 
 def test_suppressed_addresses_are_settled_without_sending(world):
@@ -476,37 +326,33 @@ def accept(stubber, count: int, prefix: str = "msg") -> None:
 
 
 @contextmanager
-def throttled_batch(world, times: int, sleeps: list | None = None):
+def throttled_batch(world, times: int):
     """A planned batch of 20 and a service whose SES client is stubbed to throttle `times` calls."""
     audience(world, de=20, en=0)
     notice_id, event_key = world.notice()
     with stubbed_ses() as (client, stubber):
-        service = delivery_service(ses_client=client, sleeps=sleeps)
+        service = delivery_service(ses_client=client)
         service.fan_out(world.tenant_id, notice_id, event_key)
         [message] = batch_messages()
         throttle(stubber, times)
         yield service, stubber, notice_id, message
 
 
-def test_throttling_is_retried_with_backoff_and_no_mail_is_lost(world):
-    sleeps: list = []
-    with throttled_batch(world, 2, sleeps) as (service, stubber, notice_id, message):
-        accept(stubber, 20)
-        assert service.send_batch(world.tenant_id, notice_id, message["batch"]) == 20
-        stubber.assert_no_pending_responses()
-    assert sleeps == [0.2, 0.4]  # exponential backoff (jitter pinned to its ceiling)
-    assert {d.status for d in deliveries(world, notice_id)} == {"sent"}
-    assert world.event(notice_id).sent == 20
+def test_throttling_gives_the_batch_back_to_the_queue_after_one_ses_call(world, monkeypatch):
+    """No in-process retry and no sleep: one SES call, the claim released, RetryLater names the delay."""
+    import time
 
+    from chalicelib.services.notice_delivery import RetryLater
 
-def test_throttling_that_persists_gives_the_batch_back_to_the_queue(world):
-    from chalicelib.adapters.ses import TransientMailError
-
-    with throttled_batch(world, 4) as (service, stubber, notice_id, message):
-        with pytest.raises(TransientMailError):
-            service.send_batch(world.tenant_id, notice_id, message["batch"])
-        [batch] = batches(world, notice_id)
-        assert batch.status == "queued" and deliveries(world, notice_id) == []
+    monkeypatch.setattr(time, "sleep", lambda seconds: pytest.fail("a worker slept"))
+    with throttled_batch(world, 2) as (service, stubber, notice_id, message):
+        for receive_count, delay in ((1, 30), (2, 60)):
+            with pytest.raises(RetryLater) as later:
+                service.send_batch(world.tenant_id, notice_id, message["batch"], receive_count=receive_count)
+            assert later.value.seconds == delay
+            [batch] = batches(world, notice_id)
+            assert batch.status == "queued" and deliveries(world, notice_id) == []
+        stubber.assert_no_pending_responses()  # exactly one SES call a receive
 
         accept(stubber, 20)  # SQS redelivers later
         assert service.send_batch(world.tenant_id, notice_id, message["batch"]) == 20
@@ -514,28 +360,18 @@ def test_throttling_that_persists_gives_the_batch_back_to_the_queue(world):
 
 
 def test_on_the_last_attempt_the_batch_fails_visibly(world):
-    from chalicelib.adapters.ses import TransientMailError
+    from chalicelib.services.notice_delivery import RetryLater
 
-    with throttled_batch(world, 4) as (service, stubber, notice_id, message):
-        with pytest.raises(TransientMailError):
+    with throttled_batch(world, 1) as (service, stubber, notice_id, message):
+        with pytest.raises(RetryLater):
             service.send_batch(world.tenant_id, notice_id, message["batch"], last_attempt=True)
+        stubber.assert_no_pending_responses()
     [batch] = batches(world, notice_id)
-    assert batch.status == "failed" and batch.pending_pk is None
+    assert batch.status == "failed"
     assert {(d.status, d.detail) for d in deliveries(world, notice_id)} == {
         ("failed", "gave up after the queue's last attempt")}
     event = world.event(notice_id)
     assert (event.sent, event.failed) == (0, 20)
-
-
-def test_the_token_bucket_paces_recipients_at_the_rate_share_of_each_worker(world):
-    audience(world, de=100, en=0)
-    notice_id, event_key = world.notice()
-    sleeps: list = []
-    service = delivery_service(max_send_rate=14, worker_concurrency=2, sleeps=sleeps)  # 7 mails/s a worker
-    service.fan_out(world.tenant_id, notice_id, event_key)
-    send_all(service)
-    assert service.bucket.rate == 7
-    assert sum(sleeps) == pytest.approx((100 - 7) / 7, abs=1.0)  # a one-second burst, then 7/s
 
 
 # --- claims that outlive their worker, the sweep ---------------------------------------------------
@@ -557,7 +393,7 @@ def test_a_batch_stuck_in_sending_is_never_resent_and_the_sweep_settles_it(world
     def fails(*args, **kwargs):
         raise error
 
-    monkeypatch.setattr(NoticeDeliveryRepository, "settle_batch", fails)
+    monkeypatch.setattr(NoticeDeliveryRepository, "settle", fails)
     with pytest.raises(type(error)):
         service.send_batch(world.tenant_id, notice_id, message["batch"])
     monkeypatch.undo()
@@ -587,10 +423,10 @@ def test_an_error_before_ses_releases_the_claim_and_the_retry_sends_once(world, 
     service.fan_out(world.tenant_id, notice_id, event_key)
     [message] = batch_messages()
 
-    def throttled(emails, upcoming):
+    def throttled(emails):
         raise RuntimeError("ProvisionedThroughputExceeded")
 
-    monkeypatch.setattr(service._repo, "suppressed_and_next", throttled)
+    monkeypatch.setattr(service, "_suppressed", throttled)
     with pytest.raises(RuntimeError):
         service.send_batch(world.tenant_id, notice_id, message["batch"])
     monkeypatch.undo()
@@ -616,8 +452,8 @@ def test_the_sweep_requeues_lost_fan_outs_and_batches(world):
     service.fan_out(**fanout)
     batch_messages()  # lost too
     clock.advance(minutes=5)
-    assert service.sweep()["batches"] == 0  # may still wait behind others in the mail queue
-    clock.advance(minutes=2)  # past the mail queue's visibility timeout (6 minutes)
+    assert service.sweep()["batches"] == 0  # may still wait behind others in the queue
+    clock.advance(minutes=2)  # past the queue's visibility timeout (6 minutes) after they were due
     assert service.sweep() == {"fanouts": 0, "batches": 2, "unconfirmed": 0}
     assert send_all(service) == 60
     assert service.sweep() == {"fanouts": 0, "batches": 0, "unconfirmed": 0}
@@ -636,38 +472,19 @@ def test_a_bounce_updates_the_delivery_and_the_event_figures_once(world):
     send_all(service)
     delivery = next(d for d in deliveries(world, notice_id) if d.person_id == people[0])
 
-    assert service.record_feedback(delivery.ses_message_id, "bounced") is True
-    assert service.record_feedback(delivery.ses_message_id, "bounced") is True  # SNS delivers it again
-    assert service.record_feedback("unknown-message", "bounced") is False
+    router = bootstrap.get_mail_feedback()
+    bounce = {"notificationType": "Bounce", "mail": {"messageId": delivery.ses_message_id},
+              "bounce": {"bounceType": "Permanent", "bouncedRecipients": [{"emailAddress": f"{people[0]}@example.com"}]}}
+    assert router.record(bounce) == 1
+    assert router.record(bounce) == 1  # SNS delivers it again: nothing moves twice
+    assert router.record({**bounce, "mail": {"messageId": "unknown-message"}}) == 1  # suppressed, nothing else
     statuses = {d.person_id: d.status for d in deliveries(world, notice_id)}
     assert statuses == {people[0]: "bounced", people[1]: "sent", people[2]: "sent"}
     event = world.event(notice_id)
     assert (event.sent, event.bounced) == (2, 1)
     person = PersonItem.get(keys.person(world.tenant_id, people[0]), keys.PERSON_SK)
     assert person.undeliverable == "bounced"
-
-
-def test_ses_feedback_through_the_mail_service_reaches_the_notice_delivery(world):
-    from chalicelib.services.mail import MailService
-
-    account = world.account()
-    person = world.person(email="complaint@simulator.amazonses.com")
-    world.member(account, person)
-    notice_id, event_key = world.notice()
-    service = delivery_service()
-    service.fan_out(world.tenant_id, notice_id, event_key)
-    send_all(service)
-    [delivery] = deliveries(world, notice_id)
-
-    mail = MailService(bootstrap.get_repositories(), Clock(), None, None, "mail.roster.test", bootstrap.get_logger())
-    mail.on_other_message(service.record_feedback)
-    mail.record_feedback({"notificationType": "Complaint", "mail": {"messageId": delivery.ses_message_id},
-                          "complaint": {"complainedRecipients": [{"emailAddress": "complaint@simulator.amazonses.com"}]}})
-    [delivery] = deliveries(world, notice_id)
-    assert delivery.status == "complained" and delivery.detail == "SES complaint"
-    event = world.event(notice_id)
-    assert (event.sent, event.complained) == (0, 1)
-    assert bootstrap.get_repositories().mail.suppressed(["complaint@simulator.amazonses.com"])
+    assert bootstrap.get_repositories().mail.suppressed([f"{people[0]}@example.com"])
 
 
 # --- the deliveries list ------------------------------------------------------------------------------
@@ -702,7 +519,7 @@ def test_a_first_page_goes_on_into_the_delivery_records_when_no_batch_is_open(wo
     with counting(QueryCounter()) as reads:
         first = bootstrap.get_notice_service().deliveries(world.tenant_id, notice_id, None, None, 100, None)
     assert ([row["person_id"] for row in first[0]], first[1]) == (people, None)
-    assert reads.queries == 2  # the open batches, then the delivery records (the notice is a GetItem)
+    assert reads.queries == 1  # the batches with their states (the notice is a GetItem)
     assert delivery_pages(world, notice_id, 100, "queued") == [([], None)]
     by_one = delivery_pages(world, notice_id, 1, "sent")
     assert all(rows or cursor is None for rows, cursor in by_one), by_one
@@ -765,24 +582,6 @@ def counting_writes():
     return counting(WriteCounter())
 
 
-@pytest.mark.parametrize("de, en", [(100, 50), (50, 50), (250, 0)])
-def test_write_budget_and_ses_calls(world, de, en):
-    audience(world, de=de, en=en)
-    notice_id, event_key = world.notice()
-    service = delivery_service()
-    recipients = de + en
-    with counting_writes() as writes:
-        service.fan_out(world.tenant_id, notice_id, event_key)
-        assert send_all(service) == recipients
-    ses_calls = len(sent_mails())
-    assert ses_calls == sum(math.ceil(n / 50) for n in (de, en) if n)
-    # one delivery record each; per batch: its PutItem, the claim, the settle (batch + event); per event: 1
-    assert writes.items == recipients + 4 * ses_calls + 1
-    assert writes.items / recipients <= 1.1, writes.items / recipients
-    print(f"\n{recipients} recipients: {writes.items} item writes ({writes.items / recipients:.3f}/recipient), "
-          f"{sum(writes.requests.values())} write requests {dict(writes.requests)}, {ses_calls} SES calls")
-
-
 # --- through the handlers ----------------------------------------------------------------------------
 
 def test_the_fan_out_and_mail_handlers_deliver_a_notice(world, chalice_client):
@@ -791,7 +590,7 @@ def test_the_fan_out_and_mail_handlers_deliver_a_notice(world, chalice_client):
     bootstrap.get_notice_delivery()._fanout_queue.send({"tenant_id": world.tenant_id, "notice_id": notice_id,
                                                         "event_key": event_key})
     assert drain(chalice_client, "notice_fanout", FANOUT) == 1
-    assert drain(chalice_client, "send_mail", MAIL) == 3
+    assert drain(chalice_client, "send_notice_batch", BATCH) == 3
     assert sorted(m.template for m in sent_mails()) == ["roster-notice-de", "roster-notice-de", "roster-notice-en"]
     data = json.loads(sent_mails()[0].destinations[0]["ReplacementTemplateData"])
     assert "/preferences/" in data["preferences_url"] and data["preferences_url"].endswith("?type=maintenance")
@@ -806,72 +605,285 @@ class LambdaContext:
         return int(self.seconds_left * 1000)
 
 
-def run_send_mail(messages: list[dict], seconds_left: float) -> dict:
-    """The send_mail handler, as Lambda calls it, with `messages` received from the mail queue."""
+def run_batch_handler(messages: list[dict]) -> dict:
+    """The send_notice_batch handler, as Lambda calls it, with `messages` received from its queue."""
     import boto3
 
     import app
     from infra.local_stack.sqs_events import sqs_event
 
     sqs = boto3.client("sqs", region_name="eu-central-1")
-    arn = sqs.get_queue_attributes(QueueUrl=sqs.get_queue_url(QueueName=MAIL)["QueueUrl"],
+    arn = sqs.get_queue_attributes(QueueUrl=sqs.get_queue_url(QueueName=BATCH)["QueueUrl"],
                                    AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    return app.app.handler_map["send_mail"](sqs_event(messages, arn, "eu-central-1"), LambdaContext(seconds_left))
+    return app.app.handler_map["send_notice_batch"](sqs_event(messages, arn, "eu-central-1"), LambdaContext(60))
 
 
-def test_the_mail_handler_claims_each_next_notice_batch_in_the_settle_before_it(world, chalice_client):
-    audience(world, de=100, en=50)
+def test_a_throttled_batch_comes_back_after_a_delay_and_at_most_five_ses_calls_are_made(world, chalice_client,
+                                                                                         monkeypatch):
+    """The one retry policy: one SES call a receive (no botocore or service retries), the message's
+    visibility set to the delay, the DLQ after maxReceiveCount receives: ≤ 5 SES calls a batch."""
+    import boto3
+    from botocore.stub import Stubber
+
+    from chalicelib.resources import NOTICE_BATCH_QUEUE
+    from tests.functional.mail_helpers import queue_url
+
+    audience(world, de=20, en=0)
     notice_id, event_key = world.notice()
     bootstrap.get_notice_delivery().fan_out(world.tenant_id, notice_id, event_key)
-    messages = receive(MAIL)
-    assert len(messages) == 3
+    ses = bootstrap.get_notice_delivery()._mailer._client
+    visibility = []
+    from chalicelib.adapters.job_queue import SqsMessages
 
-    with counting_requests() as requests:
-        result = run_send_mail(messages, 60)
-    assert result == {"batchItemFailures": []}
-    # prepared: the suppression list, the two next batches, the first claim, then SES and a settle a batch
-    assert (requests["Query"], requests["BatchGetItem"], requests["UpdateItem"],
-            requests["TransactWriteItems"]) == (1, 1, 1, 3)
-    assert len(sent_mails()) == 3 and world.event(notice_id).sent == 150
-    assert bootstrap.get_notice_delivery()._held == {}
+    original = SqsMessages.retry_later
+
+    def retry_later(self, handle, seconds):
+        visibility.append(seconds)
+        original(self, handle, seconds)  # the real call: the message stays invisible that long
+
+    monkeypatch.setattr(SqsMessages, "retry_later", retry_later)
+    with Stubber(ses) as stubber:
+        throttle(stubber, NOTICE_BATCH_QUEUE.max_receive_count)
+        [message] = receive(BATCH)
+        for receives in range(1, NOTICE_BATCH_QUEUE.max_receive_count + 1):
+            message["Attributes"]["ApproximateReceiveCount"] = str(receives)
+            assert run_batch_handler([message]) == {"batchItemFailures": [{"itemIdentifier": message["MessageId"]}]}
+        stubber.assert_no_pending_responses()  # five receives, five SES calls, no more
+    assert visibility == [30, 60, 120, 240, 480]
+    assert batches(world, notice_id)[0].status == "failed" and world.event(notice_id).failed == 20
+    boto3.client("sqs", region_name="eu-central-1").purge_queue(QueueUrl=queue_url(BATCH))
 
 
-@pytest.fixture
-def paced(monkeypatch):
-    """Workers paced at 10.1 s a batch, for this test only: the app's services are kept across
-    tests, so they are built again after it, without the setting."""
-    monkeypatch.setenv("ROSTER_SES_MAX_SEND_RATE", "1000")  # 500/s a worker: 10.1 s a batch with the margin
-    bootstrap.reset()
-    yield
-    monkeypatch.undo()
-    bootstrap.reset()
+def test_the_ses_client_makes_one_attempt_a_call(world):
+    """botocore retries nothing (standard mode, one attempt): SQS is the only retry loop."""
+    from chalicelib.adapters.ses import SesMailer, TransientMailError, ses_client
+
+    client = ses_client("eu-central-1")
+    attempts = []
+
+    def throttled(request, **_):
+        from botocore.awsrequest import AWSResponse
+
+        attempts.append(request.url)
+        body = (b"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>"
+                b"<Message>Maximum sending rate exceeded.</Message></Error></ErrorResponse>")
+        return AWSResponse(request.url, 400, {}, _Raw(body))
+
+    client.meta.events.register("before-send.ses", throttled)
+    with pytest.raises(TransientMailError):
+        SesMailer(client).send(("Roster", "no-reply@mail.roster.test"), [], "roster-notice-de", {},
+                               [("a@example.com", {}), ("b@example.com", {})])
+    assert len(attempts) == 1
 
 
-def paced_notice(world, recipients: int) -> str:
-    """A notice to `recipients` German speakers, fanned out for paced workers."""
-    audience(world, de=recipients, en=0)
+class _Raw:
+    def __init__(self, body: bytes):
+        self._body = body
+
+    def stream(self, **_):
+        yield self._body
+
+    def read(self, *_):
+        body, self._body = self._body, b""
+        return body
+
+
+# --- pacing by the queue ---------------------------------------------------------------------------
+
+class SqsDelays:
+    """DelaySeconds of every SQS message sent, by queue name."""
+
+    def __init__(self):
+        self.by_queue: dict[str, list[int]] = {}
+        self.bodies: dict[str, list[dict]] = {}
+
+    def __call__(self, params=None, model=None, **_):
+        queue = params["QueueUrl"].rsplit("/", 1)[-1]
+        entries = params.get("Entries") or [params]
+        self.by_queue.setdefault(queue, []).extend(entry.get("DelaySeconds", 0) for entry in entries)
+        self.bodies.setdefault(queue, []).extend(json.loads(entry["MessageBody"]) for entry in entries)
+
+
+@contextmanager
+def recording_sqs_delays(service):
+    delays = SqsDelays()
+    clients = {service._mail_queue._client, service._fanout_queue._client}
+    for client in clients:
+        client.meta.events.register("before-parameter-build.sqs.SendMessage", delays)
+        client.meta.events.register("before-parameter-build.sqs.SendMessageBatch", delays)
+    try:
+        yield delays
+    finally:
+        for client in clients:
+            client.meta.events.unregister("before-parameter-build.sqs.SendMessage", delays)
+            client.meta.events.unregister("before-parameter-build.sqs.SendMessageBatch", delays)
+
+
+def test_the_fan_out_paces_batches_by_queue_delays_and_nobody_sleeps(world, monkeypatch):
+    """Batch n is due after the mails before it at the send rate, its message delayed that long; a
+    batch due beyond SQS's 900 s is queued by a delayed continuation of the fan-out."""
+    import time
+
+    monkeypatch.setattr(time, "sleep", lambda seconds: pytest.fail("a worker slept"))
+    audience(world, de=300, en=0)  # 6 batches of 50
     notice_id, event_key = world.notice()
-    bootstrap.get_notice_delivery().fan_out(world.tenant_id, notice_id, event_key)
-    return notice_id
+    clock = Clock()
+    service = delivery_service(clock, max_send_rate=0.5)  # 100 s a batch: 0 … 500 s
+    with recording_sqs_delays(service) as delays:
+        assert service.fan_out(world.tenant_id, notice_id, event_key) == 6
+    assert delays.by_queue[BATCH] == [0, 100, 200, 300, 400, 500]
+    batch_messages()
+
+    slow = delivery_service(clock, max_send_rate=0.1)  # 500 s a batch: 0, 500, 1000, …
+    other, key = world.notice(event_key="update-001", kind="update")
+    with recording_sqs_delays(slow) as delays:
+        assert slow.fan_out(world.tenant_id, other, key) == 2  # 0 and 500 s now
+    # the third batch is due at 1,000 s: a continuation runs 60 s before it, but waits at most 900 s
+    assert delays.by_queue[BATCH] == [0, 500] and delays.by_queue[FANOUT] == [900]
+    [continuation] = delays.bodies[FANOUT]
+    assert continuation == {"tenant_id": world.tenant_id, "notice_id": other, "event_key": key, "from_seq": 3}
+    clock.advance(seconds=900)
+    with recording_sqs_delays(slow) as delays:
+        assert slow.fan_out(**continuation) == 2  # due at 1000 and 1500 s: 100 and 600 s from now
+    assert delays.by_queue[BATCH] == [100, 600] and delays.by_queue[FANOUT] == [900]
+    [again] = delays.bodies[FANOUT]
+    assert again["from_seq"] == 5
 
 
-def test_a_paced_worker_without_time_for_two_more_batches_claims_none_ahead(world, chalice_client, paced):
-    notice_id = paced_notice(world, 100)
-    with counting_requests() as requests:
-        run_send_mail(receive(MAIL), 15)
-    assert requests["UpdateItem"] == 2  # each batch claimed on its own turn
-    assert world.event(notice_id).sent == 100
+# --- the write budget, as DynamoDB bills it ----------------------------------------------------------
+
+def item_size(item: dict) -> int:
+    """DynamoDB's item size: each attribute's name plus its value (strings, numbers, binaries)."""
+    import base64
+
+    def value_size(value: dict) -> int:
+        (kind, content), = value.items()
+        if kind == "S":
+            return len(content.encode())
+        if kind == "N":
+            return len(content.lstrip("-").replace(".", "")) // 2 + 2
+        if kind == "B":
+            return len(base64.b64decode(content)) if isinstance(content, str) else len(content)
+        if kind in ("BOOL", "NULL"):
+            return 1
+        if kind == "L":
+            return 3 + sum(1 + value_size(v) for v in content)
+        if kind == "M":
+            return 3 + sum(len(k.encode()) + 1 + value_size(v) for k, v in content.items())
+        if kind in ("SS", "NS", "BS"):
+            return sum(value_size({kind[0]: v}) for v in content)
+        raise ValueError(kind)
+
+    return sum(len(name.encode()) + value_size(value) for name, value in item.items())
 
 
-def test_a_paced_worker_short_of_time_puts_the_batch_back_untouched(world, chalice_client, paced):
-    """A paced send must not be cut off by the Lambda timeout between SES and the settle."""
-    notice_id = paced_notice(world, 50)
+class WriteUnits:
+    """DynamoDB write requests (items) and write units, computed from every write's payload as
+    DynamoDB bills them: 1 KB a unit an item (an UpdateItem: the larger of the item before and
+    after; a delete: the item's size), ×2 inside TransactWriteItems, and each GSI whose keys the
+    item has (before or after) bills its own units for the projected item (ALL)."""
 
-    [message] = receive(MAIL)
-    result = run_send_mail([message], 5)
-    assert result == {"batchItemFailures": []}  # handled: its copy is back on the queue
-    assert sent_mails() == [] and {b.status for b in batches(world, notice_id)} == {"queued"}
-    [again] = receive(MAIL)
-    assert json.loads(again["Body"]) == json.loads(message["Body"])
-    run_send_mail([again], 60)
-    assert len(sent_mails()) == 1 and world.event(notice_id).sent == 50
+    def __init__(self, table):
+        from chalicelib.resources import MAIN_TABLE
+
+        self._table = table
+        self._indexes = [(i.hash_key, i.range_key) for i in MAIN_TABLE.indexes]
+        self.items = self.units = 0
+
+    def _before(self, key: dict) -> dict:
+        import boto3
+
+        return boto3.client("dynamodb", region_name="eu-central-1").get_item(
+            TableName=self._table.name, Key=key, ConsistentRead=True).get("Item") or {}
+
+    def _bill(self, before: dict, after: dict, factor: int) -> None:
+        import math
+
+        units = lambda item: math.ceil(item_size(item) / 1024) if item else 0
+        self.items += 1
+        self.units += factor * max(units(before), units(after), 1)
+        for hash_key, range_key in self._indexes:
+            keys = [k for k in (hash_key, range_key) if k]
+            old, new = all(k in before for k in keys), all(k in after for k in keys)
+            if old and new and before == after:
+                continue
+            if old or new:
+                self.units += max(units(before) if old else 0, units(after) if new else 0)
+
+    def __call__(self, params=None, model=None, **_):
+        name = model.name
+        if name == "PutItem":
+            self._bill(self._before(_key(params["Item"])), params["Item"], 1)
+        elif name == "BatchWriteItem":
+            for requests in params["RequestItems"].values():
+                for request in requests:
+                    item = request["PutRequest"]["Item"]
+                    self._bill(self._before(_key(item)), item, 1)
+        elif name == "UpdateItem":
+            self._update(params, 1)
+        elif name == "DeleteItem":
+            self._bill(self._before(params["Key"]), {}, 1)
+        elif name == "TransactWriteItems":
+            for entry in params["TransactItems"]:
+                if "Put" in entry:
+                    self._bill(self._before(_key(entry["Put"]["Item"])), entry["Put"]["Item"], 2)
+                elif "Update" in entry:
+                    self._update(entry["Update"], 2)
+                elif "Delete" in entry:
+                    self._bill(self._before(entry["Delete"]["Key"]), {}, 2)
+
+    def _update(self, params: dict, factor: int) -> None:
+        # the item after: applied by a dry run of the same update on a scratch copy
+        before = self._before(params["Key"])
+        after = _apply_update(self._table, before, params)
+        self._bill(before, after, factor)
+
+
+def _key(item: dict) -> dict:
+    return {"pk": item["pk"], "sk": item["sk"]}
+
+
+def _apply_update(table, before: dict, params: dict) -> dict:
+    """The item an UpdateItem would leave, computed by moto on a scratch item (its own key)."""
+    import boto3
+
+    client = boto3.client("dynamodb", region_name="eu-central-1")
+    scratch = {**before, "pk": {"S": "SCRATCH#" + before.get("pk", params["Key"]["pk"])["S"]},
+               "sk": params["Key"]["sk"]}
+    client.put_item(TableName=table.name, Item=scratch)
+    expression = params["UpdateExpression"]
+    extra = {"UpdateExpression": expression}
+    for name in ("ExpressionAttributeNames", "ExpressionAttributeValues"):
+        used = {k: v for k, v in params.get(name, {}).items() if k in expression}
+        if used:
+            extra[name] = used
+    after = client.update_item(TableName=table.name, Key={"pk": scratch["pk"], "sk": scratch["sk"]},
+                               ReturnValues="ALL_NEW", **extra)["Attributes"]
+    client.delete_item(TableName=table.name, Key={"pk": scratch["pk"], "sk": scratch["sk"]})
+    return {**after, "pk": params["Key"]["pk"]}
+
+
+@pytest.mark.parametrize("de, en", [(100, 50), (250, 0), (500, 0)])
+def test_write_requests_and_units_per_recipient(world, de, en):
+    """≤ 1.1 write requests (items) and ≤ 1.5 write units per recipient for a whole notice: the
+    fan-out, every batch sent, and the sweep that closes the event."""
+    import boto3
+
+    from chalicelib.settings import get_settings
+
+    audience(world, de=de, en=en)
+    notice_id, event_key = world.notice()
+    clock = Clock()
+    service = delivery_service(clock)
+    recipients = de + en
+    table = boto3.resource("dynamodb", region_name="eu-central-1").Table(get_settings().table_name)
+    with counting(WriteUnits(table)) as writes:
+        service.fan_out(world.tenant_id, notice_id, event_key)
+        assert send_all(service) == recipients
+        clock.advance(minutes=7)
+        service.sweep()
+    assert len(sent_mails()) == sum(math.ceil(n / 50) for n in (de, en) if n)
+    per_item, per_unit = writes.items / recipients, writes.units / recipients
+    print(f"\n{recipients} recipients: {writes.items} write requests ({per_item:.3f}), "
+          f"{writes.units} write units ({per_unit:.3f}) per recipient")
+    assert per_item <= 1.1 and per_unit <= 1.5, (per_item, per_unit)

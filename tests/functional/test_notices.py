@@ -133,7 +133,10 @@ def test_list_filters_by_type_status_and_time_and_pages(api, clock):
     assert api.get("/notices?cursor=garbage").status == 400
 
 
-def test_publishing_an_outage_opens_it_writes_one_event_and_answers_coverage(api, clock):
+def test_publishing_an_outage_opens_it_writes_one_event_and_answers_coverage(api, clock, chalice_client):
+    """Publishing answers the coverage pending; the fan-out counts it (the same as a dry run) and
+    stores it on the notice."""
+    from tests.functional.mail_helpers import drain
     from tests.functional.test_accounts import onboarded
 
     active = onboarded(api)
@@ -141,49 +144,57 @@ def test_publishing_an_outage_opens_it_writes_one_event_and_answers_coverage(api
     notice = create(api, OUTAGE)
     path = f"/notices/{notice['notice_id']}"
     dry = api.post(path + "/publish?dry_run=true")
-    assert dry.status == 200 and dry.json["dry_run"] is True
+    assert dry.status == 200 and dry.json["dry_run"] is True and dry.json["coverage_status"] == "computed"
     coverage = dry.json["coverage"]
     assert (coverage["affected_accounts"], coverage["recipients"], coverage["unreached_accounts"]) == (1, 1, 0)
+    assert dry.json["coverage"]["by_language"] == {"de": 1}
     assert api.get(path).json["status"] == "draft" and events(api, notice["notice_id"]) == []
     reply = api.post(path + "/publish")
     assert reply.status == 202, reply.json
     assert reply.json["notice"]["status"] == "open"
     assert reply.json["notice"]["starts_at"] == "2026-12-01T08:00:00.000Z"
-    assert dry.json["coverage"]["by_language"] == {"de": 1}
-    # publishing counts from the memberships (the fan-out reads the people): no languages
-    assert reply.json["coverage"] == {**dry.json["coverage"], "by_language": {}}
+    assert (reply.json["coverage"], reply.json["coverage_status"], reply.json["notice"]["coverage"]) == (
+        None, "pending", None)
     assert events(api, notice["notice_id"]) == ["published"]
+    assert drain(chalice_client, "notice_fanout", "roster-notice-fanout") == 1
+    stored = api.get(path).json["coverage"]
+    assert stored == {**{k: v for k, v in coverage.items() if k != "unreached"}, "computed_at": stored["computed_at"]}
     assert api.post(path + "/publish").status == 409
     assert api.patch(path, {"affected": {"all": True}}).status == 409
 
 
-def test_publishing_hands_the_event_to_the_fan_out_before_counting(api, clock, monkeypatch):
-    """The mails do not wait for the answer's count; a count that fails leaves the publication
-    standing (202, coverage null, the event queued) and is not stored."""
-    from chalicelib.adapters.job_queue import SqsMessages
-    from chalicelib.services.audience import Audience
-    from tests.functional.test_accounts import onboarded
+class DynamoRequests:
+    def __init__(self):
+        self.count = 0
 
-    active = onboarded(api)
-    add_contact(api, active["account_id"], "tech@muster.ch", notifications=["outage"])
-    steps, compute, send = [], Audience.compute, SqsMessages.send
-    monkeypatch.setattr(Audience, "compute", lambda self, *a, **k: steps.append("count") or compute(self, *a, **k))
-    monkeypatch.setattr(SqsMessages, "send", lambda self, body: steps.append(("queue", body.get("event_key")))
-                        or send(self, body))
-    notice = create(api, OUTAGE)
-    reply = api.post(f"/notices/{notice['notice_id']}/publish")
-    assert reply.status == 202 and steps == [("queue", "published"), "count"]
-    assert reply.json["coverage"]["recipients"] == 1 and reply.json["notice"]["coverage"]["recipients"] == 1
+    def __call__(self, **_):
+        self.count += 1
 
-    def fails(self, *args, **kwargs):
-        raise RuntimeError("ProvisionedThroughputExceededException")
 
-    monkeypatch.setattr(Audience, "compute", fails)
-    other = create(api, OUTAGE)
-    reply = api.post(f"/notices/{other['notice_id']}/publish")
-    assert reply.status == 202 and reply.json["coverage"] is None
-    assert reply.json["notice"]["status"] == "open" and reply.json["notice"]["coverage"] is None
-    assert events(api, other["notice_id"]) == ["published"] and steps[-1] == ("queue", "published")
+def test_publishing_costs_the_same_requests_whatever_the_audience(api, clock):
+    """One account or thirty, named or all: the same five requests (the API key, the tenant's
+    mail-request counter, the notice, one transaction, the notice read back), whatever the
+    audience: the fan-out counts the coverage."""
+    from chalicelib import bootstrap
+    from tests.functional.notice_helpers import World
+
+    world = World.__new__(World)
+    world.db, world.tenant_id = bootstrap.get_repositories(), api.get("/tenant").json["tenant_id"]
+    accounts = [world.account() for _ in range(30)]
+    for account in accounts:
+        world.contact(account, notifications=["outage"])
+    counts = []
+    for affected in ({"account_ids": accounts[:1]}, {"account_ids": accounts}, {"all": True}):
+        notice = create(api, {**OUTAGE, "affected": affected})
+        requests = DynamoRequests()
+        client = bootstrap.get_repositories().connection.client
+        client.meta.events.register("before-call.dynamodb", requests)
+        try:
+            assert api.post(f"/notices/{notice['notice_id']}/publish").status == 202
+        finally:
+            client.meta.events.unregister("before-call.dynamodb", requests)
+        counts.append(requests.count)
+    assert counts == [5, 5, 5], counts
 
 
 def test_updates_resolve_and_the_status_rules(api, clock):

@@ -81,28 +81,26 @@ def test_a_raw_batch_get_reads_items_of_any_type_whole(things):
 
 # --- raw_writer: plain values → the item a saved model would be ------------------------------------
 def test_a_raw_item_is_the_item_the_model_would_save(aws):
-    from chalicelib.models.notices import NoticeDeliveryItem
+    from chalicelib.models.mail import MailRecipientItem
 
     bootstrap.get_repositories()
-    fields = ["pk", "sk", "account_ids", "language", "status", "detail", "queued_at", "updated_at", "email_key"]
-    write = rows.raw_writer(NoticeDeliveryItem, fields)
-    cases = [dict(pk="T#t#N#n#D", sk="published#per_1", account_ids=["acc_1", "acc_2"], language="fr",
-                  status="sent", detail=None, queued_at="2026-11-23T10:00:00.000Z",
-                  updated_at="2026-11-23T10:00:01.000Z", email_key="SESMSG#m-1"),
-             dict(pk="T#t#N#n#D", sk="published#per_2", account_ids=[], language="de", status="failed",
-                  detail="MessageRejected: no", queued_at="2026-11-23T10:00:00.000Z",
-                  updated_at="2026-11-23T10:00:01.000Z", email_key=None)]
+    fields = ["pk", "sk", "email", "person_id", "language", "data", "status", "detail", "updated_at"]
+    write = rows.raw_writer(MailRecipientItem, fields)
+    cases = [dict(pk="T#t#J#j", sk="R#00001", email="anna@example.com", person_id="per_1", language="fr",
+                  data={"link": "https://x", "n": 2}, status="sent", detail=None, updated_at="2026-11-23T10:00:01.000Z"),
+             dict(pk="T#t#J#j", sk="R#00002", email="bea@example.com", person_id=None, language="de", data={},
+                  status="failed", detail="MessageRejected: no", updated_at="2026-11-23T10:00:01.000Z")]
     for values in cases:
-        model = NoticeDeliveryItem(values["pk"], values["sk"], **{k: v for k, v in values.items() if k not in ("pk", "sk")})
+        model = MailRecipientItem(values["pk"], values["sk"], **{k: v for k, v in values.items() if k not in ("pk", "sk")})
         assert write(**values) == model.get_save_kwargs_from_instance()["Item"]
 
 
 def test_a_raw_item_without_a_value_its_model_requires_is_refused(aws):
-    from chalicelib.models.notices import NoticeDeliveryItem
+    from chalicelib.models.mail import MailRecipientItem
 
-    write = rows.raw_writer(NoticeDeliveryItem, ["pk", "sk", "status", "detail"])
+    write = rows.raw_writer(MailRecipientItem, ["pk", "sk", "status", "detail"])
     assert write(pk="p", sk="s", status="sent") == {"pk": {"S": "p"}, "sk": {"S": "s"}, "status": {"S": "sent"}}
-    with pytest.raises(ValueError, match="NoticeDeliveryItem.status may not be null"):
+    with pytest.raises(ValueError, match="MailRecipientItem.status may not be null"):
         write(pk="p", sk="s", detail="x")
 
 
@@ -132,8 +130,7 @@ def test_the_app_s_client_reads_items_as_sent_and_blobs_as_bytes(things, monkeyp
 
     recipients = [{"p": "per_1", "e": "anna@example.com", "n": "Anna", "a": ["acc_1"]}]
     NoticeBatchItem("T#t#N#n#B", "published#00001", tenant_id="t", notice_id="n", event_key="published", seq=1,
-                    language="de", recipients=recipients, status="queued", created_at="2026-01-01T00:00:00Z",
-                    updated_at="2026-01-01T00:00:00Z").save()
+                    language="de", recipients=recipients, created_at="2026-01-01T00:00:00Z").save()
     walked = walked_structures(monkeypatch)
     batch = NoticeBatchItem.get("T#t#N#n#B", "published#00001")
     assert batch.recipients == recipients and batch.seq == 1  # the packed blob decoded, the number read

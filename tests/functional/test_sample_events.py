@@ -84,7 +84,7 @@ def test_scheduled_event_finishes_an_interrupted_erasure(api, account, chalice_c
 
 def test_notice_events_drive_the_schedule_the_fanout_and_the_mail_worker(api, account, chalice_client):
     """events/scheduled_notice_schedule.json (the schedule tick), events/sqs_notice_fanout.json (a
-    fan-out job) and events/sqs_notice_batch.json (a batch on the mail queue) through the real
+    fan-out job) and events/sqs_notice_batch.json (a batch on its queue) through the real
     handlers; each sample's body has the shape of the message the app really sends."""
     from chalicelib import bootstrap
     from tests.functional.mail_helpers import receive, sent_mails
@@ -114,15 +114,15 @@ def test_notice_events_drive_the_schedule_the_fanout_and_the_mail_worker(api, ac
 
     fanout = standing_in("sqs_notice_fanout.json", "roster-notice-fanout")  # the job the publish queued
     assert chalice_client.lambda_.invoke("notice_fanout", fanout).payload == {"batchItemFailures": []}
-    batch = standing_in("sqs_notice_batch.json", "roster-mail")  # the batch the fan-out planned
-    assert chalice_client.lambda_.invoke("send_mail", batch).payload == {"batchItemFailures": []}
+    batch = standing_in("sqs_notice_batch.json", "roster-notice-batch")  # the batch the fan-out planned
+    assert chalice_client.lambda_.invoke("send_notice_batch", batch).payload == {"batchItemFailures": []}
     [mail] = sent_mails()
     assert mail.template == "roster-notice-fr" and "anna@example.com" in json.dumps(mail.destinations)
-    assert chalice_client.lambda_.invoke("send_mail", batch).payload == {"batchItemFailures": []}  # redelivered
+    assert chalice_client.lambda_.invoke("send_notice_batch", batch).payload == {"batchItemFailures": []}  # again
     assert len(sent_mails()) == 1  # nothing twice
     [published] = api.get(f"/notices/{notice_id}").json["events"]
     assert (published["recipients"], published["deliveries"]["sent"]) == (1, 1)
-    rows = api.get(f"/notices/{notice_id}/deliveries").json["items"]  # the first page goes on past the batches
+    rows = api.get(f"/notices/{notice_id}/deliveries").json["items"]
     assert [(r["person_id"], r["language"], r["status"]) for r in rows] == [(person["person_id"], "fr", "sent")]
 
     # The schedule tick: the 60-minute reminder is due at 09:00.

@@ -77,7 +77,9 @@ def test_real_app_mail_worker_concurrency_is_bounded_as_declared(real_synth):
     assert function_id == "SendMail"
     assert props["ScalingConfig"] == {"MaximumConcurrency": MAIL_QUEUE.max_concurrency} == {"MaximumConcurrency": 4}
     env = checks.env_of(sam.functions(template)["SendMail"])
-    assert env["ROSTER_MAIL_WORKER_CONCURRENCY"] == "4" and env["ROSTER_SES_MAX_SEND_RATE"] == "14"
+    assert "ROSTER_MAIL_WORKER_CONCURRENCY" not in env and env["ROSTER_SES_MAX_SEND_RATE"] == "14"
+    fanout = checks.env_of(sam.functions(template)["NoticeFanout"])
+    assert fanout["ROSTER_SES_MAX_SEND_RATE"] == "14"  # it plans each batch's delay
 
 
 def test_real_app_has_the_notice_fanout_queue_and_schedule(real_synth):
@@ -92,7 +94,23 @@ def test_real_app_has_the_notice_fanout_queue_and_schedule(real_synth):
     assert [e["Properties"]["Schedule"] for e in events.values() if e["Type"] == "Schedule"] == ["rate(1 minute)"]
     senders = {f for f in sam.functions(template)
                if {"Fn::GetAtt": [queue_id, "Arn"]} in checks.granted(template, f, "sqs:SendMessage")}
-    assert senders == {sam.API_HANDLER, "NoticeSchedule"}
+    assert senders == {sam.API_HANDLER, "NoticeSchedule", "NoticeFanout"}  # the fan-out: its continuations
+
+
+def test_real_app_has_the_notice_batch_queue_fed_by_the_fan_out(real_synth):
+    """Issue 15 §5: notice batches have their own queue (with its dead letters) and function, which
+    sends mail; the fan-out and the schedule's sweep send to it, nothing else."""
+    from chalicelib.resources import NOTICE_BATCH_QUEUE
+
+    _, template = load_template(real_synth)
+    queue_id, dlq_id = checks.queue_ids(template, NOTICE_BATCH_QUEUE)
+    [(function_id, props)] = [(f, p) for f, _, p in sam.sqs_event_sources_raw(template)
+                              if p["Queue"] == {"Fn::GetAtt": [queue_id, "Arn"]}]
+    assert function_id == "SendNoticeBatch" and props["BatchSize"] == NOTICE_BATCH_QUEUE.batch_size
+    senders = {f for f in sam.functions(template)
+               if {"Fn::GetAtt": [queue_id, "Arn"]} in checks.granted(template, f, "sqs:SendMessage")}
+    assert senders == {"NoticeFanout", "NoticeSchedule"}
+    assert checks.env_of(sam.functions(template)["SendNoticeBatch"])["ROSTER_SES_MAX_SEND_RATE"] == "14"
 
 
 def test_queue_names_reach_only_the_functions_that_send_to_them(stack):
@@ -140,9 +158,9 @@ def test_real_app_mail_permissions_by_function(real_synth):
     _, template = load_template(real_synth)
     mail_queue = {"Fn::GetAtt": [checks.queue_ids(template, MAIL_QUEUE)[0], "Arn"]}
     senders = {f for f in sam.functions(template) if mail_queue in checks.granted(template, f, "sqs:SendMessage")}
-    assert senders == {sam.API_HANDLER, "MailSweeper", "NoticeFanout", "NoticeSchedule"}
+    assert senders == {sam.API_HANDLER, "MailSweeper"}
     assert {f for f in sam.functions(template) if checks.granted(template, f, "ses:SendBulkTemplatedEmail")} \
-        == {"SendMail"}
+        == {"SendMail", "SendNoticeBatch"}
     for action in ("ses:VerifyEmailIdentity", "ses:VerifyDomainDkim", "ses:GetIdentityDkimAttributes"):
         assert {f for f in sam.functions(template) if checks.granted(template, f, action)} == {sam.API_HANDLER}
     assert {a for s in checks.statements_of(template, "MailFeedback") for a in checks.actions(s)

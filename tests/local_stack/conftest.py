@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from infra.local_stack import moto_transactions, ses_capture, ses_feedback
+from infra.local_stack import moto_transactions, ses_bulk_status, ses_capture, ses_feedback
 from infra.local_stack.embedded_aws import EmbeddedAws
 from infra.local_stack.fake_aws import aws_client
 
@@ -24,7 +24,7 @@ def stock_moto_after_these_tests():
     """The embedded moto and the stacks these tests start patch moto in this process: the tests
     run after them (tests/unit) get stock moto again."""
     yield
-    for patch in (moto_transactions, ses_capture, ses_feedback):
+    for patch in (moto_transactions, ses_capture, ses_feedback, ses_bulk_status):
         patch.uninstall()
 
 

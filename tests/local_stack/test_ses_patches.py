@@ -1,4 +1,4 @@
-"""moto 5.2.5's SES and the patches of infra/local_stack/ses_feedback.py and ses_capture.py.
+"""moto 5.2.5's SES and the patches of infra/local_stack/ses_feedback.py, ses_capture.py and ses_bulk_status.py.
 
 Each defect test runs on stock moto first (it shows what moto does wrong; when it fails there,
 moto fixed it and the patch can go), then with the patch.
@@ -11,7 +11,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from infra.local_stack import moto_version, ses_capture, ses_feedback
+from infra.local_stack import moto_version, ses_bulk_status, ses_capture, ses_feedback
 from tests.local_stack.conftest import moto_with
 
 SENDER = "noreply@mail.example"
@@ -112,8 +112,35 @@ def test_patched_a_send_email_keeps_both_bodies(patched_capture, aws):
     assert ses_capture.bodies_of(message_id) == ses_capture.EmailBodies("the text", "<p>the html</p>")
 
 
-@pytest.mark.parametrize("patch", [ses_feedback, ses_capture])
+@pytest.mark.parametrize("patch", [ses_feedback, ses_capture, ses_bulk_status])
 def test_install_refuses_another_moto_version(patch, monkeypatch):
     monkeypatch.setattr(moto_version, "version", lambda name: "5.3.0")
     with pytest.raises(RuntimeError, match="patches moto 5.2.5, not 5.3.0"):
         patch.install()
+
+
+@pytest.fixture
+def stock_bulk_status():
+    yield from moto_with(ses_bulk_status, installed=False)
+
+
+@pytest.fixture
+def patched_bulk_status():
+    yield from moto_with(ses_bulk_status, installed=True)
+
+
+def _bulk_statuses(aws) -> list[dict]:
+    return aws["ses"].send_bulk_templated_email(
+        Source=SENDER, Template="t", DefaultTemplateData=json.dumps({"name": "B"}),
+        Destinations=[{"Destination": {"ToAddresses": [a]}} for a in ("a@example.com", "b@example.com")])["Status"]
+
+
+def test_stock_moto_answers_bulk_destinations_without_their_status(stock_bulk_status, aws):
+    statuses = _bulk_statuses(aws)
+    assert [set(status) for status in statuses] == [{"MessageId"}, {"MessageId"}]
+
+
+def test_patched_each_accepted_bulk_destination_answers_success(patched_bulk_status, aws):
+    statuses = _bulk_statuses(aws)
+    assert [status["Status"] for status in statuses] == ["Success", "Success"]
+    assert all(status["MessageId"] for status in statuses)
