@@ -44,7 +44,8 @@ def get_metrics():
 
 @lru_cache(maxsize=1)
 def get_tracer():
-    """Tracing costs ~350 ms of cold start (aws_xray_sdk): built only when ROSTER_TRACING is on."""
+    """Tracing imports aws_xray_sdk, a large share of a cold start (docs/performance-notes.md): built
+    only when ROSTER_TRACING is on."""
     if not get_settings().tracing_enabled:
         return None
     from aws_lambda_powertools import Tracer
@@ -265,9 +266,10 @@ def get_notice_delivery():
     settings = get_settings()
     sqs = boto3.client("sqs", region_name=settings.region)
     mailer = SesMailer(get_ses_client(), settings.ses_configuration_set or None)
-    return NoticeDelivery(get_repositories(), get_clock(), mailer, SqsMessages(sqs, settings.notice_batch_queue),
-                          get_audience(),
-                          get_preference_service(), get_logger(), settings.mail_domain, settings.ses_max_send_rate,
+    return NoticeDelivery(database=get_repositories(), clock=get_clock(), mailer=mailer,
+                          mail_queue=SqsMessages(sqs, settings.notice_batch_queue), audience=get_audience(),
+                          links=get_preference_service(), logger=get_logger(), mail_domain=settings.mail_domain,
+                          max_send_rate=settings.ses_max_send_rate,
                           fanout_queue=SqsMessages(sqs, settings.notice_fanout_queue))
 
 

@@ -44,8 +44,8 @@ LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 # declaration can override it with a `max_concurrency` attribute.
 DEFAULT_MAX_CONCURRENCY = 5
 # The SES account's maximum send rate (mails per second; the sandbox allows 1, a new production
-# account 14). CDK context `roster:ses_max_send_rate` sets it; the mail workers share it, each
-# pacing itself at rate / its event source's MaximumConcurrency.
+# account 14). CDK context `roster:ses_max_send_rate` sets it; the notice fan-out delays each
+# batch's message until it is due at that rate (docs/deploy.md), so no worker waits for it.
 DEFAULT_SES_MAX_SEND_RATE = 14
 SES_MAX_SEND_RATE_ENV = "ROSTER_SES_MAX_SEND_RATE"
 

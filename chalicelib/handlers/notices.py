@@ -7,6 +7,7 @@ from chalice import Blueprint, Response
 from chalicelib import bootstrap
 from chalicelib.domain.notices import NOTICE_STATUSES, NOTICE_TYPES, SEVERITIES
 from chalicelib.domain.vocabulary import LANGUAGES
+from chalicelib.handlers import render
 from chalicelib.handlers.http import json_response, route
 from chalicelib.handlers.responses import COVERAGE, DELIVERY, MY_NOTICE, NOTICE, PUBLICATION, page_of
 from chalicelib.handlers.schema import (
@@ -40,40 +41,6 @@ DELIVERIES = Schema({**PAGE, "event": String(max_length=60, pattern=r"[a-z0-9-]+
 PAGE_ONLY = Schema(PAGE)
 
 
-def render_notice(n, figures: dict | None = None, events=None) -> dict:
-    body = {"notice_id": n.notice_id, "type": n.type, "severity": n.severity, "status": n.status, "title": n.title,
-            "body": n.body, "affected": n.affected, "starts_at": n.starts_at, "ends_at": n.ends_at,
-            "reminders": n.reminders, "created_at": n.created_at, "updated_at": n.updated_at,
-            "published_at": n.published_at, "created_by": n.created_by, "coverage": n.coverage,
-            "version": n.version}
-    if n.type == "maintenance" and n.steps:
-        body["schedule"] = sorted(({"step": key, "at": step["at"], "state": step["state"]}
-                                   for key, step in n.steps.items()), key=lambda s: (s["at"], s["step"]))
-    if figures is not None:
-        body["deliveries"] = figures
-    if events is not None:
-        body["events"] = [render_event(e) for e in events]
-    return body
-
-
-def render_event(e) -> dict:
-    return {"event_key": e.event_key, "kind": e.kind, "notice_status": e.notice_status, "created_at": e.created_at,
-            "body": e.body if e.kind in ("update", "resolved", "cancelled") else None,
-            "detail": {k: v for k, v in e.detail.items() if k != "by"} or None, "by": e.detail.get("by"),
-            "fanout": e.fanout, "recipients": e.recipients, "batches": e.batches,
-            "deliveries": {"queued": e.queued, "sent": e.sent, "failed": e.failed, "suppressed": e.suppressed,
-                           "bounced": e.bounced, "complained": e.complained}}
-
-
-def render_view(view) -> dict:
-    return render_notice(view.notice, view.figures, view.events)
-
-
-def render_coverage(report) -> dict:
-    return {**report.coverage.as_dict(),
-            "unreached": {"items": report.unreached, "next_cursor": report.next_cursor}}
-
-
 def _actor(call) -> str:
     return call.principal.actor
 
@@ -82,20 +49,21 @@ def _actor(call) -> str:
 def create_notice(call):
     body = call.body
     notice = bootstrap.get_notice_service().create(call.tenant_id, body, _actor(call))
-    return json_response(render_notice(notice), 201)
+    return json_response(render.notice(notice), 201)
 
 
 @route(bp, "/notices", query=LIST, responses={200: page_of(NOTICE)})
 def list_notices(call):
     q = call.query
-    page = bootstrap.get_notice_service().list(call.tenant_id, q.get("type"), q.get("status"), q.get("from"),
-                                               q.get("to"), q.get("limit", 50), q.get("cursor"))
-    return {"items": [render_notice(n) for n in page.items], "next_cursor": page.next_cursor}
+    page = bootstrap.get_notice_service().list(tenant_id=call.tenant_id, notice_type=q.get("type"),
+                                               status=q.get("status"), since=q.get("from"), until=q.get("to"),
+                                               limit=q.get("limit", 50), cursor=q.get("cursor"))
+    return {"items": [render.notice(n) for n in page.items], "next_cursor": page.next_cursor}
 
 
 @route(bp, "/notices/{notice_id}", responses={200: NOTICE})
 def get_notice(call, notice_id):
-    return render_view(bootstrap.get_notice_service().view(call.tenant_id, notice_id))
+    return render.notice_view(bootstrap.get_notice_service().view(call.tenant_id, notice_id))
 
 
 @route(bp, "/notices/{notice_id}", ("PATCH",), body=EDIT, if_match=True, responses={200: NOTICE}, errors=(422,), sends_mail=True)
@@ -103,7 +71,7 @@ def edit_notice(call, notice_id):
     body = call.body
     version = body.pop("version", None) or call.if_match
     view = bootstrap.get_notice_service().update(call.tenant_id, notice_id, body, version, _actor(call))
-    return render_view(view)
+    return render.notice_view(view)
 
 
 @route(bp, "/notices/{notice_id}", ("DELETE",), if_match=True, responses={204: None})
@@ -118,8 +86,8 @@ def publish_notice(call, notice_id):
     dry_run = call.query.get("dry_run", False)
     publication = bootstrap.get_notice_service().publish(call.tenant_id, notice_id, dry_run, call.if_match,
                                                          _actor(call))
-    answer = {"dry_run": dry_run, "notice": render_view(publication.view),
-              "coverage": render_coverage(publication.report) if publication.report else None,
+    answer = {"dry_run": dry_run, "notice": render.notice_view(publication.view),
+              "coverage": render.coverage(publication.report) if publication.report else None,
               "coverage_status": "computed" if publication.report else "pending"}
     return json_response(answer, 200 if dry_run else 202)
 
@@ -129,28 +97,28 @@ def add_update(call, notice_id):
     body = call.body
     view = bootstrap.get_notice_service().add_update(call.tenant_id, notice_id, body["body"], body.get("status"),
                                                      _actor(call))
-    return json_response(render_view(view), 202)
+    return json_response(render.notice_view(view), 202)
 
 
 @route(bp, "/notices/{notice_id}/resolve", ("POST",), body=CLOSE, responses={202: NOTICE}, errors=(409, 422), sends_mail=True)
 def resolve_notice(call, notice_id):
     body = call.body
     view = bootstrap.get_notice_service().resolve(call.tenant_id, notice_id, body.get("body"), _actor(call))
-    return json_response(render_view(view), 202)
+    return json_response(render.notice_view(view), 202)
 
 
 @route(bp, "/notices/{notice_id}/cancel", ("POST",), body=CLOSE, responses={202: NOTICE}, errors=(409, 422), sends_mail=True)
 def cancel_notice(call, notice_id):
     body = call.body
     view = bootstrap.get_notice_service().cancel(call.tenant_id, notice_id, body.get("body"), _actor(call))
-    return json_response(render_view(view), 202)
+    return json_response(render.notice_view(view), 202)
 
 
 @route(bp, "/notices/{notice_id}/coverage", query=PAGE_ONLY, responses={200: COVERAGE})
 def notice_coverage(call, notice_id):
     q = call.query
     report = bootstrap.get_notice_service().coverage(call.tenant_id, notice_id, q.get("limit", 100), q.get("cursor"))
-    return render_coverage(report)
+    return render.coverage(report)
 
 
 @route(bp, "/notices/{notice_id}/deliveries", query=DELIVERIES, responses={200: page_of(DELIVERY)})

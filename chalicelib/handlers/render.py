@@ -119,3 +119,37 @@ def me(m) -> dict:
          "notifications": row.membership.notifications, "can_manage": row.can_manage,
          "version": row.membership.version}
         for row in m.memberships]}
+
+
+def notice(n, figures: dict | None = None, events=None) -> dict:
+    body = {"notice_id": n.notice_id, "type": n.type, "severity": n.severity, "status": n.status, "title": n.title,
+            "body": n.body, "affected": n.affected, "starts_at": n.starts_at, "ends_at": n.ends_at,
+            "reminders": n.reminders, "created_at": n.created_at, "updated_at": n.updated_at,
+            "published_at": n.published_at, "created_by": n.created_by, "coverage": n.coverage,
+            "version": n.version}
+    if n.type == "maintenance" and n.steps:
+        body["schedule"] = sorted(({"step": key, "at": step["at"], "state": step["state"]}
+                                   for key, step in n.steps.items()), key=lambda s: (s["at"], s["step"]))
+    if figures is not None:
+        body["deliveries"] = figures
+    if events is not None:
+        body["events"] = [notice_event(e) for e in events]
+    return body
+
+
+def notice_event(e) -> dict:
+    return {"event_key": e.event_key, "kind": e.kind, "notice_status": e.notice_status, "created_at": e.created_at,
+            "body": e.body if e.kind in ("update", "resolved", "cancelled") else None,
+            "detail": {k: v for k, v in e.detail.items() if k != "by"} or None, "by": e.detail.get("by"),
+            "fanout": e.fanout, "recipients": e.recipients, "batches": e.batches,
+            "deliveries": {"queued": e.queued, "sent": e.sent, "failed": e.failed, "suppressed": e.suppressed,
+                           "bounced": e.bounced, "complained": e.complained}}
+
+
+def notice_view(view) -> dict:
+    return notice(view.notice, view.figures, view.events)
+
+
+def coverage(report) -> dict:
+    return {**report.coverage.as_dict(),
+            "unreached": {"items": report.unreached, "next_cursor": report.next_cursor}}

@@ -1,4 +1,4 @@
-"""Notice items (issue 4): the notice, one item per mailed event (its content snapshot, fan-out
+"""Notice items: the notice, one item per mailed event (its content snapshot, fan-out
 state and delivery figures), the batches of ≤ 50 recipients the fan-out plans, and one delivery
 state per batch (the recipients' outcomes), and the SES message map of notice mails.
 docs/notices.md explains the flow."""

@@ -12,8 +12,9 @@ from chalicelib.repositories.transaction import MAX_TRANSACTION_ITEMS
 
 
 def to_state(item: MailRecipientItem) -> RecipientState:
-    return RecipientState(item.sk, item.email, item.language, item.person_id, plain(item.data), item.status,
-                          item.ses_message_id, item.detail, item.updated_at)
+    return RecipientState(key=item.sk, email=item.email, language=item.language, person_id=item.person_id,
+                          data=plain(item.data), status=item.status, ses_message_id=item.ses_message_id,
+                          detail=item.detail, updated_at=item.updated_at)
 
 
 def _chunks(items: list, size: int):
@@ -53,8 +54,9 @@ class MailRepository:
             return None, None
         rows, next_cursor = query_page(MailRecipientItem.query, "pk", keys.mail_job(tenant_id, job_id), limit, cursor,
                                        range_key_condition=MailRecipientItem.sk.startswith(keys.RECIPIENT_PREFIX))
-        return JobView(tenant_id, job_id, item.kind, item.account_id, item.created_at, plain(item.data),
-                       [to_state(row) for row in rows]), next_cursor
+        view = JobView(tenant_id=tenant_id, job_id=job_id, kind=item.kind, account_id=item.account_id,
+                       created_at=item.created_at, data=plain(item.data), recipients=[to_state(row) for row in rows])
+        return view, next_cursor
 
     def pending_jobs(self, created_before: str, limit: int) -> list[tuple[str, str]]:
         items = MailJobItem.by_pending.query(keys.PENDING_MAIL, MailJobItem.pending_sk < created_before, limit=limit)

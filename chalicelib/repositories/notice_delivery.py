@@ -1,5 +1,5 @@
 """Reads of a notice's audience, and the fan-out's batches, their states and the SES message map
-(issue 4 §3, §4).
+(docs/notices.md).
 
 Every read is a GetItem, BatchGetItem or Query (never a whole-table read); every write that changes two
 items at once is one TransactWriteItems. docs/notices.md explains the flow and the write budget."""

@@ -14,20 +14,27 @@ from chalicelib.repositories.items import get_item, plain, query_page
 
 
 def to_notice(item: NoticeItem) -> Notice:
-    return Notice(item.tenant_id, item.notice_id, item.type, item.severity, item.status, plain(item.title),
-                  plain(item.body), _affected(item.affected), item.starts_at, item.ends_at,
-                  [int(m) for m in item.reminders or ()], _steps(item.steps), item.created_at, item.updated_at,
-                  item.published_at, item.created_by, int(item.version), int(item.event_count or 0),
-                  int(item.update_count or 0), plain(item.coverage) if item.coverage else None)
+    return Notice(tenant_id=item.tenant_id, notice_id=item.notice_id, type=item.type, severity=item.severity,
+                  status=item.status, title=plain(item.title), body=plain(item.body), affected=_affected(item.affected),
+                  starts_at=item.starts_at, ends_at=item.ends_at, reminders=[int(m) for m in item.reminders or ()],
+                  steps=_steps(item.steps), created_at=item.created_at, updated_at=item.updated_at,
+                  published_at=item.published_at, created_by=item.created_by, version=int(item.version),
+                  event_count=int(item.event_count or 0), update_count=int(item.update_count or 0),
+                  coverage=plain(item.coverage) if item.coverage else None)
 
 
 def to_event(item: NoticeEventItem) -> NoticeEvent:
-    return NoticeEvent(item.tenant_id, item.notice_id, item.event_key, item.kind, item.notice_type, item.severity,
-                       item.notice_status, plain(item.title), plain(item.body), _affected(item.affected),
-                       item.starts_at, item.ends_at, item.created_at, plain(item.detail) if item.detail else {},
-                       int(item.seq or 0), item.fanout, item.fanout_detail, *(int(getattr(item, name) or 0) for name in (
-                           "recipients", "batches", "affected_accounts", "unreached_accounts", "sent", "failed",
-                           "suppressed", "bounced", "complained")))
+    return NoticeEvent(tenant_id=item.tenant_id, notice_id=item.notice_id, event_key=item.event_key, kind=item.kind,
+                       notice_type=item.notice_type, severity=item.severity, notice_status=item.notice_status,
+                       title=plain(item.title), body=plain(item.body), affected=_affected(item.affected),
+                       starts_at=item.starts_at, ends_at=item.ends_at, created_at=item.created_at,
+                       detail=plain(item.detail) if item.detail else {}, seq=int(item.seq or 0), fanout=item.fanout,
+                       fanout_detail=item.fanout_detail,
+                       **{name: int(getattr(item, name) or 0) for name in EVENT_FIGURES})
+
+
+EVENT_FIGURES = ("recipients", "batches", "affected_accounts", "unreached_accounts", "sent", "failed", "suppressed",
+                 "bounced", "complained")
 
 
 def _affected(value) -> dict:

@@ -1,4 +1,4 @@
-"""Who a notice reaches (issue 4 §3, N3, N4): the people of the affected active accounts whose
+"""Who a notice reaches (N3, N4): the people of the affected active accounts whose
 active membership selects the notice's type, plus the designated contacts the type reaches
 whatever their selections; one recipient per person, naming every affected account they act for.
 

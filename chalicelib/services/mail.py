@@ -61,8 +61,8 @@ class MailService:
     def add(self, tx, tenant_id: str, kind: str, recipients: list[Recipient], data: dict | None = None,
             account_id: str | None = None) -> MailJob:
         """Writes a mail job into the caller's transaction. Call `dispatch` after the commit."""
-        job = MailJob(tenant_id, new_id("job"), kind, tuple(recipients), data or {}, account_id,
-                      self._clock.now_iso())
+        job = MailJob(tenant_id=tenant_id, job_id=new_id("job"), kind=kind, recipients=tuple(recipients),
+                      data=data or {}, account_id=account_id, created_at=self._clock.now_iso())
         self._repo.add_job(tx, job, job.created_at)
         return job
 

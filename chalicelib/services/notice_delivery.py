@@ -1,4 +1,4 @@
-"""Fan-out and delivery of notice events (issue 4 §4); docs/notices.md has the guarantees.
+"""Fan-out and delivery of notice events; docs/notices.md has the guarantees.
 
 fan-out (SQS roster-notice-fanout, one event a message): the audience, minus the people the
 event's existing batches already hold, in batches of ≤ 50 sharing a language, each written once
@@ -118,9 +118,9 @@ class NoticeDelivery:
             return queued
         plan = self._audience.plan(tenant_id, event.notice_type, plain(event.affected))
         held = {r["p"] for batch, _ in existing for r in batch.recipients}
-        planner = _Planner(self._repo.new_batch, lambda batches: self._write(batches, pacer), event,
-                           plan.account_names, self._clock.now_iso(), max((int(b.seq) for b, _ in existing), default=0),
-                           pacer)
+        planner = _Planner(new_batch=self._repo.new_batch, write=lambda batches: self._write(batches, pacer),
+                           event=event, names=plan.account_names, now=self._clock.now_iso(),
+                           seq=max((int(b.seq) for b, _ in existing), default=0), pacer=pacer)
         members = []
         # people are read 100 at a time; each language's batch is planned once it holds 50, and
         # written and queued ten at a time, so the mail workers start while the rest is read
@@ -261,8 +261,9 @@ class NoticeDelivery:
         language = pick_language(batch.language)
         texts = _in_language(plain(event.title), plain(event.body), language, tenant.default_language if tenant else None)
         default_data = {**branding, **texts,
-                        **notice_texts.labels(language, event.kind, event.notice_type, event.severity, event.starts_at,
-                                              event.ends_at, plain(event.detail))}
+                        **notice_texts.labels(language=language, kind=event.kind, notice_type=event.notice_type,
+                                              severity=event.severity, starts_at=event.starts_at, ends_at=event.ends_at,
+                                              detail=plain(event.detail))}
         names = batch.accounts
         destinations = [(r["e"], {"name": r.get("n") or "",
                                   "accounts_text": ", ".join(f"{names[a]} ({a})" if names.get(a) else a
@@ -391,10 +392,11 @@ class _Planner:
     def _plan(self, language: str, group: list) -> None:
         self._seq += 1
         event = self._event
-        self._unwritten.append(self._new_batch(
-            event.tenant_id, event.notice_id, event.event_key, self._seq, language, [_recipient(m) for m in group],
-            self._now, {a: self._names[a] for m in group for a in m.account_ids if a in self._names},
-            self._pacer.due(len(group))))
+        names = {a: self._names[a] for m in group for a in m.account_ids if a in self._names}
+        self._unwritten.append(self._new_batch(tenant_id=event.tenant_id, notice_id=event.notice_id,
+                                               event_key=event.event_key, seq=self._seq, language=language,
+                                               recipients=[_recipient(m) for m in group], now=self._now,
+                                               account_names=names, send_at=self._pacer.due(len(group))))
         self.planned += 1
         self.recipients += len(group)
 

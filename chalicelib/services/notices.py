@@ -67,11 +67,13 @@ class NoticeService:
         if "reminders" in fields and fields["type"] != "maintenance":
             raise RuleViolation("Only a maintenance has reminders.", [Problem("reminders", "only for type maintenance")])
         now = self._clock.now_iso()
-        notice = Notice(tenant_id, new_id("notice"), fields["type"], fields.get("severity") or
-                        DEFAULT_SEVERITY[fields["type"]], DRAFT, fields["title"], fields["body"], fields["affected"],
-                        fields.get("starts_at"), fields.get("ends_at"),
-                        list(fields.get("reminders", DEFAULT_REMINDERS)) if fields["type"] == "maintenance" else [],
-                        {}, now, now, None, actor, 1)
+        notice = Notice(tenant_id=tenant_id, notice_id=new_id("notice"), type=fields["type"],
+                        severity=fields.get("severity") or DEFAULT_SEVERITY[fields["type"]], status=DRAFT,
+                        title=fields["title"], body=fields["body"], affected=fields["affected"],
+                        starts_at=fields.get("starts_at"), ends_at=fields.get("ends_at"),
+                        reminders=(list(fields.get("reminders", DEFAULT_REMINDERS))
+                                   if fields["type"] == "maintenance" else []),
+                        steps={}, created_at=now, updated_at=now, published_at=None, created_by=actor, version=1)
         self._check(notice)
         self._repo.create(notice)
         return notice
@@ -249,7 +251,8 @@ class NoticeService:
 
     def list(self, tenant_id: str, notice_type: str | None, status: str | None, since: str | None,
              until: str | None, limit: int, cursor: str | None) -> Page[Notice]:
-        return self._repo.page(tenant_id, notice_type, status, since, until, limit, cursor)
+        return self._repo.page(tenant_id=tenant_id, notice_type=notice_type, status=status, since=since, until=until,
+                               limit=limit, cursor=cursor)
 
     def coverage(self, tenant_id: str, notice_id: str, limit: int, cursor: str | None) -> CoverageReport:
         """Who the notice reaches now and, paginated, the affected accounts it would reach nobody in."""
@@ -321,16 +324,19 @@ class NoticeService:
 
     def _event(self, notice: Notice, kind: str, key: str, now: str, actor: str, detail: dict | None = None,
                body: dict | None = None) -> NoticeEvent:
-        return NoticeEvent(notice.tenant_id, notice.notice_id, key, kind, notice.type, notice.severity, notice.status,
-                           notice.title, body or notice.body, notice.affected, notice.starts_at, notice.ends_at, now,
-                           {**(detail or {}), "by": actor}, notice.event_count + 1)
+        return NoticeEvent(tenant_id=notice.tenant_id, notice_id=notice.notice_id, event_key=key, kind=kind,
+                           notice_type=notice.type, severity=notice.severity, notice_status=notice.status,
+                           title=notice.title, body=body or notice.body, affected=notice.affected,
+                           starts_at=notice.starts_at, ends_at=notice.ends_at, created_at=now,
+                           detail={**(detail or {}), "by": actor}, seq=notice.event_count + 1)
 
     def _write(self, notice: Notice, changes: dict, event: NoticeEvent | None, due, expected_status: str | None = None
                ) -> None:
         """One transaction: the notice (if still the version read) and the event it mails.
         `due`: False leaves the due index alone, None takes the notice out, a moment sets it."""
         tx = self._db.transaction()
-        self._repo.change(tx, notice, changes, event, due, self._clock.now_iso(), expected_status)
+        self._repo.change(tx=tx, notice=notice, changes=changes, event=event, due=due, now=self._clock.now_iso(),
+                          expected_status=expected_status)
         tx.commit()
         if event is not None:
             self._dispatch(event)
