@@ -138,6 +138,10 @@ class Meter:
         self._entries = [("provide-client-params", self._on_params), ("before-send", self._on_send),
                          ("before-parse", self._on_parse), ("after-call", self._on_after_call)]
 
+    @property
+    def slept_s(self) -> float:
+        return self._sleep_s
+
     # installing -----------------------------------------------------------------------------
     @contextmanager
     def installed(self) -> Iterator["Meter"]:
