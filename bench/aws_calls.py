@@ -46,7 +46,7 @@ def over_budget(budget: str, calls: list[Call]) -> str:
     if budget == "none":
         return f"{len(calls)} calls" if calls else ""
     if budget == "read":
-        return f"{len(reads)} reads" if len(reads) > 1 else f"{len(writes)} writes" if writes else ""
+        return f"{len(reads)} reads" if len(reads) > 1 else f"writes: {', '.join(writes)}" if writes else ""
     if budget == "list":
         return "" if dynamodb in ([], ["Query"]) else f"{' + '.join(dynamodb)}"
     first_write = next((n for n, op in enumerate(dynamodb) if op in WRITES), len(dynamodb))

@@ -326,10 +326,12 @@ def main(argv: list[str] | None = None) -> int:
         with app_on_moto(meter) as client:
             pipeline = Pipeline(meter, client)
             key, languages = seed(pipeline, PLATFORM_KEY, math.ceil(args.recipients / CONTACTS_PER_ACCOUNT))
+            print(f"seeded {sum(languages.values())} recipients", file=sys.stderr)
             runs = [notice(pipeline, key, languages, "notice, unpaced")]
             os.environ["ROSTER_SES_MAX_SEND_RATE"] = str(PACED_RATE)
             bootstrap.reset()
             runs.append(notice(pipeline, key, languages, f"notice, SES at {PACED_RATE:g}/s"))
+            print("notices done", file=sys.stderr)
             os.environ["ROSTER_SES_MAX_SEND_RATE"] = "0"
             bootstrap.reset()
             runs.append(invitations(pipeline, key, args.invitations))
