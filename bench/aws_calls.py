@@ -1,10 +1,11 @@
 """AWS usage per route: every route of the app, one realistic request each, metered.
 
-Runs the app in-process on stock moto (mock_aws + chalice.test.Client, like the functional
-tests) with bench/meter.py: each AWS call by service and operation, split into the
-authentication (the API-key GetItem, or the platform key's Secrets Manager read, which is
-cached) and the route's own calls; DynamoDB capacity units; the product's CPU time. Every route
-in `app.app.routes` must have a scenario here: a new route without one makes this script fail.
+Runs the app in-process on moto (mock_aws + chalice.test.Client, like the functional tests;
+stock moto but for the kept transaction fix) with bench/meter.py: each AWS call by service and
+operation, split into the authentication (the API-key GetItem, or the platform key's Secrets
+Manager read, which is cached) and the route's own calls; DynamoDB capacity units; the product's
+CPU time. Every route in `app.app.routes` must have a scenario here: a new route without one
+makes this script fail.
 
 Budget for the route's own DynamoDB requests: a read is 1 request; a write at most 1 read and
 then 1 write (one transaction when several items change), no read after the write; a list page
@@ -726,6 +727,11 @@ def app_on_moto(meter: Meter) -> Iterator[Any]:
     from infra.local_stack.provisioning import create_resources
     from infra.local_stack.token_issuer import JwksServer
 
+    from infra.local_stack import moto_transactions
+
+    # the one kept moto fix (docs/local-stack.md): a transaction copies the items it writes, not
+    # the whole table, which made each transaction's cost grow with the table
+    moto_transactions.install()
     with mock.patch.dict(os.environ), mock_aws(), JwksServer(_issuer()) as jwks:
         create_resources(RESOURCES, endpoint_url=None, secret_values={"PlatformKey": PLATFORM_KEY})
         _trust_issuer(jwks.url)
@@ -771,7 +777,7 @@ def render(results: list[Result]) -> str:
                      f"{r.cpu_ms:.1f}", BUDGETS[r.scenario.budget], "yes" if not r.problem else f"NO: {r.problem}"])
     over = [r for r in results if r.problem]
     return "\n".join([
-        "### AWS calls per request (stock moto in-process; auth = the authenticator's calls; RCU/WCU and "
+        "### AWS calls per request (moto in-process; auth = the authenticator's calls; RCU/WCU and "
         "CPU include auth)", "",
         markdown_table(["route", "status", "auth", "route's own calls", "RCU", "WCU", "CPU ms", "budget",
                         "within budget"], rows),

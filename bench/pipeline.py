@@ -1,9 +1,10 @@
 """Notices and invitations on AWS terms: per 1,000 recipients and per 1,000 invitations, the cost of
 one 10,000-recipient notice, and the budgets.
 
-The real handlers run in-process on stock moto (mock_aws + chalice.test.Client), metered by
-bench/meter.py. Seeding goes through the API and is not metered: a tenant, accounts (active)
-with ten contacts each in de, fr, it, en in turn. Then, metered:
+The real handlers run in-process on moto (mock_aws + chalice.test.Client; stock but for the kept
+transaction fix, as in bench/aws_calls.py), metered by bench/meter.py. Seeding goes through the
+API and is not metered: a tenant, accounts (active) with ten contacts each in de, fr, it, en in
+turn. Then, metered:
 - a notice: POST /notices (outage, all accounts), POST …/publish, then every SQS-triggered
   function of the app is fed from its queue, as Lambda's poller would (its ReceiveMessage and
   DeleteMessageBatch are billed SQS requests and counted), until every queue is empty — once
@@ -340,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     save("pipeline", {"runs": {r.name: {**r.totals(meter), "units": r.units} for r in runs},
                       "cost": {r.name: cost(r, meter, memory_mb) for r in notices},
                       "budgets": [vars(b) for b in found]})
-    print(f"### Per 1,000 notice recipients and per 1,000 invitations (stock moto in-process, {len(languages)} "
+    print(f"### Per 1,000 notice recipients and per 1,000 invitations (moto in-process, {len(languages)} "
           f"languages: {dict(languages)})\n")
     print(per_thousand_table(runs, meter))
     print(f"\n### Cost of one {NOTICE_SIZE:,}-recipient notice ({PRICE_LIST}; Lambda {memory_mb} MB, "
