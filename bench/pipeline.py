@@ -34,7 +34,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import ROOT, apply_fake_aws, markdown_table, save  # noqa: E402
-from bench.meter import READS, WRITES, Invocation, Meter  # noqa: E402
+from bench.meter import Invocation, Meter  # noqa: E402
 
 LANGUAGES = ("de", "fr", "it", "en")
 CONTACTS_PER_ACCOUNT = 10
@@ -237,7 +237,7 @@ def cost(run: Run, meter: Meter, memory_mb: int, scale_to: int = NOTICE_SIZE) ->
     functions = [i for i in run.invocations if i.function != "api"]
     api = [i for i in run.invocations if i.function == "api"]
     gb = memory_mb / 1024
-    seconds = {k: v for k, v in lambda_seconds(run.invocations, memory_mb).items()}
+    seconds = lambda_seconds(run.invocations, memory_mb)
     lines = {
         "SES mails": t["mails"] * SES_PER_MAIL,
         "DynamoDB writes (WRU)": t["wcu"] * DYNAMODB_PER_WRU,
