@@ -30,10 +30,10 @@ openapi: setup
 # Benchmarks (docs/performance.md): cold start vs the floor, AWS calls per route, package size,
 # the mail pipeline, notices to 10,000 recipients (issue 4).
 bench: setup
-	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/aws_calls.py
+	$(BIN)/python bench/pipeline.py
+	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/package_size.py
-	$(BIN)/python bench/mail_pipeline.py
 	$(BIN)/python bench/notices.py
 
 # CDK + cfn-lint in their own environment (jsii pins typeguard; cfn-lint brings

@@ -151,17 +151,17 @@ def test_recipients_come_sorted_by_person_and_only_from_this_tenant(world):
 
 
 def test_the_audience_is_read_with_queries_and_batch_gets_only(world):
-    from bench.aws_calls import CallCounter
+    from bench.meter import Meter
 
     accounts = [world.account() for _ in range(3)]
     for account in accounts:
         world.contact(account)
-    counter = CallCounter()
-    with counter.installed(), counter.recording() as calls:
+    meter = Meter()
+    with meter.installed(), meter.invocation("audience") as invocation:
         bootstrap.reset()
         for affected in ({"all": True}, {"account_ids": accounts}):
             compute(world, "outage", affected)
-    operations = {call.operation for call in calls if call.service == "DynamoDB"}
+    operations = {call.operation for call in invocation.calls if call.service == "DynamoDB"}
     assert operations <= {"Query", "BatchGetItem", "GetItem"} and "Query" in operations
 
 

@@ -7,7 +7,9 @@ import zipfile
 
 import pytest
 
-from bench import aws_calls, cold_start, common, mail_pipeline, notices, package_size
+from bench import aws_calls, cold_start, common, package_size, pipeline
+from bench import meter as meter_module
+from bench.meter import Call, Invocation, Meter
 
 
 def test_every_route_has_an_aws_calls_scenario():
@@ -22,34 +24,107 @@ def test_every_scenario_has_a_known_budget():
     assert {s.budget for s in aws_calls.SCENARIOS} <= set(aws_calls.BUDGETS)
 
 
-def test_the_counter_counts_moto_calls_per_service_and_operation_only_while_recording():
+def test_the_meter_counts_calls_and_bills_dynamodb_by_item_size_only_while_recording():
     import boto3
     from botocore.handlers import BUILTIN_HANDLERS
     from moto import mock_aws
 
-    counter = aws_calls.CallCounter()
-    with counter.installed(), mock_aws():
+    meter = Meter()
+    with meter.installed(), mock_aws():
         dynamodb = boto3.client("dynamodb", region_name="eu-central-1")
-        secrets = boto3.client("secretsmanager", region_name="eu-central-1")
+        dynamodb.create_table(
+            TableName="t", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}], BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "g", "AttributeType": "S"}],
+            GlobalSecondaryIndexes=[{"IndexName": "by_g", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                                     "Projection": {"ProjectionType": "KEYS_ONLY"}}])
         dynamodb.list_tables()  # not recording: not counted
-        with counter.recording() as calls:
-            dynamodb.list_tables()
-            with counter.phase("auth"):
-                secrets.list_secrets()
-            dynamodb.list_tables()
-    assert [(c.phase, str(c)) for c in calls] == [
-        ("route", "ListTables"), ("auth", "SecretsManager.ListSecrets"), ("route", "ListTables")]
-    assert {c.service for c in calls} == {"DynamoDB", "SecretsManager"}
-    assert all(entry[1] != counter._on_before_call for entry in BUILTIN_HANDLERS)
+        with meter.invocation("f") as invocation:
+            dynamodb.put_item(TableName="t", Item={"pk": {"S": "a"}, "g": {"S": "x"}, "big": {"S": "y" * 1500}})
+            dynamodb.update_item(TableName="t", Key={"pk": {"S": "a"}}, UpdateExpression="SET g = :v",
+                                 ExpressionAttributeValues={":v": {"S": "z"}})
+            dynamodb.get_item(TableName="t", Key={"pk": {"S": "a"}}, ProjectionExpression="pk")
+            dynamodb.query(TableName="t", KeyConditionExpression="pk = :p", ConsistentRead=True,
+                           ExpressionAttributeValues={":p": {"S": "a"}})
+            dynamodb.transact_write_items(TransactItems=[{"Put": {"TableName": "t", "Item": {"pk": {"S": "b"}}}}])
+    assert [str(c) for c in invocation.calls] == ["PutItem", "UpdateItem", "GetItem", "Query", "TransactWriteItems"]
+    # 1.5 KB put: 2 + its index entry 1; key change: 2 + index delete and put 2; small transaction: 2 × 1
+    assert [c.wcu for c in invocation.calls] == [3, 4, 0, 0, 2]
+    # an eventually consistent 1.5 KB read (the projection does not lower it): 0.5; a consistent query: 1
+    assert [c.rcu for c in invocation.calls] == [0, 0, 0.5, 1, 0]
+    assert invocation.cpu_ms >= 0
+    assert all(entry not in BUILTIN_HANDLERS for entry in meter._entries)
 
 
-def test_the_api_key_lookup_is_counted_as_auth_and_the_read_as_the_route():
+def test_item_sizes_follow_dynamodbs_rules():
+    assert meter_module.item_size({"ab": {"S": "xyz"}}) == 5
+    assert meter_module.item_size({"n": {"N": "12345"}}) == 1 + 4  # 5 significant digits: 3 + 1
+    assert meter_module.item_size({"m": {"M": {"k": {"BOOL": True}}}}) == 1 + 3 + 1 + 1 + 1
+    assert meter_module.write_units(None, {"a": {"S": "x" * 1100}}) == 2
+    assert meter_module.read_units(4097, consistent=False) == 1.0
+
+
+def test_the_meter_records_chalicelibs_sleeps_and_sqs_messages_without_waiting():
+    import time
+
+    import boto3
+    from moto import mock_aws
+
+    meter = Meter()
+    with meter.installed(), mock_aws():
+        from chalicelib.adapters.rate_limit import TokenBucket
+
+        sqs = boto3.client("sqs", region_name="eu-central-1")
+        url = sqs.create_queue(QueueName="q")["QueueUrl"]
+        started = time.monotonic()
+        with meter.invocation("f") as invocation:
+            TokenBucket(1.0, capacity=1.0, sleep=time.sleep).take(31)
+            sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": "1", "MessageBody": "x", "DelaySeconds": 5},
+                                                           {"Id": "2", "MessageBody": "y"}])
+        assert len(sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]) == 2  # no delay
+    assert time.monotonic() - started < 5
+    assert invocation.sleep_s == 30
+    assert meter.totals(invocation.calls)["sqs_messages"] == 2
+    assert meter.totals(invocation.calls)["sqs_delay_seconds"] == 5
+
+
+def test_route_budgets_in_dynamodb_terms():
+    def calls(*operations):
+        return [Call("route", "DynamoDB", op) for op in operations]
+
+    assert aws_calls.over_budget("read", calls("GetItem")) == ""
+    assert aws_calls.over_budget("read", calls("GetItem", "Query")) == "2 reads"
+    assert aws_calls.over_budget("write", calls("GetItem", "TransactWriteItems")) == ""
+    assert aws_calls.over_budget("write", calls("TransactWriteItems", "GetItem")) == "read after a write"
+    assert aws_calls.over_budget("list", calls("Query")) == ""
+    assert aws_calls.over_budget("list", calls("Scan")) == "Scan"
+    assert aws_calls.over_budget("none", []) == ""
+
+
+def test_the_api_key_lookup_is_metered_as_auth_and_the_read_as_the_route():
     chosen = [s for s in aws_calls.SCENARIOS if s.key == ("GET", "/accounts/{account_id}") and not s.variant]
-    [result] = aws_calls.run(chosen)
+    meter = Meter()
+    with meter.installed():
+        [result] = aws_calls.run(meter, chosen)
     assert [str(c) for c in result.auth] == ["GetItem"]
     assert [str(c) for c in result.own] == ["GetItem"]
-    assert result.within_budget
+    assert result.problem == ""
+    assert sum(c.rcu for c in result.calls) > 0
     assert "GET /accounts/{account_id}" in aws_calls.render([result])
+
+
+def test_the_cost_of_a_notice_is_priced_from_the_meters_figures():
+    run = pipeline.Run("notice", 100, languages={"de": 100})
+    run.invocations = [Invocation("send_mail", cpu_ms=100.0, sleep_s=2.0, calls=[
+        Call("send_mail", "SES", "SendBulkTemplatedEmail", mails=50),
+        Call("send_mail", "SES", "SendBulkTemplatedEmail", mails=50),
+        Call("send_mail", "DynamoDB", "TransactWriteItems", wcu=100.0)])]
+    lines = pipeline.cost(run, Meter(), memory_mb=512, scale_to=100)
+    assert lines["SES mails"] == pytest.approx(0.01)
+    assert lines["DynamoDB writes (WRU)"] == pytest.approx(100 * 0.625e-6)
+    assert lines["Lambda GB-s: sleeping"] == pytest.approx(2.0 * 0.5 * 0.0000166667)
+    [ses, writes, units, *ratios] = pipeline.budgets([run, run], Meter(), 512)
+    assert ses.ok and ses.measured == "2"
+    assert writes.measured == "0.010" and units.measured == "1.000" and units.ok
 
 
 def test_statistics():
@@ -71,15 +146,14 @@ import time:        20 |         20 | json
 """
 
 
-def test_importtime_is_parsed_into_a_tree_and_summed_per_package():
+def test_importtime_is_parsed_into_a_tree_and_chalicelibs_modules_found():
     roots = cold_start.parse_importtime(IMPORTTIME)
     assert [r.name for r in roots] == ["chalicelib.repositories.database", "json"]
     assert [c.name for c in roots[0].children] == ["botocore", "chalicelib.domain"]
     assert roots[0].children[0].children[0].name == "botocore.compat"
-    assert cold_start.self_time_by_package(roots) == {"chalicelib": 0.25, "botocore": 0.4, "json": 0.02}
-    added = cold_start.outermost_not_in(roots, known={"botocore", "botocore.compat", "json"})
-    assert [r.name for r in added] == ["chalicelib.repositories.database"]
-    assert cold_start.added_us(added[0], {"botocore", "botocore.compat", "json"}) == 250
+    own, pulled = cold_start.chalicelib_imports(roots, IMPORTTIME)
+    assert own == [("chalicelib.repositories.database", 0.2, True), ("chalicelib.domain", 0.05, True)]
+    assert pulled[0][:3] == ("botocore", 0.4, "chalicelib.repositories.database")
 
 
 def test_the_cold_start_event_carries_the_key_and_the_account():
@@ -123,95 +197,12 @@ def test_the_package_copy_leaves_out_deployment_caches(tmp_path):
     assert not list(copy.rglob("__pycache__"))
 
 
-def test_mail_pipeline_counts_calls_per_service_and_per_invitation():
-    calls = [aws_calls.AwsCall("route", "DynamoDB", "GetItem"), aws_calls.AwsCall("route", "DynamoDB", "Query"),
-             aws_calls.AwsCall("route", "SQS", "SendMessage"), aws_calls.AwsCall("auth", "SecretsManager", "GetSecretValue")]
-    assert mail_pipeline.per_service(calls) == {"DynamoDB": 2, "SQS": 1, "SES": 0, "SecretsManager": 1}
-    assert mail_pipeline.per_invitation(calls, 2) == {"DynamoDB": 1.0, "SQS": 0.5, "SES": 0.0, "SecretsManager": 0.5}
-    assert mail_pipeline.per_operation(calls)["DynamoDB.GetItem"] == 1
-    assert [len(c) for c in mail_pipeline.chunks(list(range(250)), 100)] == [100, 100, 50]
-
-
-def test_mail_pipeline_reads_the_ready_line_and_counts_the_runs_mails():
-    log = 'starting\nROSTER_LOCAL_READY {"api": "http://127.0.0.1:1", "console": "http://127.0.0.1:2"}\n'
-    assert mail_pipeline.parse_ready("starting\n") is None
-    assert mail_pipeline.parse_ready(log)["console"] == "http://127.0.0.1:2"
-    mails = [{"to": ["a@run1.bench.example"]}, {"to": ["b@run2.bench.example"]}, {"to": ["c@x.run1.bench.example"]}]
-    assert mail_pipeline.count_outbox(mails, "run1.bench.example") == 1
-
-
-def test_notices_counts_the_stacks_calls_by_thread_and_writes_them(tmp_path):
-    """bench/notices.py's counter, as the stack loads it: calls by the thread's role, items written."""
-    import threading
-
-    import boto3
-    from botocore.handlers import BUILTIN_HANDLERS
-    from moto import mock_aws
-
-    path = tmp_path / "calls.json"
-    with mock_aws():
-        stop = notices.install_stack_counter(str(path), interval=0.01)
-        try:
-            dynamodb = boto3.client("dynamodb", region_name="eu-central-1")
-            dynamodb.create_table(TableName="t", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                                  AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                                  BillingMode="PAY_PER_REQUEST")
-
-            def worker():
-                dynamodb.batch_write_item(RequestItems={"t": [{"PutRequest": {"Item": {"pk": {"S": str(i)}}}}
-                                                              for i in range(3)]})
-                dynamodb.get_item(TableName="t", Key={"pk": {"S": "1"}})
-
-            thread = threading.Thread(target=worker, name="sqs-send_mail")
-            thread.start()
-            thread.join()
-        finally:
-            stop()
-    assert not [handler for event, handler, *_ in BUILTIN_HANDLERS if getattr(handler, "__name__", "") == "count"]
-    counts = notices.read_counts(path, 0)
-    assert counts["calls"] == {"api|DynamoDB|CreateTable": 1, "send_mail|DynamoDB|BatchWriteItem": 1,
-                               "send_mail|DynamoDB|GetItem": 1}
-    assert counts["items"]["send_mail|DynamoDB|BatchWriteItem"] == 3
-    summary = notices.summarize(counts, ("send_mail",))
-    assert (summary["dynamodb_reads"], summary["dynamodb_writes"], summary["dynamodb_item_writes"]) == (1, 1, 3)
-
-
-def test_notices_roles_items_budgets_and_report():
-    assert [notices.role_of(name) for name in ("sqs-notice_fanout", "sqs-notice_fanout_3", "scheduler",
-                                               "Thread-7 (process_request_thread)")] \
-        == ["notice_fanout", "notice_fanout", "schedules", "api"]
-    assert notices.items_of("TransactWriteItems", {"TransactItems": [{"Update": {}}, {"ConditionCheck": {}},
-                                                                     {"Put": {}}]}) == 2
-    assert notices.items_of("SendBulkTemplatedEmail", {"Destinations": [{}] * 50}) == 50
-    assert notices.items_of("Query", {}) == 0 and notices.items_of("UpdateItem", {}) == 1
-    assert notices.ses_call_budget({"de": 2500, "fr": 2500, "it": 2499, "en": 1}) == 50 + 50 + 50 + 1
-    assert [notices.language_of(i) for i in range(5)] == ["de", "fr", "it", "en", "de"]
-    counts = {"calls": {"send_mail|SES|SendBulkTemplatedEmail": 2, "send_mail|DynamoDB|BatchWriteItem": 4,
-                        "send_mail|SQS|ReceiveMessage": 9, "notice_fanout|DynamoDB|Query": 3,
-                        "notice_fanout|SQS|SendMessageBatch": 1},
-              "items": {"send_mail|SES|SendBulkTemplatedEmail": 100, "send_mail|DynamoDB|BatchWriteItem": 100}}
-    empty = notices.summarize({"calls": {}, "items": {}}, ("api",))
-    part = {"request_path": empty, "fanout": notices.summarize(counts, ("notice_fanout",)),
-            "mail_worker": notices.summarize(counts, ("send_mail",)), "schedules": empty}
-    assert "send_mail SQS.ReceiveMessage" not in part["mail_worker"]["operations"]  # Lambda's part
-    result = {"recipients": 100, "accounts": 10, "per_language": {"de": 50, "fr": 50}, "seed_seconds": 1.0,
-              "warm_up": {"accounts": 2, "seconds": 0.7},
-              "roster": {**part, "wall_seconds": 2.0, "settled": True, "published_after_seconds": 0.5,
-                         "fanned_out_after_seconds": 1.0, "event": {"deliveries": {"queued": 0, "sent": 100}}},
-              "baseline": {"wall_seconds": 12.0, "ses_calls": 100, "mails_per_second": 8.3},
-              "fanout_memory": {"batches": 2, "peak_mib": 1.5, "retained_mib": 0.1}}
-    checks = notices.budgets(result)
-    assert {name: (c["value"], c["within"]) for name, c in checks.items()} == {
-        "speed": (6.0, True), "ses_calls": (2, True), "write_requests_per_recipient": (0.04, True)}
-    report = notices.render_report(result)
-    assert "| speed | 6.0 | >= 5.0x | yes |" in report and "1.5 MiB" in report
-    assert "a warm-up notice to 2 accounts 0.7 s, not measured" in report
-
-
 def test_a_run_gives_back_the_environment_it_found(monkeypatch):
     """The scenarios trust a bench issuer; the tests after them must not (a stale ROSTER_OIDC_ISSUER
     made later tests fetch keys from it)."""
     monkeypatch.delenv("ROSTER_OIDC_ISSUER", raising=False)
     chosen = [s for s in aws_calls.SCENARIOS if s.key == ("GET", "/health")]
-    aws_calls.run(chosen)
+    meter = Meter()
+    with meter.installed():
+        aws_calls.run(meter, chosen)
     assert "ROSTER_OIDC_ISSUER" not in os.environ
