@@ -727,11 +727,13 @@ def app_on_moto(meter: Meter) -> Iterator[Any]:
     from infra.local_stack.provisioning import create_resources
     from infra.local_stack.token_issuer import JwksServer
 
-    from infra.local_stack import moto_transactions
+    from infra.local_stack import moto_transactions, ses_bulk_status
 
-    # the one kept moto fix (docs/local-stack.md): a transaction copies the items it writes, not
-    # the whole table, which made each transaction's cost grow with the table
+    # the kept moto fixes (docs/local-stack.md): a transaction copies the items it writes, not the
+    # whole table (each transaction's cost grew with the table); a bulk send answers each
+    # destination's Status, as SES does (without it every notice mail would count as refused)
     moto_transactions.install()
+    ses_bulk_status.install()
     with mock.patch.dict(os.environ), mock_aws(), JwksServer(_issuer()) as jwks:
         create_resources(RESOURCES, endpoint_url=None, secret_values={"PlatformKey": PLATFORM_KEY})
         _trust_issuer(jwks.url)

@@ -2,7 +2,7 @@
 one 10,000-recipient notice, and the budgets.
 
 The real handlers run in-process on moto (mock_aws + chalice.test.Client; stock but for the kept
-transaction fix, as in bench/aws_calls.py), metered by bench/meter.py. Seeding goes through the
+transaction and bulk-status fixes, as in bench/aws_calls.py), metered by bench/meter.py. Seeding goes through the
 API and is not metered: a tenant, accounts (active) with ten contacts each in de, fr, it, en in
 turn. Then, metered:
 - a notice: POST /notices (outage, all accounts), POST …/publish, then every SQS-triggered
@@ -202,6 +202,9 @@ def notice(pipeline: Pipeline, key: str, languages: Counter, name: str) -> Run:
     run.units = sum(c.mails for c in run.calls)
     if run.units != sum(languages.values()):
         raise RuntimeError(f"{name}: {run.units} mails for {sum(languages.values())} recipients")
+    sent = pipeline.request(None, "GET", f"/notices/{notice_id}", key)["events"][0]["deliveries"]["sent"]
+    if sent != run.units:  # a mail SES accepted but Roster counted as failed would skip its writes
+        raise RuntimeError(f"{name}: {sent} of {run.units} mails settled as sent")
     return run
 
 
