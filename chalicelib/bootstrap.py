@@ -44,7 +44,7 @@ def get_metrics():
 
 @lru_cache(maxsize=1)
 def get_tracer():
-    """Tracing imports aws_xray_sdk, a large share of a cold start (docs/performance-notes.md): built
+    """Tracing imports aws_xray_sdk, a large share of a cold start (docs/performance.md): built
     only when ROSTER_TRACING is on."""
     if not get_settings().tracing_enabled:
         return None
