@@ -2,8 +2,9 @@
 
 Runs the app in-process on moto (mock_aws + chalice.test.Client, like the functional tests;
 stock moto but for the kept transaction fix) with bench/meter.py: each AWS call by service and
-operation, split into the authentication (the API-key GetItem, or the platform key's Secrets
-Manager read, which is cached) and the route's own calls; DynamoDB capacity units; the product's
+operation, split into the gate (the authentication: the API-key GetItem, a person token's
+Query, or the platform key's Secrets Manager read, which is cached; a person's membership in the
+path's account; on mail-causing routes the request limit's counter) and the route's own calls; DynamoDB capacity units; the product's
 CPU time. Every route in `app.app.routes` must have a scenario here: a new route without one
 makes this script fail.
 
@@ -61,25 +62,41 @@ def over_budget(budget: str, calls: list[Call]) -> str:
     return ", ".join(problems)
 
 
+GATE = "gate"  # the meter's function name for the calls made before the route's own
+
+
 @contextmanager
-def authentication_marked(meter: Meter) -> Iterator[None]:
-    """Calls made while the Authenticator runs count as 'auth' (chalicelib stays untouched)."""
+def gate_marked(meter: Meter) -> Iterator[None]:
+    """Calls made to authenticate the credential, to authorise a person in the path's account
+    (their membership) and to count the request limit are the gate, not the route's own
+    (chalicelib stays untouched). The limit's counter is one UpdateItem of its own,
+    not part of the route's transaction: every mail-causing request of a tenant in a minute
+    updates the same item, and concurrent transactions on one item cancel each other
+    (TransactionConflict) where plain UpdateItems queue."""
     from chalicelib.services.auth import Authenticator
+    from chalicelib.services.limits import MailLimits
+    from chalicelib.services.portal import PortalService
 
-    original = Authenticator.authenticate
+    originals = [(Authenticator, "authenticate", Authenticator.authenticate),
+                 (PortalService, "active_membership", PortalService.active_membership),
+                 (MailLimits, "take_request", MailLimits.take_request)]
 
-    def authenticate(self, *args, **kwargs):
-        previous, meter.function = meter.function, "auth"
-        try:
-            return original(self, *args, **kwargs)
-        finally:
-            meter.function = previous
+    def marked(original):
+        def call(self, *args, **kwargs):
+            previous, meter.function = meter.function, GATE
+            try:
+                return original(self, *args, **kwargs)
+            finally:
+                meter.function = previous
+        return call
 
-    Authenticator.authenticate = authenticate
+    for owner, name, original in originals:
+        setattr(owner, name, marked(original))
     try:
         yield
     finally:
-        Authenticator.authenticate = original
+        for owner, name, original in originals:
+            setattr(owner, name, original)
 
 
 # --- driving the app ---------------------------------------------------------------------------
@@ -702,12 +719,12 @@ class Result:
     cpu_ms: float
 
     @property
-    def auth(self) -> list[Call]:
-        return [c for c in self.calls if c.function == "auth"]
+    def gate(self) -> list[Call]:
+        return [c for c in self.calls if c.function == GATE]
 
     @property
     def own(self) -> list[Call]:
-        return [c for c in self.calls if c.function != "auth"]
+        return [c for c in self.calls if c.function != GATE]
 
     @property
     def problem(self) -> str:
@@ -740,7 +757,7 @@ def app_on_moto(meter: Meter) -> Iterator[Any]:
         import app
 
         try:
-            with authentication_marked(meter), Client(app.app, stage_name="dev") as client:
+            with gate_marked(meter), Client(app.app, stage_name="dev") as client:
                 client.jwks_url = jwks.url
                 yield client
         finally:
@@ -771,17 +788,17 @@ def format_calls(calls: list[Call]) -> str:
 def render(results: list[Result]) -> str:
     rows = []
     for r in results:
-        auth = format_calls(r.auth)
-        if not r.auth and r.scenario.key == ("POST", "/tenants"):
-            auth = "— (platform key cached)"
+        gate = format_calls(r.gate)
+        if not r.gate and r.scenario.key == ("POST", "/tenants"):
+            gate = "— (platform key cached)"
         rcu, wcu = sum(c.rcu for c in r.calls), sum(c.wcu for c in r.calls)
-        rows.append([r.scenario.label, r.status, auth, format_calls(r.own), f"{rcu:g}", f"{wcu:g}",
+        rows.append([r.scenario.label, r.status, gate, format_calls(r.own), f"{rcu:g}", f"{wcu:g}",
                      f"{r.cpu_ms:.1f}", BUDGETS[r.scenario.budget], "yes" if not r.problem else f"NO: {r.problem}"])
     over = [r for r in results if r.problem]
     return "\n".join([
-        "### AWS calls per request (moto in-process; auth = the authenticator's calls; RCU/WCU and "
-        "CPU include auth)", "",
-        markdown_table(["route", "status", "auth", "route's own calls", "RCU", "WCU", "CPU ms", "budget",
+        "### AWS calls per request (moto in-process; gate = authentication, a person's membership in "
+        "the path's account and the request limit's counter; RCU/WCU and CPU include the gate)", "",
+        markdown_table(["route", "status", "gate", "route's own calls", "RCU", "WCU", "CPU ms", "budget",
                         "within budget"], rows),
         "", f"{len(results)} requests over {len({r.scenario.key for r in results})} routes; {len(over)} over budget."])
 
@@ -810,7 +827,7 @@ def main(argv: list[str] | None = None) -> int:
         except ScenarioError as error:
             print(f"scenario failed: {error}", file=sys.stderr)
             return 2
-    save("aws_calls", [{"route": r.scenario.label, "status": r.status, "auth": [str(c) for c in r.auth],
+    save("aws_calls", [{"route": r.scenario.label, "status": r.status, "gate": [str(c) for c in r.gate],
                         "own": [str(c) for c in r.own], "rcu": sum(c.rcu for c in r.calls),
                         "wcu": sum(c.wcu for c in r.calls), "cpu_ms": round(r.cpu_ms, 2),
                         "over_budget": r.problem} for r in results])

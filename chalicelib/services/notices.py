@@ -83,7 +83,8 @@ class NoticeService:
         """Edits a draft freely. A published notice keeps its type and audience; moving a scheduled
         maintenance (starts_at, ends_at) re-plans its reminders and mails a `rescheduled` notice."""
         def attempt() -> NoticeView:
-            notice = self._current(tenant_id, notice_id, expected_version)
+            before = self._current_view(tenant_id, notice_id, expected_version)
+            notice = before.notice
             edited = replace(notice, **changes)
             if notice.status != DRAFT:
                 self._check_live_edit(notice, changes)
@@ -101,8 +102,7 @@ class NoticeService:
                 extra["steps"] = self._replan(notice, edited, now)
                 event = self._event(edited, RESCHEDULED, f"rescheduled-{notice.event_count + 1:03d}", now, actor,
                                     detail={"previous": {"starts_at": notice.starts_at, "ends_at": notice.ends_at}})
-            self._write(notice, {**changes, **extra}, event, due=next_due(extra["steps"]) if moved else False)
-            return self.view(tenant_id, notice_id)
+            return self._write(before, {**changes, **extra}, event, due=next_due(extra["steps"]) if moved else False)
 
         return retry_on_contention(ATTEMPTS, attempt)
 
@@ -121,7 +121,8 @@ class NoticeService:
         `dry_run` answers the coverage (with the people) without writing anything; a publication
         answers it pending: the fan-out of the `published` event counts it and stores it on the
         notice (`coverage`)."""
-        notice = self._current(tenant_id, notice_id, expected_version)
+        before = self._current_view(tenant_id, notice_id, expected_version)
+        notice = before.notice
         if notice.status != DRAFT:
             raise Conflict(f"The notice is already {notice.status}.", "already_published")
         now = self._clock.now_iso()
@@ -130,7 +131,7 @@ class NoticeService:
                                 [Problem("ends_at", "is in the past")])
         if dry_run:
             _, coverage = self._audience().compute(tenant_id, notice.type, notice.affected)
-            return Publication(NoticeView(notice, []), _first_page(coverage), True)
+            return Publication(before, _first_page(coverage), True)
         changes = {"status": published_status(notice.type), "published_at": now}
         if notice.starts_at is None:
             changes["starts_at"] = now
@@ -139,51 +140,54 @@ class NoticeService:
             changes["steps"] = plan(notice.starts_at, notice.ends_at, notice.reminders, now, iso)
             due = next_due(changes["steps"])
         event = self._event(replace(notice, **changes), PUBLISHED, PUBLISHED, now, actor)
-        self._write(notice, changes, event, due=due, expected_status=DRAFT)
         # The coverage is pending: the fan-out, which reads the audience anyway, counts it and
         # stores it on the notice, so a publication costs the same whatever its audience.
-        return Publication(self.view(tenant_id, notice_id), None, False)
+        return Publication(self._write(before, changes, event, due=due, expected_status=DRAFT), None, False)
 
     def add_update(self, tenant_id: str, notice_id: str, body: dict, status: str | None, actor: str) -> NoticeView:
         """An incident update, mailed to the same audience; it may move the notice on (e.g. resolved)."""
         def attempt() -> NoticeView:
-            notice = self._current(tenant_id, notice_id, None)
+            before = self._current_view(tenant_id, notice_id, None)
+            notice = before.notice
             if notice.status not in LIVE:
                 raise Conflict(f"A {notice.status} notice takes no more updates.", "notice_closed")
             if status is not None and status not in UPDATE_MOVES[notice.status]:
                 raise RuleViolation(f"A {notice.status} notice cannot become {status} by an update.",
                                     [Problem("status", "must be one of " + ", ".join(UPDATE_MOVES[notice.status]))])
             self._require_default_language(tenant_id, {"body": body})
-            return self._move(notice, status, UPDATE, f"update-{notice.update_count + 1:03d}", body, actor)
+            return self._move(before, status, UPDATE, f"update-{notice.update_count + 1:03d}", body, actor)
 
         return retry_on_contention(ATTEMPTS, attempt)
 
     def resolve(self, tenant_id: str, notice_id: str, body: dict | None, actor: str) -> NoticeView:
         def attempt() -> NoticeView:
-            notice = self._current(tenant_id, notice_id, None)
+            before = self._current_view(tenant_id, notice_id, None)
+            notice = before.notice
             if notice.is_maintenance:
                 raise Conflict("A maintenance is completed by its schedule or cancelled, not resolved.",
                                "not_resolvable")
             if notice.status != OPEN:
                 raise Conflict(f"Only an open notice can be resolved; this one is {notice.status}.", "not_open")
-            return self._move(notice, RESOLVED, RESOLVED, RESOLVED, body, actor)
+            return self._move(before, RESOLVED, RESOLVED, RESOLVED, body, actor)
 
         return retry_on_contention(ATTEMPTS, attempt)
 
     def cancel(self, tenant_id: str, notice_id: str, body: dict | None, actor: str) -> NoticeView:
         def attempt() -> NoticeView:
-            notice = self._current(tenant_id, notice_id, None)
+            before = self._current_view(tenant_id, notice_id, None)
+            notice = before.notice
             if not notice.is_maintenance:
                 raise Conflict("Only a maintenance is cancelled; resolve other notices.", "not_cancellable")
             if notice.status not in (SCHEDULED, IN_PROGRESS):
                 raise Conflict(f"Only a maintenance not yet completed can be cancelled; this one is {notice.status}.",
                                "not_cancellable")
-            return self._move(notice, CANCELLED, CANCELLED, CANCELLED, body, actor)
+            return self._move(before, CANCELLED, CANCELLED, CANCELLED, body, actor)
 
         return retry_on_contention(ATTEMPTS, attempt)
 
-    def _move(self, notice: Notice, status: str | None, kind: str, event_key: str, body: dict | None,
+    def _move(self, before: NoticeView, status: str | None, kind: str, event_key: str, body: dict | None,
               actor: str) -> NoticeView:
+        notice = before.notice
         now = self._clock.now_iso()
         changes: dict = {}
         due = False
@@ -198,8 +202,7 @@ class NoticeService:
             changes["update_count"] = notice.update_count + 1
         moved = replace(notice, **changes)
         event = self._event(moved, kind, event_key, now, actor, body=body)
-        self._write(notice, changes, event, due=due, expected_status=notice.status)
-        return self.view(notice.tenant_id, notice.notice_id)
+        return self._write(before, changes, event, due=due, expected_status=notice.status)
 
     # --- the schedule ------------------------------------------------------------------------
     def run_schedule(self, limit: int = 100) -> dict:
@@ -219,7 +222,7 @@ class NoticeService:
         if notice is None:
             return 0, 0
         if notice.status not in (SCHEDULED, IN_PROGRESS):
-            self._write(notice, {}, None, due=None)
+            self._write(NoticeView(notice, []), {}, None, due=None)
             return 0, 0
         step = tick(notice.status, notice.steps, now)
         steps = {key: dict(value) for key, value in notice.steps.items()}
@@ -239,7 +242,7 @@ class NoticeService:
             event = self._event(replace(notice, **changes), kind, step.send, now, "schedule", detail=detail)
         elif step.status != notice.status:
             changes["status"] = step.status
-        self._write(notice, changes, event, due=next_due(steps), expected_status=notice.status)
+        self._write(NoticeView(notice, []), changes, event, due=next_due(steps), expected_status=notice.status)
         return (1 if event else 0), len(step.skip)
 
     # --- reading -----------------------------------------------------------------------------
@@ -322,6 +325,16 @@ class NoticeService:
             raise VersionConflict("Notice")
         return notice
 
+    def _current_view(self, tenant_id: str, notice_id: str, expected_version: int | None) -> NoticeView:
+        """The notice with its events, read in one Query before a change: the answer after the
+        write is built from it and what was written, never read back."""
+        notice, events = self._repo.with_events(tenant_id, notice_id)
+        if notice is None:
+            raise NotFound("Notice")
+        if expected_version is not None and notice.version != expected_version:
+            raise VersionConflict("Notice")
+        return NoticeView(notice, events)
+
     def _event(self, notice: Notice, kind: str, key: str, now: str, actor: str, detail: dict | None = None,
                body: dict | None = None) -> NoticeEvent:
         return NoticeEvent(tenant_id=notice.tenant_id, notice_id=notice.notice_id, event_key=key, kind=kind,
@@ -330,16 +343,21 @@ class NoticeService:
                            starts_at=notice.starts_at, ends_at=notice.ends_at, created_at=now,
                            detail={**(detail or {}), "by": actor}, seq=notice.event_count + 1)
 
-    def _write(self, notice: Notice, changes: dict, event: NoticeEvent | None, due, expected_status: str | None = None
-               ) -> None:
-        """One transaction: the notice (if still the version read) and the event it mails.
-        `due`: False leaves the due index alone, None takes the notice out, a moment sets it."""
+    def _write(self, before: NoticeView, changes: dict, event: NoticeEvent | None, due,
+               expected_status: str | None = None) -> NoticeView:
+        """One transaction: the notice (if still the version read) and the event it mails; answers
+        the notice as written. `due`: False leaves the due index alone, None takes the notice out,
+        a moment sets it."""
+        notice, now = before.notice, self._clock.now_iso()
         tx = self._db.transaction()
-        self._repo.change(tx=tx, notice=notice, changes=changes, event=event, due=due, now=self._clock.now_iso(),
+        self._repo.change(tx=tx, notice=notice, changes=changes, event=event, due=due, now=now,
                           expected_status=expected_status)
         tx.commit()
         if event is not None:
             self._dispatch(event)
+        written = replace(notice, **changes, version=notice.version + 1, updated_at=now,
+                          event_count=notice.event_count + (1 if event else 0))
+        return NoticeView(written, before.events + ([event] if event else []))
 
     def _dispatch(self, event: NoticeEvent) -> None:
         try:

@@ -115,11 +115,31 @@ def test_the_api_key_lookup_is_metered_as_auth_and_the_read_as_the_route():
     meter = Meter()
     with meter.installed():
         [result] = aws_calls.run(meter, chosen)
-    assert [str(c) for c in result.auth] == ["GetItem"]
+    assert [str(c) for c in result.gate] == ["GetItem"]
     assert [str(c) for c in result.own] == ["GetItem"]
     assert result.problem == ""
     assert sum(c.rcu for c in result.calls) > 0
     assert "GET /accounts/{account_id}" in aws_calls.render([result])
+
+
+def test_the_request_limits_counter_is_metered_with_the_gate_not_as_the_routes_write():
+    chosen = [s for s in aws_calls.SCENARIOS if s.key == ("POST", "/notices/{notice_id}/resolve")]
+    meter = Meter()
+    with meter.installed():
+        [result] = aws_calls.run(meter, chosen)
+    assert [str(c) for c in result.gate] == ["GetItem", "UpdateItem"]  # the key, the limit's counter
+    assert "UpdateItem" not in [c.operation for c in result.own]
+
+
+def test_a_persons_membership_in_the_paths_account_is_metered_with_the_gate():
+    chosen = [s for s in aws_calls.SCENARIOS
+              if s.key == ("GET", "/accounts/{account_id}") and s.variant == "person token (member)"]
+    meter = Meter()
+    with meter.installed():
+        [result] = aws_calls.run(meter, chosen)
+    assert [str(c) for c in result.gate] == ["Query", "GetItem"]  # the person, their membership
+    assert [str(c) for c in result.own] == ["GetItem"]  # the account
+    assert result.problem == ""
 
 
 def test_the_cost_of_a_notice_is_priced_from_the_meters_figures():
