@@ -32,6 +32,20 @@ class TenantRepository:
         item = get_item(TenantItem, *_key(tenant_id))
         return to_tenant(item) if item else None
 
+    def default_language_and_accounts(self, tenant_id: str, account_ids: list[str]) -> tuple[str | None, set[str]]:
+        """The tenant's default language (None: no such tenant) and which of `account_ids` are
+        its accounts, read together: one BatchGetItem per 100 keys."""
+        from chalicelib.repositories.rows import batch_get_raw
+
+        wanted = [_key(tenant_id)] + [(keys.account(tenant_id, aid), keys.ACCOUNT_SK) for aid in account_ids]
+        language, found = None, set()
+        for raw in batch_get_raw(TenantItem, wanted, ["pk", "sk", "default_language", "account_id"]):
+            if raw["sk"]["S"] == keys.TENANT_SK:
+                language = raw["default_language"]["S"]
+            else:
+                found.add(raw["account_id"]["S"])
+        return language, found
+
     def update(self, tenant_id: str, changes: dict, expected_version: int | None, now: str) -> Tenant:
         """One conditional UpdateItem; an empty value removes the field."""
         actions = [set_or_remove(getattr(TenantItem, name), value) for name, value in changes.items()]

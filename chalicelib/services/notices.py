@@ -88,7 +88,7 @@ class NoticeService:
             edited = replace(notice, **changes)
             if notice.status != DRAFT:
                 self._check_live_edit(notice, changes)
-            self._check(edited)
+            self._check(edited, changed=set(changes))
             moved = notice.status in (SCHEDULED, IN_PROGRESS) and (
                 edited.starts_at != notice.starts_at or edited.ends_at != notice.ends_at
                 or edited.reminders != notice.reminders)
@@ -154,7 +154,7 @@ class NoticeService:
             if status is not None and status not in UPDATE_MOVES[notice.status]:
                 raise RuleViolation(f"A {notice.status} notice cannot become {status} by an update.",
                                     [Problem("status", "must be one of " + ", ".join(UPDATE_MOVES[notice.status]))])
-            self._require_default_language(tenant_id, {"body": body})
+            self._require_texts_and_accounts(tenant_id, {"body": body}, [])
             return self._move(before, status, UPDATE, f"update-{notice.update_count + 1:03d}", body, actor)
 
         return retry_on_contention(ATTEMPTS, attempt)
@@ -366,8 +366,9 @@ class NoticeService:
         except Exception:  # the event is safe in DynamoDB; the delivery sweep hands it on
             self._log.warning("notice event not queued; the sweep will", extra={"notice_id": event.notice_id})
 
-    def _check(self, notice: Notice) -> None:
-        """The rules a notice must meet whatever its state (422 naming the field)."""
+    def _check(self, notice: Notice, changed: set[str] | None = None) -> None:
+        """The rules a notice must meet whatever its state (422 naming the field). An edit
+        (`changed`) checks its texts and accounts against the tenant only when it changes them."""
         problems = []
         if notice.is_maintenance:
             for name in ("starts_at", "ends_at"):
@@ -377,8 +378,10 @@ class NoticeService:
             problems.append(Problem("ends_at", "must be after starts_at"))
         if problems:
             raise RuleViolation("The notice is not complete.", problems)
-        self._require_default_language(notice.tenant_id, {"title": notice.title, "body": notice.body})
-        self._require_accounts(notice.tenant_id, notice.affected)
+        texts = {name: getattr(notice, name) for name in ("title", "body") if changed is None or name in changed}
+        account_ids = (notice.affected.get("account_ids") or []) if changed is None or "affected" in changed else []
+        if texts or account_ids:
+            self._require_texts_and_accounts(notice.tenant_id, texts, account_ids)
 
     def _check_live_edit(self, notice: Notice, changes: dict) -> None:
         fixed = [name for name in changes if name not in EDITABLE_WHEN_LIVE]
@@ -400,21 +403,17 @@ class NoticeService:
             fresh = {COMPLETED: fresh[COMPLETED]}
         return {**fresh, **kept} if notice.status == SCHEDULED else {**kept, **fresh}
 
-    def _require_default_language(self, tenant_id: str, texts: dict) -> None:
-        tenant = self._db.tenants.get(tenant_id)
-        language = tenant.default_language if tenant else "en"
+    def _require_texts_and_accounts(self, tenant_id: str, texts: dict, account_ids: list[str]) -> None:
+        """Every text in the tenant's default language, every named account the tenant's: the
+        tenant and the accounts are read together."""
+        language, found = self._db.tenants.default_language_and_accounts(tenant_id, account_ids)
+        language = language or "en"
         problems = [Problem(f"{name}.{language}", "is required (the tenant's default language)")
                     for name, values in texts.items() if not (values or {}).get(language)]
         if problems:
             raise RuleViolation("Texts must exist at least in the tenant's default language.", problems)
-
-    def _require_accounts(self, tenant_id: str, affected: dict) -> None:
-        ids = affected.get("account_ids") or []
-        found = set()
-        for start in range(0, len(ids), 100):
-            found.update(self._db.accounts.get_many(tenant_id, ids[start:start + 100]))
         problems = [Problem(f"affected.account_ids[{i}]", "is not an account of this tenant")
-                    for i, account_id in enumerate(ids) if account_id not in found]
+                    for i, account_id in enumerate(account_ids) if account_id not in found]
         if problems:
             raise RuleViolation("The notice names accounts that do not exist.", problems, "unknown_account")
 

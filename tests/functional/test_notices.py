@@ -96,6 +96,45 @@ def test_rules_are_a_422_naming_the_field(api, clock, account):
     assert reply.status == 422 and reply.fields() == {"affected.account_ids[1]"}
 
 
+def test_an_edit_checks_the_texts_and_accounts_it_changes(api, clock, account):
+    path = f"/notices/{create(api, maintenance([account['account_id']]))['notice_id']}"
+    reply = api.patch(path, {"title": {"en": "Maintenance"}})
+    assert reply.status == 422 and reply.fields() == {"title.de"}
+    reply = api.patch(path, {"affected": {"account_ids": ["acc_aaaaaaaaaaaaaaaa", account["account_id"]]}})
+    assert reply.status == 422 and reply.fields() == {"affected.account_ids[0]"}
+    assert api.patch(path, {"severity": "major"}).status == 200
+    outage = api.post(f"/notices/{create(api, OUTAGE)['notice_id']}/publish").json["notice"]
+    reply = api.post(f"/notices/{outage['notice_id']}/updates", {"body": {"en": "Still on."}})
+    assert reply.status == 422 and reply.fields() == {"body.de"}
+
+
+def test_a_notice_write_reads_the_tenant_and_its_accounts_in_one_request(api, clock, account):
+    """Creating: the key, one BatchGetItem (the tenant's default language and the named
+    accounts), the put. Moving a maintenance checks no texts or accounts: the key, the
+    limit's counter, the notice with its events, the transaction."""
+    from chalicelib import bootstrap
+
+    def requests_of(call):
+        requests = DynamoRequests()
+        client = bootstrap.get_repositories().connection.client
+        client.meta.events.register("before-call.dynamodb", requests)
+        try:
+            reply = call()
+        finally:
+            client.meta.events.unregister("before-call.dynamodb", requests)
+        assert reply.status < 300, reply.json
+        return reply, requests.count
+
+    created, count = requests_of(lambda: api.post("/notices", maintenance([account["account_id"]])))
+    assert count == 3
+    path = f"/notices/{created.json['notice_id']}"
+    version = api.post(f"{path}/publish").json["notice"]["version"]
+    _, count = requests_of(lambda: api.patch(path, {"starts_at": at(T0 + timedelta(days=3)),
+                                                    "ends_at": at(T0 + timedelta(days=3, hours=1))},
+                                             headers={"If-Match": str(version)}))
+    assert count == 4
+
+
 def test_another_tenants_notice_is_a_404(api, other_api, clock):
     notice = create(api, OUTAGE)
     path = f"/notices/{notice['notice_id']}"
