@@ -272,7 +272,6 @@ class NoticeService:
         state; a batch not yet settled lists its recipients `queued`). The cursor names the next
         row, so a page is empty only when the list is. A status filter reads on until the page
         is full or the batches end (a notice's batches are a few Query pages)."""
-        self._current(tenant_id, notice_id, None)
         start_sk, skip = _delivery_cursor(cursor)
         first = start_sk or (f"{event_key}#" if event_key else " ")
         last = f"{event_key}#~" if event_key else "~"
@@ -285,6 +284,8 @@ class NoticeService:
                 if len(rows) == limit:
                     return rows, _encode_delivery_cursor(batch_sk, index)
                 rows.append(row)
+        if not rows:  # no batches yet, or no such notice (another tenant's included): tell them apart
+            self._current(tenant_id, notice_id, None)
         return rows, None
 
     def for_person(self, tenant_id: str, person_id: str, limit: int, cursor: str | None

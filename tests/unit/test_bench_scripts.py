@@ -108,6 +108,8 @@ def test_route_budgets_in_dynamodb_terms():
     assert aws_calls.over_budget("list", calls("Query")) == ""
     assert aws_calls.over_budget("list", calls("Scan")) == "Scan"
     assert aws_calls.over_budget("none", []) == ""
+    assert aws_calls.over_budget("audience", calls("GetItem", "Query", "BatchGetItem", "Query")) == ""
+    assert aws_calls.over_budget("audience", calls("Query", "UpdateItem")) == "writes: UpdateItem"
 
 
 def test_the_api_key_lookup_is_metered_as_auth_and_the_read_as_the_route():
