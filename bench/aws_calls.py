@@ -693,9 +693,18 @@ def _notice_coverage(w: World) -> Request:
     return Request(f"/notices/{_notice(w)}/coverage")
 
 
-@scenario("GET", "/notices/{notice_id}/deliveries", "list", variant="before the mail worker ran")
+@scenario("GET", "/notices/{notice_id}/deliveries", "list", variant="before the fan-out ran: empty, the notice read to tell a 404")
 def _notice_deliveries(w: World) -> Request:
     return Request(f"/notices/{_notice(w, publish=True)}/deliveries")
+
+
+@scenario("GET", "/notices/{notice_id}/deliveries", "list", variant="after the fan-out planned its batches")
+def _notice_deliveries_planned(w: World) -> Request:
+    from chalicelib import bootstrap
+
+    notice_id = _notice(w, publish=True)
+    bootstrap.get_notice_delivery().fan_out(w.tenant_id, notice_id, "published")  # setup, not counted
+    return Request(f"/notices/{notice_id}/deliveries")
 
 
 @scenario("GET", "/me/notices", "list", variant="member of 1 account")
