@@ -63,12 +63,17 @@ class InvitationItem(RosterModel):
 
 
 class InvitationTokenItem(RosterModel):
-    """pk INVTOKEN#<sha256 of the token>, sk TOKEN. `outcome` is set once, with the answer."""
+    """pk INVTOKEN#<sha256 of the token>, sk TOKEN. `outcome` is set once, with the answer. The
+    account, invitee and inviter are the invitation's (they never change): its page reads them
+    together with the invitation."""
 
     tenant_id = UnicodeAttribute()
     invitation_id = UnicodeAttribute()
     email = UnicodeAttribute()
     outcome = UnicodeAttribute(null=True)  # accepted | declined
+    account_id = UnicodeAttribute()
+    person_id = UnicodeAttribute()
+    inviter_person_id = UnicodeAttribute(null=True)
 
 
 INVITATION_MODELS = [InvitationItem, InvitationTokenItem]

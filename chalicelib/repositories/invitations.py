@@ -36,12 +36,16 @@ class Parties:
 
 @dataclass(frozen=True)
 class LinkToken:
-    """A link's token item: the invitation it opens and, once answered, the answer."""
+    """A link's token item: the invitation it opens, whom and what that names (so its page reads
+    them with the invitation, in one request) and, once answered, the answer."""
 
     tenant_id: str
     invitation_id: str
     email: str
     outcome: str | None
+    account_id: str
+    person_id: str
+    inviter_person_id: str | None
 
 
 class InvitationRepository:
@@ -125,19 +129,16 @@ class InvitationRepository:
     def parties(self, inv: Invitation) -> Parties:
         """The tenant, account, invitee and inviter (if a person invited) in one strongly
         consistent BatchGetItem: the invitation names them all, none depends on another."""
-        from chalicelib.repositories.accounts import to_account
-        from chalicelib.repositories.people import to_person
-        from chalicelib.repositories.tenants import to_tenant
+        return _parties(batch_get(_party_refs(inv.tenant_id, inv.account_id, inv.person_id,
+                                              inv.inviter_person_id)))
 
-        tid = inv.tenant_id
-        refs = [(TenantItem, keys.tenant(tid), keys.TENANT_SK),
-                (AccountItem, keys.account(tid, inv.account_id), keys.ACCOUNT_SK),
-                (PersonItem, keys.person(tid, inv.person_id), keys.PERSON_SK)]
-        if inv.inviter_person_id:
-            refs.append((PersonItem, keys.person(tid, inv.inviter_person_id), keys.PERSON_SK))
-        items = batch_get(refs) + [None]
-        return Parties(*(None if item is None else convert(item)
-                         for convert, item in zip((to_tenant, to_account, to_person, to_person), items)))
+    def with_parties(self, link: LinkToken) -> tuple[Invitation | None, Parties]:
+        """The invitation a link opens and the parties it names, in one strongly consistent
+        BatchGetItem: the token item names them all."""
+        invitation, *parties = batch_get([(InvitationItem, *self.key(link.tenant_id, link.invitation_id))]
+                                         + _party_refs(link.tenant_id, link.account_id, link.person_id,
+                                                       link.inviter_person_id))
+        return (to_invitation(invitation) if invitation else None), _parties(parties)
 
     def setting(self, tenant_id: str, account_id: str, person_id: str | None
                 ) -> tuple[Account | None, Tenant | None, tuple | None]:
@@ -165,7 +166,9 @@ class InvitationRepository:
 
     def add_token(self, tx, digest: str, inv: Invitation) -> None:
         tx.put(InvitationTokenItem(*self.token_key(digest), tenant_id=inv.tenant_id, invitation_id=inv.invitation_id,
-                                   email=inv.email), condition=InvitationTokenItem.pk.does_not_exist())
+                                   email=inv.email, account_id=inv.account_id, person_id=inv.person_id,
+                                   inviter_person_id=inv.inviter_person_id),
+               condition=InvitationTokenItem.pk.does_not_exist())
 
     def drop_token(self, tx, digest: str) -> None:
         """The link dies: its token item goes."""
@@ -179,7 +182,27 @@ class InvitationRepository:
 
     def token(self, digest: str) -> LinkToken | None:
         item = get_item(InvitationTokenItem, *self.token_key(digest))
-        return None if item is None else LinkToken(item.tenant_id, item.invitation_id, item.email, item.outcome)
+        return None if item is None else LinkToken(
+            tenant_id=item.tenant_id, invitation_id=item.invitation_id, email=item.email, outcome=item.outcome,
+            account_id=item.account_id, person_id=item.person_id, inviter_person_id=item.inviter_person_id)
+
+
+def _party_refs(tenant_id: str, account_id: str, person_id: str, inviter_person_id: str | None) -> list:
+    refs = [(TenantItem, keys.tenant(tenant_id), keys.TENANT_SK),
+            (AccountItem, keys.account(tenant_id, account_id), keys.ACCOUNT_SK),
+            (PersonItem, keys.person(tenant_id, person_id), keys.PERSON_SK)]
+    if inviter_person_id:
+        refs.append((PersonItem, keys.person(tenant_id, inviter_person_id), keys.PERSON_SK))
+    return refs
+
+
+def _parties(items: list) -> Parties:
+    from chalicelib.repositories.accounts import to_account
+    from chalicelib.repositories.people import to_person
+    from chalicelib.repositories.tenants import to_tenant
+
+    return Parties(*(None if item is None else convert(item)
+                     for convert, item in zip((to_tenant, to_account, to_person, to_person), items + [None])))
 
 
 def batch_get(refs: list[tuple[type, str, str]]) -> list:

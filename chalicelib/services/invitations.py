@@ -247,7 +247,7 @@ class InvitationService:
         found = self._find(token)
         if found is None:
             return Answer("not_found", self._neutral(fallback_language)), None
-        token_item, inv = found
+        token_item, inv, parties = found
         if token_item.outcome:
             state = token_item.outcome
         elif inv.status == "expired" or (inv.is_open and inv.expires_at <= self._clock.now_iso()):
@@ -256,7 +256,6 @@ class InvitationService:
             return Answer("not_found", self._neutral(fallback_language)), None
         else:
             state = "open"
-        parties = self._repo.parties(inv)
         return Answer(state, self._context(inv, parties), inv.invitation_id), (token_item, inv, parties)
 
     def answer(self, token: str, outcome: str, fallback_language: str) -> Answer:
@@ -331,17 +330,18 @@ class InvitationService:
                               {"invitation_id": inv.invitation_id}, account_id=inv.account_id)
 
     # --- helpers -----------------------------------------------------------------------------
-    def _find(self, token: str) -> tuple[LinkToken, Invitation] | None:
+    def _find(self, token: str) -> tuple[LinkToken, Invitation, Parties] | None:
+        """The link's token item, the invitation it opens and its parties: two reads."""
         if not well_formed(token):
             return None
         digest = token_hash(token)
         token_item = self._repo.token(digest)
         if token_item is None:
             return None
-        inv = self._repo.get(token_item.tenant_id, token_item.invitation_id)
+        inv, parties = self._repo.with_parties(token_item)
         if inv is None or inv.token_hash != digest or inv.email != token_item.email:
             return None
-        return token_item, inv
+        return token_item, inv, parties
 
     @staticmethod
     def _context(inv: Invitation, parties: Parties) -> PageContext:

@@ -45,6 +45,26 @@ def test_scanners_that_get_and_head_the_link_change_nothing(api, account, chalic
     assert membership(api, aid, inv["person_id"]).json["status"] == "active"
 
 
+def test_the_page_reads_the_token_then_the_invitation_with_its_parties(api, account, chalice_client):
+    """Two requests: the token item names the invitation, its account, invitee and inviter, so
+    they are read together."""
+    from chalicelib import bootstrap
+
+    token = token_of(invite(api, account["account_id"], "zoe@example.com"))
+    operations = []
+
+    def record(model=None, **_):
+        operations.append(model.name)
+
+    client = bootstrap.get_repositories().connection.client
+    client.meta.events.register("before-call.dynamodb", record)
+    try:
+        assert_page(page(chalice_client, "GET", f"/invitations/{token}"), 200)
+    finally:
+        client.meta.events.unregister("before-call.dynamodb", record)
+    assert operations == ["GetItem", "BatchGetItem"]
+
+
 def test_the_offer_shows_who_invites_to_which_account_and_two_post_forms(api, account, chalice_client):
     inv = invite(api, account["account_id"], "zoe@example.com", permissions=["billing", "security"], language="en")
     token = token_of(inv)
