@@ -15,6 +15,8 @@ API_FUNCTION = "api_handler"
 
 @dataclass(frozen=True)
 class Index:
+    """A global secondary index of a table (every attribute projected)."""
+
     name: str
     hash_key: str
     hash_type: str = "S"
@@ -24,6 +26,8 @@ class Index:
 
 @dataclass(frozen=True)
 class Table:
+    """A DynamoDB table: string keys `pk` and `sk` unless named otherwise, and its indexes."""
+
     logical_id: str
     name_env: str
     default_name: str
@@ -42,6 +46,8 @@ class Table:
 
 @dataclass(frozen=True)
 class Queue:
+    """An SQS queue with its dead-letter queue, the handler that consumes it and who sends to it."""
+
     logical_id: str
     name_env: str
     default_name: str
@@ -94,6 +100,8 @@ class MailFeedback:
 
 @dataclass(frozen=True)
 class Resources:
+    """Every resource of the app, as the local stack and infra create them."""
+
     tables: tuple[Table, ...]
     queues: tuple[Queue, ...] = ()
     secrets: tuple[Secret, ...] = ()

@@ -8,6 +8,8 @@ from functools import lru_cache
 
 @dataclass(frozen=True)
 class Settings:
+    """What the environment configures (`get_settings()` reads it once)."""
+
     table_name: str
     region: str
     platform_key_secret: str

@@ -7,12 +7,16 @@ from typing import Any, Callable
 
 @dataclass(frozen=True)
 class Problem:
+    """What is wrong with one field of a request (`field`), in words (`problem`)."""
+
     field: str
     problem: str
 
 
 @dataclass
 class DomainError(Exception):
+    """A failure a service reports; the handlers answer it with `status` and `code`."""
+
     message: str
     details: list[Problem] = field(default_factory=list)
     code: str = "error"

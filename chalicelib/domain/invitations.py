@@ -7,8 +7,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+# in domain/vocabulary.py: the routes' schemas read it there without importing this module (cold start)
+from chalicelib.domain.vocabulary import INVITATION_STATUSES  # noqa: F401
+
 OPEN = ("pending", "invited")
-INVITATION_STATUSES = ("pending", "invited", "accepted", "declined", "revoked", "expired")
 OUTCOMES = ("accepted", "declined")
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
 

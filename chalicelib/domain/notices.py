@@ -5,19 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-NOTICE_TYPES = ("outage", "maintenance", "security", "general")
-SEVERITIES = ("info", "minor", "major", "critical")
+# The vocabularies live in domain/vocabulary.py: the routes' schemas read them there without
+# importing this module, whose classes would cost the API's cold start on every route.
+from chalicelib.domain.vocabulary import EVENT_KINDS, NOTICE_STATUSES, NOTICE_TYPES, SEVERITIES  # noqa: F401
+
 DEFAULT_REMINDERS = (1440, 60)
 
-DRAFT, OPEN, RESOLVED = "draft", "open", "resolved"
-SCHEDULED, IN_PROGRESS, COMPLETED, CANCELLED = "scheduled", "in_progress", "completed", "cancelled"
-NOTICE_STATUSES = (DRAFT, OPEN, RESOLVED, SCHEDULED, IN_PROGRESS, COMPLETED, CANCELLED)
+DRAFT, OPEN, RESOLVED, SCHEDULED, IN_PROGRESS, COMPLETED, CANCELLED = NOTICE_STATUSES
 LIVE = (OPEN, SCHEDULED, IN_PROGRESS)  # published and not finished: updates are possible
 
-# What an event announces (the mail's headline); each is one mail per person.
+# What an event announces (the mail's headline, EVENT_KINDS); each is one mail per person.
 PUBLISHED, UPDATE, REMINDER, STARTED = "published", "update", "reminder", "started"
 RESCHEDULED = "rescheduled"
-EVENT_KINDS = (PUBLISHED, UPDATE, REMINDER, STARTED, COMPLETED, RESOLVED, CANCELLED, RESCHEDULED)
 
 # N3: designated contacts receive these types whatever their own selections.
 DESIGNATED = {

@@ -9,6 +9,8 @@ PrincipalKind = Literal["anonymous", "platform", "api_key", "person"]
 
 @dataclass(frozen=True)
 class Principal:
+    """A verified caller: its kind, its tenant, and the key or person it is."""
+
     kind: PrincipalKind
     tenant_id: str | None = None
     key_id: str | None = None

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chalicelib.domain.errors import Conflict, Problem
+from chalicelib.domain.vocabulary import IDENTITY_KINDS  # where the routes' schemas read it (cold start)
 
-ADDRESS, DOMAIN = "address", "domain"
-IDENTITY_KINDS = (ADDRESS, DOMAIN)
+ADDRESS, DOMAIN = IDENTITY_KINDS
 FIELD = "sender.address"
 
 

@@ -12,22 +12,24 @@ import re
 BIDI_CONTROLS = "\u202a-\u202e\u2066-\u2069"  # embeddings, overrides, isolates
 SEPARATORS = "\u2028\u2029"  # line and paragraph separator
 _CONTROLS = "\x00-\x1f\x7f-\x9f"
-_SINGLE_LINE_BAD = re.compile(f"[{_CONTROLS}{SEPARATORS}{BIDI_CONTROLS}]")
-_MULTI_LINE_BAD = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{BIDI_CONTROLS}]")
-_LINE_BREAKS = re.compile(f"\r\n?|[{SEPARATORS}]")
-_BREAKING = re.compile(f"[{_CONTROLS}{SEPARATORS}]+")
-_BIDI = re.compile(f"[{BIDI_CONTROLS}]")
+# The patterns are compiled on first use (re's own cache), not at import: most requests never
+# need them, and compiling them all would cost every cold start.
+_SINGLE_LINE_BAD = f"[{_CONTROLS}{SEPARATORS}{BIDI_CONTROLS}]"
+_MULTI_LINE_BAD = f"[\x00-\x08\x0b-\x1f\x7f-\x9f{BIDI_CONTROLS}]"
+_LINE_BREAKS = f"\r\n?|[{SEPARATORS}]"
+_BREAKING = f"[{_CONTROLS}{SEPARATORS}]+"
+_BIDI = f"[{BIDI_CONTROLS}]"
 
 MAX_EMAIL, MAX_LOCAL_PART, MAX_DOMAIN = 254, 64, 253
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_LOCAL_PART = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*")
+_LOCAL_PART = rf"{_ATEXT}(?:\.{_ATEXT})*"
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-_HOST = re.compile(rf"(?:{_LABEL}\.)+{_LABEL}")
+_HOST = rf"(?:{_LABEL}\.)+{_LABEL}"
 
 
 def line_breaks_normalised(text: str) -> str:
     """CR LF, a lone CR and U+2028/U+2029 become LF (multi-line texts store LF only)."""
-    return _LINE_BREAKS.sub("\n", text) if not text.isprintable() else text
+    return re.sub(_LINE_BREAKS, "\n", text) if not text.isprintable() else text
 
 
 def text_problem(text: str, multiline: bool = False) -> str | None:
@@ -35,7 +37,7 @@ def text_problem(text: str, multiline: bool = False) -> str | None:
     `line_breaks_normalised`."""
     if text.isprintable():  # the common case: no control, separator or format character at all
         return None
-    bad = (_MULTI_LINE_BAD if multiline else _SINGLE_LINE_BAD).search(text)
+    bad = re.search(_MULTI_LINE_BAD if multiline else _SINGLE_LINE_BAD, text)
     if bad is None:
         return None
     if bad.group() in "\u2028\u2029":
@@ -50,7 +52,7 @@ def one_line(text: str) -> str:
     space, bidirectional controls are dropped. For texts stored before validation refused them."""
     if text.isprintable():
         return text
-    return _BIDI.sub("", _BREAKING.sub(" ", text)).strip()
+    return re.sub(_BIDI, "", re.sub(_BREAKING, " ", text)).strip()
 
 
 def email_problem(address: str) -> str | None:
@@ -68,10 +70,10 @@ def email_problem(address: str) -> str | None:
         return f"must have at most {MAX_LOCAL_PART} characters before the @"
     if not local.isascii():
         return "must have an ASCII local part (before the @)"
-    if not _LOCAL_PART.fullmatch(local):
+    if not re.fullmatch(_LOCAL_PART, local):
         return "is not an e-mail address"
     ascii_domain = _ascii_domain(domain)
-    if ascii_domain is None or len(ascii_domain) > MAX_DOMAIN or not _HOST.fullmatch(ascii_domain):
+    if ascii_domain is None or len(ascii_domain) > MAX_DOMAIN or not re.fullmatch(_HOST, ascii_domain):
         return "is not an e-mail address"
     if len(local) + 1 + len(ascii_domain) > MAX_EMAIL:
         return f"must have at most {MAX_EMAIL} characters"

@@ -16,3 +16,14 @@ ROLES: tuple[str, ...] = ("admin", "caretaker", "on_site_admin", "other_support"
 PERMISSIONS: tuple[str, ...] = ("billing", "support", "provisioning", "configuration", "security")
 NOTIFICATIONS: tuple[str, ...] = ("outage", "maintenance", "security", "billing", "general")
 WARNINGS: tuple[str, ...] = ("no_technical_contact", "no_administrative_contact", "no_caretaker", "no_on_site_admin")
+
+# Notices (domain/notices.py names each status and event kind): the statuses a notice moves
+# through, and what each of its events announces (the mail's headline).
+NOTICE_TYPES: tuple[str, ...] = ("outage", "maintenance", "security", "general")
+SEVERITIES: tuple[str, ...] = ("info", "minor", "major", "critical")
+NOTICE_STATUSES: tuple[str, ...] = ("draft", "open", "resolved", "scheduled", "in_progress", "completed", "cancelled")
+EVENT_KINDS: tuple[str, ...] = (
+    "published", "update", "reminder", "started", "completed", "resolved", "cancelled", "rescheduled",
+)
+INVITATION_STATUSES: tuple[str, ...] = ("pending", "invited", "accepted", "declined", "revoked", "expired")
+IDENTITY_KINDS: tuple[str, ...] = ("address", "domain")  # what a tenant's sender identity verifies (T3)

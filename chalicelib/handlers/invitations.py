@@ -10,9 +10,8 @@ from chalice import Blueprint, Response
 
 from chalicelib import bootstrap
 from chalicelib.domain.errors import Conflict, DomainError, InvalidInput, Problem
-from chalicelib.domain.invitations import INVITATION_STATUSES
 from chalicelib.domain.rules import normalise_email
-from chalicelib.domain.vocabulary import LANGUAGES
+from chalicelib.domain.vocabulary import INVITATION_STATUSES, LANGUAGES
 from chalicelib.handlers.contacts import GRANTS
 from chalicelib.handlers import render
 from chalicelib.handlers.http import error_body, json_response, route
@@ -139,6 +138,8 @@ def page_route(path: str, methods: tuple[str, ...], content_types: list[str] | N
 
 @dataclass(frozen=True)
 class PageContract:
+    """What a public page route answers, for the OpenAPI document (see `page_route`)."""
+
     statuses: tuple[int, ...]
     json: Type | None
     form: dict[str, Type]

@@ -5,8 +5,7 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib import bootstrap
-from chalicelib.domain.notices import NOTICE_STATUSES, NOTICE_TYPES, SEVERITIES
-from chalicelib.domain.vocabulary import LANGUAGES
+from chalicelib.domain.vocabulary import LANGUAGES, NOTICE_STATUSES, NOTICE_TYPES, SEVERITIES
 from chalicelib.handlers import render
 from chalicelib.handlers.http import json_response, route
 from chalicelib.handlers.responses import COVERAGE, DELIVERY, MY_NOTICE, NOTICE, PUBLICATION, page_of

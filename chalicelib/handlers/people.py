@@ -2,7 +2,6 @@
 from chalice import Blueprint, Response
 
 from chalicelib import bootstrap
-from chalicelib.domain.entities import Page
 from chalicelib.domain.vocabulary import LANGUAGES
 from chalicelib.handlers import render
 from chalicelib.handlers.http import route
@@ -23,6 +22,8 @@ def list_people(call):
     q = call.query
     service = bootstrap.get_people_service()
     if "email" in q:
+        from chalicelib.domain.entities import Page  # loaded with the service, not at cold start
+
         person = service.find_by_email(call.tenant_id, q["email"])
         return render.page(Page([person] if person else [], None), render.person)
     return render.page(service.list(call.tenant_id, q.get("limit", 50), q.get("cursor")), render.person)

@@ -4,10 +4,9 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
-from chalicelib.domain.entities import Access, Account, ApiKey, ContactDetails, Membership, Page, Person, Tenant
-from chalicelib.domain.invitations import Answer, Invitation
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # for the annotations only: a renderer is called with what a service already loaded
+    from chalicelib.domain.entities import Access, Account, ApiKey, ContactDetails, Membership, Page, Person, Tenant
+    from chalicelib.domain.invitations import Answer, Invitation
     from chalicelib.services.preferences import PreferencePage
 
 

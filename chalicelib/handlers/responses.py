@@ -6,11 +6,9 @@ mirror the renderers (handlers/render.py and the views).
 """
 from __future__ import annotations
 
-from chalicelib.domain.invitations import INVITATION_STATUSES
-from chalicelib.domain.notices import EVENT_KINDS, NOTICE_STATUSES, NOTICE_TYPES, SEVERITIES
 from chalicelib.domain.vocabulary import (
-    ACCOUNT_STATUSES, BUSINESS_TYPES, LANGUAGES, MEMBERSHIP_KINDS, MEMBERSHIP_STATUSES, NOTIFICATIONS, PERMISSIONS,
-    ROLES, WARNINGS,
+    ACCOUNT_STATUSES, BUSINESS_TYPES, EVENT_KINDS, INVITATION_STATUSES, LANGUAGES, MEMBERSHIP_KINDS, MEMBERSHIP_STATUSES,
+    NOTICE_STATUSES, NOTICE_TYPES, NOTIFICATIONS, PERMISSIONS, ROLES, SEVERITIES, WARNINGS,
 )
 from chalicelib.handlers.schema import AnyValue, Boolean, Enum, Integer, ListOf, MapOf, Object, String, Type, nullable
 

@@ -114,6 +114,8 @@ def _is_unicode(text: str) -> bool:
 
 @dataclass
 class Enum(Type):
+    """One of `values`."""
+
     values: tuple[str, ...]
     nullable: bool = False
 
@@ -128,6 +130,8 @@ class Enum(Type):
 
 @dataclass
 class Integer(Type):
+    """A whole number within the bounds given; `from_text` also takes its digits as text."""
+
     minimum: int | None = None
     maximum: int | None = None
     from_text: bool = False  # query strings carry numbers as text
@@ -155,6 +159,8 @@ class Integer(Type):
 
 @dataclass
 class Boolean(Type):
+    """true or false; `from_text` also takes them as text (query strings)."""
+
     from_text: bool = False
     nullable: bool = False
 
@@ -171,6 +177,8 @@ class Boolean(Type):
 
 @dataclass
 class ListOf(Type):
+    """A list of `item`s, at most `max_items` of them."""
+
     item: Type
     max_items: int | None = 50
     unique: bool = True  # duplicates are dropped, not refused
@@ -202,6 +210,8 @@ class ListOf(Type):
 
 @dataclass
 class Object(Type):
+    """A JSON object of the named `fields` and no others."""
+
     fields: dict[str, Type]
     required: tuple[str, ...] = ()
     nullable: bool = False

@@ -2,8 +2,7 @@
 from chalice import Blueprint
 
 from chalicelib import bootstrap
-from chalicelib.domain.senders import ADDRESS, IDENTITY_KINDS
-from chalicelib.domain.vocabulary import LANGUAGES
+from chalicelib.domain.vocabulary import IDENTITY_KINDS, LANGUAGES
 from chalicelib.handlers import render
 from chalicelib.handlers.http import json_response, route
 from chalicelib.handlers.responses import NEW_TENANT, SENDER_STATUS, TENANT
@@ -62,5 +61,7 @@ def get_sender(call):
 def verify_sender(call):
     """Claims the sender address (SES mails it a link) or its domain (DKIM records to publish)
     for the tenant and asks SES to verify it."""
+    from chalicelib.domain.senders import ADDRESS  # with the service that uses it, not at cold start
+
     kind = call.body.get("identity", ADDRESS)
     return json_response(bootstrap.get_tenant_service().verify_sender(call.tenant_id, kind), 202)

@@ -31,6 +31,8 @@ def hash_secret(secret: str) -> str:
 
 @dataclass(frozen=True)
 class OidcConfig:
+    """The issuer whose ID tokens sign people in, and how its claims name the tenant."""
+
     issuer: str
     audience: str
     tenant_claim: str = "custom:tenant_id"
