@@ -188,6 +188,23 @@ def test_importtime_is_parsed_into_a_tree_and_chalicelibs_modules_found():
     assert pulled[0][:3] == ("botocore", 0.4, "chalicelib.repositories.database")
 
 
+def test_busy_spins_its_processes_while_the_block_runs_and_stops_them():
+    with cold_start.busy(2) as spinners:
+        assert len(spinners) == 2 and all(spinner.poll() is None for spinner in spinners)
+    assert all(spinner.poll() is not None for spinner in spinners)
+
+
+def test_the_cold_start_budget_is_the_runs_median_cpu_ratio():
+    def sample(cpu_ms):
+        return cold_start.Sample(wall_ms=cpu_ms * 2, cpu_ms=cpu_ms, detail={"import_ms": 1.0, "request_ms": 1.0})
+
+    rounds = [(sample(100), sample(120)), (sample(100), sample(124)), (sample(100), sample(160))]
+    assert cold_start.render(rounds, [], [])[1] is True  # one slow round does not fail the run
+    rounds.append((sample(100), sample(130)))
+    rounds.append((sample(100), sample(131)))
+    assert cold_start.render(rounds, [], [])[1] is False
+
+
 def test_the_cold_start_event_carries_the_key_and_the_account():
     event = cold_start.get_account_event("acc_0123456789abcdef", "rk_secret")
     assert event["httpMethod"] == "GET" and event["path"] == "/accounts/acc_0123456789abcdef"
