@@ -60,3 +60,16 @@ def test_the_repositories_import_one_another_without_a_loop():
 
     for name in sorted(modules):
         visit(name)
+
+
+def test_every_repository_of_the_registry_names_a_class_of_its_module():
+    from importlib import import_module
+
+    from chalicelib.repositories.registry import Repositories, _Repository
+
+    declared = {name: value for name, value in vars(Repositories).items() if isinstance(value, _Repository)}
+    assert {"tenants", "accounts", "notices", "notice_delivery"} <= set(declared)
+    for name, repository in declared.items():
+        assert (ROOT / "chalicelib" / "repositories" / f"{repository.module}.py").exists(), name
+        module = import_module(f"chalicelib.repositories.{repository.module}")
+        assert isinstance(getattr(module, repository.class_name, None), type), name
