@@ -1,7 +1,7 @@
 """Customer accounts, their list indexes and the warning indexes (N4)."""
 from __future__ import annotations
 
-from chalicelib.domain.entities import Account, Address, Membership, Page
+from chalicelib.domain.entities import Account, Address, Membership, Page, Tenant
 from chalicelib.models import keys
 from chalicelib.models.entities import AccountItem, Address as AddressAttribute, MembershipItem
 from chalicelib.repositories.items import get_item, query_page, set_or_remove, update_versioned
@@ -68,6 +68,22 @@ class AccountRepository:
             return {}
         found = AccountItem.batch_get([self.key(tenant_id, aid) for aid in dict.fromkeys(account_ids)])
         return {item.account_id: to_account(item) for item in found}
+
+    def get_many_and_tenant(self, tenant_id: str, account_ids: list[str]) -> tuple[dict[str, Account], Tenant | None]:
+        """The accounts and their tenant read together: one BatchGetItem per 100 keys."""
+        from chalicelib.models.entities import TenantItem
+        from chalicelib.repositories.rows import batch_get_raw
+        from chalicelib.repositories.tenants import to_tenant
+
+        accounts, tenant = {}, None
+        wanted = [(keys.tenant(tenant_id), keys.TENANT_SK)] + [self.key(tenant_id, aid) for aid in account_ids]
+        for raw in batch_get_raw(AccountItem, wanted):
+            if raw["sk"]["S"] == keys.TENANT_SK:
+                tenant = to_tenant(TenantItem.from_raw_data(raw))
+            else:
+                account = to_account(AccountItem.from_raw_data(raw))
+                accounts[account.account_id] = account
+        return accounts, tenant
 
     def list(self, tenant_id: str, status: str | None, warning: str | None, limit: int, cursor: str | None) -> Page[Account]:
         if warning:

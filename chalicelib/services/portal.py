@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chalicelib.domain.entities import Account, Membership, Person
+from chalicelib.domain.entities import Account, Membership, Person, Tenant
 from chalicelib.domain.permissions import can_manage, grants_access
 
 MAX_MEMBERSHIPS_PAGE = 100
@@ -24,6 +24,7 @@ class PortalMembership:
 class Me:
     person: Person
     memberships: list[PortalMembership]
+    tenant: Tenant | None = None  # when asked for (`with_tenant`)
 
 
 class PortalService:
@@ -38,9 +39,10 @@ class PortalService:
         membership = self._repos.memberships.get(tenant_id, account_id, person_id)
         return membership if grants_access(membership) else None
 
-    def me(self, tenant_id: str, person_id: str) -> Me:
+    def me(self, tenant_id: str, person_id: str, with_tenant: bool = False) -> Me:
         """The person and every membership with its account (the account picker's data):
-        one GetItem, one Query per 100 memberships, one BatchGetItem per 100 accounts."""
+        one GetItem, one Query per 100 memberships, one BatchGetItem per 100 accounts (the
+        tenant read with them, `with_tenant`)."""
         person = self._people().get(tenant_id, person_id)
         memberships: list[Membership] = []
         cursor = None
@@ -49,14 +51,17 @@ class PortalService:
             memberships.extend(page)
             if cursor is None:
                 break
-        accounts: dict[str, Account] = {}
-        ids = [m.account_id for m in memberships]
-        for start in range(0, len(ids), MAX_MEMBERSHIPS_PAGE):
-            accounts.update(self._repos.accounts.get_many(tenant_id, ids[start:start + MAX_MEMBERSHIPS_PAGE]))
+        ids, tenant = [m.account_id for m in memberships], None
+        if with_tenant:
+            accounts, tenant = self._repos.accounts.get_many_and_tenant(tenant_id, ids)
+        else:
+            accounts: dict[str, Account] = {}
+            for start in range(0, len(ids), MAX_MEMBERSHIPS_PAGE):
+                accounts.update(self._repos.accounts.get_many(tenant_id, ids[start:start + MAX_MEMBERSHIPS_PAGE]))
         rows = [PortalMembership(m, accounts.get(m.account_id)) for m in memberships]
         rows.sort(key=lambda r: (not r.membership.is_active, (r.account.name or "") if r.account else "",
                                  r.membership.account_id))
-        return Me(person, rows)
+        return Me(person, rows, tenant)
 
     def update_me(self, tenant_id: str, person_id: str, changes: dict, expected_version: int | None) -> Person:
         return self._people().update(tenant_id, person_id, changes, expected_version)

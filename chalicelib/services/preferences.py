@@ -177,11 +177,10 @@ class PreferenceService:
             return None
         tenant_id, person_id = subject
         try:
-            me = self._portal.me(tenant_id, person_id)
+            me = self._portal.me(tenant_id, person_id, with_tenant=True)
         except NotFound:
             return None
-        tenant = self._repos.tenants.get(tenant_id)
-        return None if tenant is None else (person_id, me, tenant)
+        return None if me.tenant is None else (person_id, me, me.tenant)
 
     def _page(self, token: str, language_hint: str, state: str, notice_type: str | None) -> PreferencePage:
         found = self._read(token)

@@ -97,6 +97,25 @@ def test_scanners_that_get_and_head_the_link_change_nothing(api, account, anna, 
     assert notifications(api, account["account_id"], anna) == ["maintenance", "outage"]
 
 
+def test_the_page_reads_the_person_their_memberships_then_the_accounts_with_the_tenant(api, account, anna,
+                                                                                       chalice_client):
+    from chalicelib import bootstrap
+
+    path = path_of(link(api, anna, "outage"))
+    operations = []
+
+    def record(model=None, **_):
+        operations.append(model.name)
+
+    client = bootstrap.get_repositories().connection.client
+    client.meta.events.register("before-call.dynamodb", record)
+    try:
+        assert_page(page(chalice_client, "GET", path), 200)
+    finally:
+        client.meta.events.unregister("before-call.dynamodb", record)
+    assert operations == ["GetItem", "Query", "BatchGetItem"]
+
+
 def test_the_page_shows_each_accounts_choices_and_the_forms(api, account, anna, chalice_client):
     aid, token = account["account_id"], token_in(link(api, anna))
     p = page(chalice_client, "GET", f"/preferences/{token}")
