@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -169,6 +170,24 @@ def skip_ahead(seconds: float) -> None:
 
 
 REQUEST_COUNTER = "#LIMIT#mail-requests"
+
+
+@contextmanager
+def dynamodb_operations():
+    """The DynamoDB operations the app's shared client sends while the block runs, in order."""
+    from chalicelib import bootstrap
+
+    operations: list[str] = []
+
+    def record(model=None, **_):
+        operations.append(model.name)
+
+    client = bootstrap.get_repositories().connection.client
+    client.meta.events.register("before-call.dynamodb", record)
+    try:
+        yield operations
+    finally:
+        client.meta.events.unregister("before-call.dynamodb", record)
 
 
 def table_items(request_counter: bool = False) -> list[dict]:

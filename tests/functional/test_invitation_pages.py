@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.functional.conftest import table_items
+from tests.functional.conftest import dynamodb_operations, table_items
 from tests.functional.invitation_helpers import accept, decline, invite, membership, page, token_of
 
 HEADERS = {
@@ -48,20 +48,9 @@ def test_scanners_that_get_and_head_the_link_change_nothing(api, account, chalic
 def test_the_page_reads_the_token_then_the_invitation_with_its_parties(api, account, chalice_client):
     """Two requests: the token item names the invitation, its account, invitee and inviter, so
     they are read together."""
-    from chalicelib import bootstrap
-
     token = token_of(invite(api, account["account_id"], "zoe@example.com"))
-    operations = []
-
-    def record(model=None, **_):
-        operations.append(model.name)
-
-    client = bootstrap.get_repositories().connection.client
-    client.meta.events.register("before-call.dynamodb", record)
-    try:
+    with dynamodb_operations() as operations:
         assert_page(page(chalice_client, "GET", f"/invitations/{token}"), 200)
-    finally:
-        client.meta.events.unregister("before-call.dynamodb", record)
     assert operations == ["GetItem", "BatchGetItem"]
 
 

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tests.functional.conftest import add_contact
+from tests.functional.conftest import add_contact, dynamodb_operations
 from tests.functional.notice_helpers import T0, Clock
 from tests.functional.portal_helpers import person_api
 
@@ -112,27 +112,15 @@ def test_a_notice_write_reads_the_tenant_and_its_accounts_in_one_request(api, cl
     """Creating: the key, one BatchGetItem (the tenant's default language and the named
     accounts), the put. Moving a maintenance checks no texts or accounts: the key, the
     limit's counter, the notice with its events, the transaction."""
-    from chalicelib import bootstrap
-
-    def requests_of(call):
-        requests = DynamoRequests()
-        client = bootstrap.get_repositories().connection.client
-        client.meta.events.register("before-call.dynamodb", requests)
-        try:
-            reply = call()
-        finally:
-            client.meta.events.unregister("before-call.dynamodb", requests)
-        assert reply.status < 300, reply.json
-        return reply, requests.count
-
-    created, count = requests_of(lambda: api.post("/notices", maintenance([account["account_id"]])))
-    assert count == 3
+    with dynamodb_operations() as operations:
+        created = api.post("/notices", maintenance([account["account_id"]]))
+    assert created.status == 201 and operations == ["GetItem", "BatchGetItem", "PutItem"]
     path = f"/notices/{created.json['notice_id']}"
     version = api.post(f"{path}/publish").json["notice"]["version"]
-    _, count = requests_of(lambda: api.patch(path, {"starts_at": at(T0 + timedelta(days=3)),
-                                                    "ends_at": at(T0 + timedelta(days=3, hours=1))},
-                                             headers={"If-Match": str(version)}))
-    assert count == 4
+    with dynamodb_operations() as operations:
+        moved = api.patch(path, {"starts_at": at(T0 + timedelta(days=3)), "ends_at": at(T0 + timedelta(days=3, hours=1))},
+                          headers={"If-Match": str(version)})
+    assert moved.status == 200 and operations == ["GetItem", "UpdateItem", "Query", "TransactWriteItems"]
 
 
 def test_another_tenants_notice_is_a_404(api, other_api, clock):
@@ -202,14 +190,6 @@ def test_publishing_an_outage_opens_it_writes_one_event_and_answers_coverage(api
     assert api.patch(path, {"affected": {"all": True}}).status == 409
 
 
-class DynamoRequests:
-    def __init__(self):
-        self.count = 0
-
-    def __call__(self, **_):
-        self.count += 1
-
-
 def test_publishing_costs_the_same_requests_whatever_the_audience(api, clock):
     """One account or thirty, named or all: the same four requests (the API key, the tenant's
     mail-request counter, the notice with its events, one transaction), whatever the audience:
@@ -226,14 +206,9 @@ def test_publishing_costs_the_same_requests_whatever_the_audience(api, clock):
     counts = []
     for affected in ({"account_ids": accounts[:1]}, {"account_ids": accounts}, {"all": True}):
         notice = create(api, {**OUTAGE, "affected": affected})
-        requests = DynamoRequests()
-        client = bootstrap.get_repositories().connection.client
-        client.meta.events.register("before-call.dynamodb", requests)
-        try:
+        with dynamodb_operations() as operations:
             assert api.post(f"/notices/{notice['notice_id']}/publish").status == 202
-        finally:
-            client.meta.events.unregister("before-call.dynamodb", requests)
-        counts.append(requests.count)
+        counts.append(len(operations))
     assert counts == [4, 4, 4], counts
 
 

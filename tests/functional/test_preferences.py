@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.functional.conftest import add_contact, new_tenant, table_items
+from tests.functional.conftest import add_contact, dynamodb_operations, new_tenant, table_items
 from tests.functional.invitation_helpers import invite, page
 from tests.functional.test_invitation_pages import assert_page
 from tests.functional.test_invitations import Later
@@ -99,20 +99,9 @@ def test_scanners_that_get_and_head_the_link_change_nothing(api, account, anna, 
 
 def test_the_page_reads_the_person_their_memberships_then_the_accounts_with_the_tenant(api, account, anna,
                                                                                        chalice_client):
-    from chalicelib import bootstrap
-
     path = path_of(link(api, anna, "outage"))
-    operations = []
-
-    def record(model=None, **_):
-        operations.append(model.name)
-
-    client = bootstrap.get_repositories().connection.client
-    client.meta.events.register("before-call.dynamodb", record)
-    try:
+    with dynamodb_operations() as operations:
         assert_page(page(chalice_client, "GET", path), 200)
-    finally:
-        client.meta.events.unregister("before-call.dynamodb", record)
     assert operations == ["GetItem", "Query", "BatchGetItem"]
 
 
