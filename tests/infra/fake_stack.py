@@ -9,7 +9,6 @@ With --undeclared-queue the app's queue is left out of the declarations, with
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
 import sys
@@ -36,10 +35,10 @@ def main(variant: str | None) -> None:
     spec.loader.exec_module(module)
     resources = module.FAKE_RESOURCES
     if variant == "--undeclared-queue":
-        resources = dataclasses.replace(resources, queues=())
+        resources = resources._replace(queues=())
     elif variant == "--unconsumed-queue":
         unused = Queue("UnusedQueue", "FAKE_UNUSED_QUEUE", "fake-unused", handler="")
-        resources = dataclasses.replace(resources, queues=(*resources.queues, unused))
+        resources = resources._replace(queues=(*resources.queues, unused))
 
     with tempfile.TemporaryDirectory(prefix="roster-fake-app-") as tmp:
         source_dir = os.path.join(tmp, "fake_app")
