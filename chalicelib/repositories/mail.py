@@ -49,14 +49,36 @@ class MailRepository:
             consistent_read=True)]
 
     def view(self, tenant_id: str, job_id: str, limit: int, cursor: str | None) -> tuple[JobView | None, str | None]:
-        item = self.job(tenant_id, job_id)
+        """The job with a page of its recipients. The first page is one Query of the job's
+        partition (the job item sorts before its recipients); a later page reads the job and
+        Queries on from the cursor."""
+        pk = keys.mail_job(tenant_id, job_id)
+        if cursor is None:
+            item, rows, next_cursor = self._first_page(pk, limit)
+        else:
+            item = self.job(tenant_id, job_id)
+            rows, next_cursor = query_page(MailRecipientItem.query, "pk", pk, limit, cursor,
+                                           range_key_condition=MailRecipientItem.sk.startswith(keys.RECIPIENT_PREFIX))
         if item is None:
             return None, None
-        rows, next_cursor = query_page(MailRecipientItem.query, "pk", keys.mail_job(tenant_id, job_id), limit, cursor,
-                                       range_key_condition=MailRecipientItem.sk.startswith(keys.RECIPIENT_PREFIX))
         view = JobView(tenant_id=tenant_id, job_id=job_id, kind=item.kind, account_id=item.account_id,
                        created_at=item.created_at, data=plain(item.data), recipients=[to_state(row) for row in rows])
         return view, next_cursor
+
+    @staticmethod
+    def _first_page(pk: str, limit: int) -> tuple[MailJobItem | None, list[MailRecipientItem], str | None]:
+        from chalicelib.repositories import cursor as cursors
+
+        answer = table_connection(MailJobItem).query(  # raw items: the partition holds two models
+            pk, range_key_condition=MailJobItem.sk.between(keys.JOB_SK, f"{keys.RECIPIENT_PREFIX}~"),
+            consistent_read=True, limit=limit + 1)
+        job, recipients = None, []
+        for raw in answer.get("Items", []):
+            if raw["sk"]["S"] == keys.JOB_SK:
+                job = MailJobItem.from_raw_data(raw)
+            elif raw["sk"]["S"].startswith(keys.RECIPIENT_PREFIX):
+                recipients.append(MailRecipientItem.from_raw_data(raw))
+        return job, recipients, cursors.encode(answer.get("LastEvaluatedKey"))
 
     def pending_jobs(self, created_before: str, limit: int) -> list[tuple[str, str]]:
         items = MailJobItem.by_pending.query(keys.PENDING_MAIL, MailJobItem.pending_sk < created_before, limit=limit)

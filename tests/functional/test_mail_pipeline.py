@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.functional.conftest import add_contact
+from tests.functional.conftest import add_contact, dynamodb_operations
 from tests.functional.mail_helpers import deliver, drain, receive, sent_mails
 
 MAIL, FEEDBACK = "roster-mail", "roster-mail-feedback"
@@ -227,3 +227,30 @@ def test_a_permanent_ses_refusal_fails_the_recipient_without_retrying(welcoming,
     assert deliver(chalice_client, "send_mail", MAIL, [message]) == {"batchItemFailures": []}
     [row] = welcoming.get(f"/mail-jobs/{contact['welcome_mail_job_id']}").json["recipients"]["items"]
     assert row["status"] == "failed" and "TemplateDoesNotExist" in row["detail"]
+
+
+def test_a_jobs_first_page_is_one_query_and_the_cursor_pages_through_its_recipients(api):
+    """The job item sorts before its recipients in its partition: the first page reads both in
+    one Query; later pages read the job and Query on from the cursor."""
+    from chalicelib import bootstrap
+    from chalicelib.domain.mail import Recipient
+
+    tenant_id = api.get("/tenant").json["tenant_id"]
+    repositories = bootstrap.get_repositories()
+    tx = repositories.transaction()
+    job = bootstrap.get_mail_service().add(tx, tenant_id, "welcome", [
+        Recipient(f"r{n}@example.com", "de", data={"first_name": f"R{n}", "email": f"r{n}@example.com"})
+        for n in range(5)])
+    tx.commit()
+    with dynamodb_operations() as operations:
+        first = api.get(f"/mail-jobs/{job.job_id}?limit=2").json
+    assert operations == ["GetItem", "Query"]  # the API key, then the job with its first recipients
+    emails = [row["email"] for row in first["recipients"]["items"]]
+    cursor = first["recipients"]["next_cursor"]
+    while cursor:
+        page = api.get(f"/mail-jobs/{job.job_id}?limit=2&cursor={cursor}").json
+        assert page["job_id"] == job.job_id
+        emails += [row["email"] for row in page["recipients"]["items"]]
+        cursor = page["recipients"]["next_cursor"]
+    assert emails == [f"r{n}@example.com" for n in range(5)]
+    assert api.get(f"/mail-jobs/{job.job_id[:-1]}x?limit=2").status == 404
