@@ -2,7 +2,7 @@
 by_person index lists them, and erasures."""
 from __future__ import annotations
 
-from chalicelib.domain.entities import Membership, Page, Person
+from chalicelib.domain.entities import Membership, Page, Person, Tenant
 from chalicelib.domain.errors import Contention, NotFound
 from chalicelib.models import keys
 from chalicelib.models.entities import EmailClaimItem, ErasureItem, MembershipItem, PersonItem
@@ -49,6 +49,22 @@ class PeopleRepository:
     def get(self, tenant_id: str, person_id: str) -> Person | None:
         item = get_item(PersonItem, *self.key(tenant_id, person_id))
         return to_person(item) if item else None
+
+    def claimant_and_tenant(self, tenant_id: str, email: str) -> tuple[str | None, Tenant | None]:
+        """Who holds `email` in the tenant (the claim: strongly consistent, unlike the by_email
+        index) and the tenant, read together in one BatchGetItem."""
+        from chalicelib.models.entities import TenantItem
+        from chalicelib.repositories.rows import batch_get_raw
+        from chalicelib.repositories.tenants import to_tenant
+
+        claimant, tenant = None, None
+        for raw in batch_get_raw(EmailClaimItem, [(keys.tenant(tenant_id), keys.TENANT_SK),
+                                                  self._claim_key(tenant_id, email)], consistent_read=True):
+            if raw["sk"]["S"] == keys.TENANT_SK:
+                tenant = to_tenant(TenantItem.from_raw_data(raw))
+            else:
+                claimant = raw["person_id"]["S"]
+        return claimant, tenant
 
     def find_by_email(self, tenant_id: str, email: str) -> Person | None:
         for item in PersonItem.by_email.query(keys.email_lookup(tenant_id, email), limit=1):

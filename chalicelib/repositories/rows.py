@@ -68,17 +68,17 @@ def batch_get(model, key_pairs: list[tuple[str, str]], fields: list[str],
 
 
 def batch_get_raw(model, key_pairs: list[tuple[str, str]], fields: list[str] | None = None,
-                  sleep: Callable[[float], None] = time.sleep) -> list[dict]:
+                  sleep: Callable[[float], None] = time.sleep, consistent_read: bool = False) -> list[dict]:
     """The raw items (DynamoDB JSON) of (pk, sk) pairs in `model`'s table, of any item type,
     100 keys a request; every attribute unless `fields` are named. Keys DynamoDB leaves
     unprocessed (it is throttling) are asked again after a pause that doubles each time, up to
-    a second. Missing items are left out."""
+    a second. Missing items are left out. Eventually consistent unless `consistent_read`."""
     connection, table = table_connection(model), model.Meta.table_name
     found, held_back = [], 0
     pending = [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in dict.fromkeys(key_pairs)]
     while pending:
         request, pending = pending[:BATCH_GET_LIMIT], pending[BATCH_GET_LIMIT:]
-        answer = connection.batch_get_item(request, attributes_to_get=fields)
+        answer = connection.batch_get_item(request, attributes_to_get=fields, consistent_read=consistent_read)
         found.extend(answer.get("Responses", {}).get(table, ()))
         unprocessed = answer.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
         if unprocessed:

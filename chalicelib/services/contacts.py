@@ -31,15 +31,16 @@ class ContactService:
     def add(self, tenant_id: str, account_id: str, fields: dict, actor: dict | None = None,
             acting_person_id: str | None = None) -> ContactDetails:
         """Adds a person to the account by details (G2): creates the person if the e-mail is
-        new to the tenant, reuses them otherwise. One Query (the person by e-mail), one transaction.
+        new to the tenant, reuses them otherwise. One BatchGetItem (the e-mail's claim and the
+        tenant), a GetItem of the person who holds it if any, one transaction.
 
         A person acting through the portal (`acting_person_id`) adds directly only someone who
         already shares an account with them; anyone else joins by invitation, with their consent.
         The answer is the same for a new e-mail and for a person of other customers, so it tells
         nothing about who else is in the tenant.
 
-        The index is eventually consistent, so the transaction checks the e-mail claim: if the
-        index was behind, the claim's condition fails and the step runs again."""
+        The transaction checks the claim read (or puts a new one): if another request took or
+        released it meanwhile, the condition fails and the step runs again."""
         return retry_on_contention(ATTEMPTS, lambda: self._add(tenant_id, account_id, fields, actor,
                                                                acting_person_id))
 
@@ -47,7 +48,8 @@ class ContactService:
              acting_person_id: str | None = None) -> ContactDetails:
         people, now = self._repos.people, self._clock.now_iso()
         email = normalise_email(fields["email"])
-        person = people.find_by_email(tenant_id, email)
+        claimant, tenant = people.claimant_and_tenant(tenant_id, email)
+        person = people.get(tenant_id, claimant) if claimant else None
         if acting_person_id is not None and (
                 person is None or not self.shares_account(tenant_id, acting_person_id, person.person_id)):
             raise RuleViolation("People outside your accounts join by invitation: "
@@ -75,7 +77,7 @@ class ContactService:
         effects = membership_effects(None, _state(membership))
         self._repos.accounts.apply_effects(tx, tenant_id, account_id, person_id, effects,
                                            lambda: self._explain_slots(tenant_id, account_id, effects["claim"]))
-        welcome = self.welcome_mail(tx, tenant_id, account_id, person)
+        welcome = self.welcome_mail(tx, tenant_id, account_id, person, tenant=tenant)
         self._repos.audit.add(tx, tenant_id, account_id, actor, "contact.added", now, target=person_id,
                               changed=[name for name in fields if name != "email"] + ["membership"])
         tx.commit()

@@ -4,7 +4,7 @@ from urllib.parse import quote
 import pytest
 
 from tests.functional.conftest import (
-    add_contact, assert_error, items_mentioning, random_id, run_together, table_items, walk,
+    add_contact, assert_error, dynamodb_operations, items_mentioning, random_id, run_together, table_items, walk,
 )
 
 
@@ -287,7 +287,7 @@ def test_the_same_new_email_added_to_several_accounts_at_once_makes_one_person(a
     outcomes = run_together(
         [lambda aid=aid: service.add(tenant_id, aid, {"email": "Same.Person@example.com", "roles": ["caretaker"]})
          for aid in accounts],
-        monkeypatch, first_read=(bootstrap.get_repositories().people, "find_by_email"))
+        monkeypatch, first_read=(bootstrap.get_repositories().people, "claimant_and_tenant"))
     assert all(outcome[0] == "ok" for outcome in outcomes), outcomes
     details = [outcome[1] for outcome in outcomes]
     assert len({d.person.person_id for d in details}) == 1
@@ -297,3 +297,16 @@ def test_the_same_new_email_added_to_several_accounts_at_once_makes_one_person(a
     access = api.get(f"/people/{people[0]['person_id']}/access").json["items"]
     assert sorted(row["account_id"] for row in access) == sorted(accounts)
     assert len([i for i in table_items() if "same.person@example.com" in i["pk"]["S"]]) == 1
+
+
+def test_adding_a_contact_reads_the_emails_claim_with_the_tenant_in_one_request(api):
+    """The key, the request limit's counter, one BatchGetItem (the e-mail's claim and the tenant,
+    for its welcome-mail setting), the transaction; a person already in the tenant is read too."""
+    first, second = (api.post("/accounts", {"name": name}).json["account_id"] for name in ("One", "Two"))
+    with dynamodb_operations() as operations:
+        assert api.post(contacts_path(first), {"email": "new@example.com"}).status == 201
+    assert operations == ["GetItem", "UpdateItem", "BatchGetItem", "TransactWriteItems"]
+    with dynamodb_operations() as operations:
+        reply = api.post(contacts_path(second), {"email": "new@example.com"})
+    assert reply.status == 201 and reply.json["person_created"] is False
+    assert operations == ["GetItem", "UpdateItem", "BatchGetItem", "GetItem", "TransactWriteItems"]
