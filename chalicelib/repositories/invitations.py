@@ -7,7 +7,7 @@ from chalicelib.domain.entities import Account, Page, Person, Tenant
 from chalicelib.domain.errors import Contention
 from chalicelib.domain.invitations import OPEN, Invitation
 from chalicelib.models import keys
-from chalicelib.models.entities import AccountItem, MembershipItem, PersonItem, TenantItem
+from chalicelib.models.entities import AccountItem, EmailClaimItem, MembershipItem, PersonItem, TenantItem
 from chalicelib.models.invitations import InvitationItem, InvitationTokenItem
 from chalicelib.repositories.connection import table_connection
 from chalicelib.repositories.items import get_item, query_page
@@ -140,21 +140,28 @@ class InvitationRepository:
                                                        link.inviter_person_id))
         return (to_invitation(invitation) if invitation else None), _parties(parties)
 
-    def setting(self, tenant_id: str, account_id: str, person_id: str | None
-                ) -> tuple[Account | None, Tenant | None, tuple | None]:
-        """What a new invitation needs to know, in one strongly consistent BatchGetItem: the
-        account, the tenant and, for a person already in the tenant, their membership in the
-        account with the id of the invitation that offers it."""
+    def setting(self, tenant_id: str, account_id: str, email: str
+                ) -> tuple[str | None, Account | None, Tenant | None]:
+        """What a new invitation needs to know first, in one strongly consistent BatchGetItem:
+        who holds the e-mail in the tenant (its claim), the account and the tenant."""
         from chalicelib.repositories.accounts import to_account
-        from chalicelib.repositories.memberships import MembershipRepository, to_membership
         from chalicelib.repositories.tenants import to_tenant
 
-        refs = [(AccountItem, keys.account(tenant_id, account_id), keys.ACCOUNT_SK),
-                (TenantItem, keys.tenant(tenant_id), keys.TENANT_SK)]
-        if person_id is not None:
-            refs.append((MembershipItem, *MembershipRepository().key(tenant_id, account_id, person_id)))
-        account, tenant, membership = (batch_get(refs) + [None])[:3]
-        return (to_account(account) if account else None, to_tenant(tenant) if tenant else None,
+        claim, account, tenant = batch_get([(EmailClaimItem, keys.email_claim(tenant_id, email), keys.EMAIL_SK),
+                                            (AccountItem, keys.account(tenant_id, account_id), keys.ACCOUNT_SK),
+                                            (TenantItem, keys.tenant(tenant_id), keys.TENANT_SK)])
+        return (claim.person_id if claim else None, to_account(account) if account else None,
+                to_tenant(tenant) if tenant else None)
+
+    def invitee(self, tenant_id: str, account_id: str, person_id: str) -> tuple[Person | None, tuple | None]:
+        """The person already in the tenant and their membership in the account with the id of
+        the invitation that offers it, in one strongly consistent BatchGetItem."""
+        from chalicelib.repositories.memberships import MembershipRepository, to_membership
+        from chalicelib.repositories.people import to_person
+
+        person, membership = batch_get([(PersonItem, keys.person(tenant_id, person_id), keys.PERSON_SK),
+                                        (MembershipItem, *MembershipRepository().key(tenant_id, account_id, person_id))])
+        return (to_person(person) if person else None,
                 (to_membership(membership), membership.invitation_id) if membership else None)
 
     # --- tokens ----------------------------------------------------------------------------

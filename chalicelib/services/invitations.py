@@ -54,10 +54,11 @@ class InvitationService:
     def _create(self, tenant_id, account_id, fields, invited_by, inviter_person_id) -> Invitation:
         people, memberships = self._repos.people, self._repos.memberships
         email, kind = normalise_email(fields["email"]), fields.get("kind", "contact")
-        person = people.find_by_email(tenant_id, email)
-        account, tenant, current = self._repo.setting(tenant_id, account_id, person.person_id if person else None)
+        claimant, account, tenant = self._repo.setting(tenant_id, account_id, email)
         if account is None:
             raise NotFound("Account")
+        # `current`: the person's membership in the account and the invitation that offers it
+        person, current = self._repo.invitee(tenant_id, account_id, claimant) if claimant else (None, None)
         # G3 for the provider's staff at once; for a person acting through the portal only when
         # the invitee accepts, so that the answer tells them nothing about other customers' people
         if kind == "guest" and inviter_person_id is None and (
@@ -70,7 +71,7 @@ class InvitationService:
                             last_name=None, phone=None, language=fields.get("language"), created_at=now,
                             updated_at=now, version=1)
             people.add(tx, person)
-        else:  # `current`: the person's membership in the account and the invitation that offers it
+        else:
             people.check_claim(tx, tenant_id, email, person.person_id)
         if current is not None and current[0].status not in (*OPEN, "declined"):
             raise Conflict("This person is already a member of the account.", "already_member",

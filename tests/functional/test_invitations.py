@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 
-from tests.functional.conftest import add_contact, assert_error, run_together, skip_ahead, table_items, walk
+from tests.functional.conftest import add_contact, assert_error, dynamodb_operations, run_together, skip_ahead, table_items, walk
 from tests.functional.invitation_helpers import accept, decline, invite, link_of, membership, page, token_of
 from tests.functional.mail_helpers import drain, sent_mails
 
@@ -364,3 +364,18 @@ def test_a_link_leaves_the_outbox_also_when_its_mail_is_not_sent(api, account, c
     drain(chalice_client, "send_mail", MAIL)
     assert mails("roster-invitation-") == []
     assert token not in json.dumps(table_items())
+
+
+def test_inviting_reads_the_emails_claim_the_account_and_the_tenant_in_one_request(api, account):
+    """A new e-mail: the key, the request limit's counter, one BatchGetItem (claim, account,
+    tenant), the transaction, the hand-off to the mail queue; a person already in the tenant
+    adds one BatchGetItem (the person and their membership in the account)."""
+    aid = account["account_id"]
+    with dynamodb_operations() as operations:
+        assert invite(api, aid, "new@example.com")["status"] == "pending"
+    assert operations == ["GetItem", "UpdateItem", "BatchGetItem", "TransactWriteItems"]
+    other = api.post("/accounts", {"name": "Other"}).json["account_id"]
+    with dynamodb_operations() as operations:
+        again = invite(api, other, "new@example.com")
+    assert operations == ["GetItem", "UpdateItem", "BatchGetItem", "BatchGetItem", "TransactWriteItems"]
+    assert again["person_id"] == api.get(f"/accounts/{aid}/invitations").json["items"][0]["person_id"]
