@@ -28,11 +28,12 @@ openapi: setup
 	$(BIN)/python -m chalicelib.handlers.openapi_document docs/openapi.json
 
 # Benchmarks (docs/performance.md): cold start vs the floor, AWS calls per route, package size,
-# the mail pipeline, notices to 10,000 recipients (issue 4).
+# the mail pipeline, a notice on the local stack (a sanity figure).
 bench: setup
 	$(BIN)/python bench/aws_calls.py
 	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/cold_start.py
+	$(BIN)/python bench/cold_start.py --busy 2
 	$(BIN)/python bench/package_size.py
 	$(BIN)/python bench/notices.py
 
