@@ -110,6 +110,13 @@ def test_route_budgets_in_dynamodb_terms():
     assert aws_calls.over_budget("none", []) == ""
     assert aws_calls.over_budget("audience", calls("GetItem", "Query", "BatchGetItem", "Query")) == ""
     assert aws_calls.over_budget("audience", calls("Query", "UpdateItem")) == "writes: UpdateItem"
+    batch = calls("GetItem", "BatchGetItem", "TransactWriteItems", "BatchGetItem", "TransactWriteItems")
+    assert aws_calls.over_budget("batch", batch) == ""
+    assert aws_calls.over_budget("batch", calls("GetItem", "Query", "BatchGetItem", "TransactWriteItems")) \
+        == "more than 1 read for an item"
+    assert aws_calls.over_budget("batch", calls("Query", "TransactWriteItems", "Query", "GetItem", "TransactWriteItems")) \
+        == "more than 1 read for an item"
+    assert aws_calls.over_budget("batch", calls("GetItem", "TransactWriteItems", "GetItem")) == "read after the last write"
 
 
 def test_the_api_key_lookup_is_metered_as_auth_and_the_read_as_the_route():
