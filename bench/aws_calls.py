@@ -1,19 +1,19 @@
 """AWS usage per route: every route of the app, one realistic request each, metered.
 
 Runs the app in-process on moto (mock_aws + chalice.test.Client, like the functional tests;
-stock moto but for the kept transaction fix) with bench/meter.py: each AWS call by service and
-operation, split into the gate (the authentication: the API-key GetItem, a person token's
-Query, or the platform key's Secrets Manager read, which is cached; a person's membership in the
-path's account; on mail-causing routes the request limit's counter) and the route's own calls; DynamoDB capacity units; the product's
-CPU time. Every route in `app.app.routes` must have a scenario here: a new route without one
-makes this script fail.
+stock moto but for the kept fixes of docs/local-stack.md) with bench/meter.py: each AWS call
+by service and operation, split into the gate and the route's own calls; DynamoDB capacity
+units; the product's CPU time. The gate: the authentication (the API-key GetItem, a person token's Query,
+or the platform key's Secrets Manager read, which is cached), a person's membership in the
+path's account, and on mail-causing routes the request limit's counter. Every route in
+`app.app.routes` must have a scenario here: a new route without one makes this script fail.
 
 Budget for the route's own DynamoDB requests: a read is 1 request; a write at most 1 read and
 then 1 write (one transaction when several items change), no read after the write; a list page
 1 Query; a dry run or coverage of a notice reads its audience in pages (issue 15 lets them stay
 paginated reads) and writes nothing; a batch (of invitations) each item as a write, one
-transaction each, plus one read for the batch; no Scan anywhere. Other services' calls are shown, not
-budgeted.
+transaction each, plus one read for the batch; no Scan anywhere. Other services' calls are
+shown, not budgeted.
 
     python bench/aws_calls.py [--strict]
 """
