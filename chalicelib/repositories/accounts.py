@@ -72,18 +72,12 @@ class AccountRepository:
     def get_many_and_tenant(self, tenant_id: str, account_ids: list[str]) -> tuple[dict[str, Account], Tenant | None]:
         """The accounts and their tenant read together: one BatchGetItem per 100 keys."""
         from chalicelib.models.entities import TenantItem
-        from chalicelib.repositories.rows import batch_get_raw
-        from chalicelib.repositories.tenants import to_tenant
+        from chalicelib.repositories.tenants import to_tenant, with_tenant
 
-        accounts, tenant = {}, None
-        wanted = [(keys.tenant(tenant_id), keys.TENANT_SK)] + [self.key(tenant_id, aid) for aid in account_ids]
-        for raw in batch_get_raw(AccountItem, wanted):
-            if raw["sk"]["S"] == keys.TENANT_SK:
-                tenant = to_tenant(TenantItem.from_raw_data(raw))
-            else:
-                account = to_account(AccountItem.from_raw_data(raw))
-                accounts[account.account_id] = account
-        return accounts, tenant
+        tenant, found = with_tenant(tenant_id, [self.key(tenant_id, aid) for aid in account_ids])
+        accounts = [to_account(AccountItem.from_raw_data(raw)) for raw in found]
+        return ({a.account_id: a for a in accounts},
+                to_tenant(TenantItem.from_raw_data(tenant)) if tenant else None)
 
     def list(self, tenant_id: str, status: str | None, warning: str | None, limit: int, cursor: str | None) -> Page[Account]:
         if warning:

@@ -54,17 +54,11 @@ class PeopleRepository:
         """Who holds `email` in the tenant (the claim: strongly consistent, unlike the by_email
         index) and the tenant, read together in one BatchGetItem."""
         from chalicelib.models.entities import TenantItem
-        from chalicelib.repositories.rows import batch_get_raw
-        from chalicelib.repositories.tenants import to_tenant
+        from chalicelib.repositories.tenants import to_tenant, with_tenant
 
-        claimant, tenant = None, None
-        for raw in batch_get_raw(EmailClaimItem, [(keys.tenant(tenant_id), keys.TENANT_SK),
-                                                  self._claim_key(tenant_id, email)], consistent_read=True):
-            if raw["sk"]["S"] == keys.TENANT_SK:
-                tenant = to_tenant(TenantItem.from_raw_data(raw))
-            else:
-                claimant = raw["person_id"]["S"]
-        return claimant, tenant
+        tenant, claim = with_tenant(tenant_id, [self._claim_key(tenant_id, email)], consistent_read=True)
+        return (claim[0]["person_id"]["S"] if claim else None,
+                to_tenant(TenantItem.from_raw_data(tenant)) if tenant else None)
 
     def find_by_email(self, tenant_id: str, email: str) -> Person | None:
         for item in PersonItem.by_email.query(keys.email_lookup(tenant_id, email), limit=1):

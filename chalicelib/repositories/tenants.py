@@ -19,6 +19,21 @@ def _key(tenant_id: str) -> tuple[str, str]:
     return keys.tenant(tenant_id), keys.TENANT_SK
 
 
+def with_tenant(tenant_id: str, key_pairs: list[tuple[str, str]], fields: list[str] | None = None,
+                consistent_read: bool = False) -> tuple[dict | None, list[dict]]:
+    """The tenant's raw item and the raw items of `key_pairs` (any kind, in the one table), read
+    together: one BatchGetItem per 100 keys. Missing items are left out."""
+    from chalicelib.repositories.rows import batch_get_raw
+
+    tenant, others = None, []
+    for raw in batch_get_raw(TenantItem, [_key(tenant_id), *key_pairs], fields, consistent_read=consistent_read):
+        if raw["pk"]["S"] == keys.tenant(tenant_id) and raw["sk"]["S"] == keys.TENANT_SK:
+            tenant = raw
+        else:
+            others.append(raw)
+    return tenant, others
+
+
 class TenantRepository:
     def new_item(self, tenant: Tenant) -> TenantItem:
         return TenantItem(*_key(tenant.tenant_id), tenant_id=tenant.tenant_id, name=tenant.name,
@@ -35,16 +50,9 @@ class TenantRepository:
     def default_language_and_accounts(self, tenant_id: str, account_ids: list[str]) -> tuple[str | None, set[str]]:
         """The tenant's default language (None: no such tenant) and which of `account_ids` are
         its accounts, read together: one BatchGetItem per 100 keys."""
-        from chalicelib.repositories.rows import batch_get_raw
-
-        wanted = [_key(tenant_id)] + [(keys.account(tenant_id, aid), keys.ACCOUNT_SK) for aid in account_ids]
-        language, found = None, set()
-        for raw in batch_get_raw(TenantItem, wanted, ["pk", "sk", "default_language", "account_id"]):
-            if raw["sk"]["S"] == keys.TENANT_SK:
-                language = raw["default_language"]["S"]
-            else:
-                found.add(raw["account_id"]["S"])
-        return language, found
+        account_keys = [(keys.account(tenant_id, aid), keys.ACCOUNT_SK) for aid in account_ids]
+        tenant, accounts = with_tenant(tenant_id, account_keys, fields=["pk", "sk", "default_language", "account_id"])
+        return (tenant["default_language"]["S"] if tenant else None), {raw["account_id"]["S"] for raw in accounts}
 
     def update(self, tenant_id: str, changes: dict, expected_version: int | None, now: str) -> Tenant:
         """One conditional UpdateItem; an empty value removes the field."""

@@ -173,21 +173,24 @@ REQUEST_COUNTER = "#LIMIT#mail-requests"
 
 
 @contextmanager
-def dynamodb_operations():
-    """The DynamoDB operations the app's shared client sends while the block runs, in order."""
+def dynamodb_hook(event: str, handler):
+    """`handler` on the app's shared DynamoDB client for botocore's `event` while the block runs."""
     from chalicelib import bootstrap
 
-    operations: list[str] = []
-
-    def record(model=None, **_):
-        operations.append(model.name)
-
     client = bootstrap.get_repositories().connection.client
-    client.meta.events.register("before-call.dynamodb", record)
+    client.meta.events.register(f"{event}.dynamodb", handler)
     try:
-        yield operations
+        yield handler
     finally:
-        client.meta.events.unregister("before-call.dynamodb", record)
+        client.meta.events.unregister(f"{event}.dynamodb", handler)
+
+
+@contextmanager
+def dynamodb_operations():
+    """The DynamoDB operations the app's shared client sends while the block runs, in order."""
+    operations: list[str] = []
+    with dynamodb_hook("before-call", lambda model=None, **_: operations.append(model.name)):
+        yield operations
 
 
 def table_items(request_counter: bool = False) -> list[dict]:

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 import pytest
 
 from chalicelib import bootstrap
+from tests.functional.conftest import dynamodb_hook
 from tests.functional.mail_helpers import drain, receive, sent_mails
 from tests.functional.notice_helpers import Clock, World, batch_messages, batches, deliveries, delivery_service
 
@@ -568,15 +569,9 @@ class WriteCounter:
         self.requests[name] += 1
 
 
-@contextmanager
 def counting(counter):
     """`counter` sees every DynamoDB request's parameters while the block runs."""
-    client = bootstrap.get_repositories().connection.client
-    client.meta.events.register("before-parameter-build.dynamodb", counter)
-    try:
-        yield counter
-    finally:
-        client.meta.events.unregister("before-parameter-build.dynamodb", counter)
+    return dynamodb_hook("before-parameter-build", counter)
 
 
 def counting_writes():
