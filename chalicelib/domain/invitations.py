@@ -7,25 +7,46 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from chalicelib.domain.ids import ID_BODY_PATTERN, id_from_body
 # in domain/vocabulary.py: the routes' schemas read it there without importing this module (cold start)
 from chalicelib.domain.vocabulary import INVITATION_STATUSES  # noqa: F401
 
 OPEN = ("pending", "invited")
 OUTCOMES = ("accepted", "declined")
-TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
+ID_BODY = re.compile(ID_BODY_PATTERN)
+SECRET_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
+LINK_ID_KINDS = ("tenant", "account", "invitation", "person", "person")
 
 
-def new_token() -> str:
-    """256 random bits, URL-safe (43 characters)."""
-    return secrets.token_urlsafe(32)
+@dataclass(frozen=True)
+class LinkKeys:
+    """The ids a link's page reads, named by the link itself so that one request reads them all."""
+
+    tenant_id: str
+    account_id: str
+    invitation_id: str
+    person_id: str
+    inviter_person_id: str | None
+
+
+def new_token(link: LinkKeys) -> str:
+    """The link's ids (without their prefixes), then 256 random bits, dot-separated. The token
+    item is keyed by the SHA-256 of the whole string, so a link with any id changed opens nothing."""
+    ids = (link.tenant_id, link.account_id, link.invitation_id, link.person_id, link.inviter_person_id)
+    return ".".join([i.split("_", 1)[1] for i in ids if i] + [secrets.token_urlsafe(32)])
+
+
+def link_keys(token: str) -> LinkKeys | None:
+    """The ids a well-formed token names; None for anything else."""
+    *bodies, secret = (token or "").split(".")
+    if len(bodies) not in (4, 5) or not SECRET_SHAPE.fullmatch(secret) or not all(map(ID_BODY.fullmatch, bodies)):
+        return None
+    ids = [id_from_body(kind, body) for kind, body in zip(LINK_ID_KINDS, bodies)]
+    return LinkKeys(*ids, None) if len(ids) == 4 else LinkKeys(*ids)
 
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("ascii")).hexdigest()
-
-
-def well_formed(token: str) -> bool:
-    return bool(TOKEN_SHAPE.fullmatch(token or ""))
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from chalicelib.domain.entities import Account, Page, Person, Tenant
 from chalicelib.domain.errors import Contention
-from chalicelib.domain.invitations import OPEN, Invitation
+from chalicelib.domain.invitations import OPEN, Invitation, LinkKeys
 from chalicelib.models import keys
 from chalicelib.models.entities import AccountItem, EmailClaimItem, MembershipItem, PersonItem, TenantItem
 from chalicelib.models.invitations import InvitationItem, InvitationTokenItem
@@ -36,8 +36,8 @@ class Parties:
 
 @dataclass(frozen=True)
 class LinkToken:
-    """A link's token item: the invitation it opens, whom and what that names (so its page reads
-    them with the invitation, in one request) and, once answered, the answer."""
+    """A link's token item: the invitation it opens, whom and what that names (the ids the link
+    itself names, so the page checks them) and, once answered, the answer."""
 
     tenant_id: str
     invitation_id: str
@@ -132,13 +132,14 @@ class InvitationRepository:
         return _parties(batch_get(_party_refs(inv.tenant_id, inv.account_id, inv.person_id,
                                               inv.inviter_person_id)))
 
-    def with_parties(self, link: LinkToken) -> tuple[Invitation | None, Parties]:
-        """The invitation a link opens and the parties it names, in one strongly consistent
-        BatchGetItem: the token item names them all."""
-        invitation, *parties = batch_get([(InvitationItem, *self.key(link.tenant_id, link.invitation_id))]
-                                         + _party_refs(link.tenant_id, link.account_id, link.person_id,
-                                                       link.inviter_person_id))
-        return (to_invitation(invitation) if invitation else None), _parties(parties)
+    def link(self, digest: str, link: LinkKeys) -> tuple[LinkToken | None, Invitation | None, Parties]:
+        """A link's token item, the invitation it opens and the parties it names, in one strongly
+        consistent BatchGetItem: the link names every key."""
+        token, invitation, *parties = batch_get(
+            [(InvitationTokenItem, *self.token_key(digest)), (InvitationItem, *self.key(link.tenant_id, link.invitation_id))]
+            + _party_refs(link.tenant_id, link.account_id, link.person_id, link.inviter_person_id))
+        return (_link_token(token) if token else None, to_invitation(invitation) if invitation else None,
+                _parties(parties))
 
     def setting(self, tenant_id: str, account_id: str, email: str
                 ) -> tuple[str | None, Account | None, Tenant | None]:
@@ -187,11 +188,12 @@ class InvitationRepository:
                   condition=InvitationTokenItem.pk.exists() & InvitationTokenItem.outcome.does_not_exist(),
                   error=Contention())
 
-    def token(self, digest: str) -> LinkToken | None:
-        item = get_item(InvitationTokenItem, *self.token_key(digest))
-        return None if item is None else LinkToken(
-            tenant_id=item.tenant_id, invitation_id=item.invitation_id, email=item.email, outcome=item.outcome,
-            account_id=item.account_id, person_id=item.person_id, inviter_person_id=item.inviter_person_id)
+
+
+def _link_token(item: InvitationTokenItem) -> LinkToken:
+    return LinkToken(tenant_id=item.tenant_id, invitation_id=item.invitation_id, email=item.email,
+                     outcome=item.outcome, account_id=item.account_id, person_id=item.person_id,
+                     inviter_person_id=item.inviter_person_id)
 
 
 def _party_refs(tenant_id: str, account_id: str, person_id: str, inviter_person_id: str | None) -> list:

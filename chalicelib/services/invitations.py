@@ -2,7 +2,7 @@
 
 Every change is one transaction with its conditions: the invitation, its link token, the
 membership it offers (pending → invited → active | declined) with the account's counters, and
-the mail it causes (outbox). A link is a 256-bit token of which only the SHA-256 is stored.
+the mail it causes (outbox). A link names the ids its page reads and carries 256 random bits; only its SHA-256 is stored.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from chalicelib.domain.entities import Membership, Page, Person
 from chalicelib.domain.errors import Conflict, Contention, NotFound, Problem, RuleViolation, retry_on_contention
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.invitations import (
-    OPEN, Answer, Invitation, PageContext, new_token, token_hash, well_formed,
+    OPEN, Answer, Invitation, LinkKeys, PageContext, link_keys, new_token, token_hash,
 )
 from chalicelib.domain.mail import LINK, Recipient
 from chalicelib.domain.rules import membership_effects, normalise_email
@@ -115,7 +115,8 @@ class InvitationService:
         from dataclasses import replace
 
         self._limits.count_invitation_mail(tx, invitation.tenant_id, invitation.email)
-        token = new_token()
+        token = new_token(LinkKeys(invitation.tenant_id, invitation.account_id, invitation.invitation_id,
+                                   invitation.person_id, invitation.inviter_person_id))
         digest = token_hash(token)
         expires_at = iso(self._clock.now() + timedelta(days=invitation.expires_in_days))
         invitation = replace(invitation, token_hash=digest, expires_at=expires_at)
@@ -332,15 +333,19 @@ class InvitationService:
 
     # --- helpers -----------------------------------------------------------------------------
     def _find(self, token: str) -> tuple[LinkToken, Invitation, Parties] | None:
-        """The link's token item, the invitation it opens and its parties: two reads."""
-        if not well_formed(token):
+        """The link's token item, the invitation it opens and its parties: one read, of the keys
+        the link names; they count only when the token item (keyed by the whole link's hash) agrees."""
+        named = link_keys(token)
+        if named is None:
             return None
         digest = token_hash(token)
-        token_item = self._repo.token(digest)
-        if token_item is None:
+        token_item, inv, parties = self._repo.link(digest, named)
+        if token_item is None or inv is None:
             return None
-        inv, parties = self._repo.with_parties(token_item)
-        if inv is None or inv.token_hash != digest or inv.email != token_item.email:
+        if LinkKeys(token_item.tenant_id, token_item.account_id, token_item.invitation_id, token_item.person_id,
+                    token_item.inviter_person_id) != named:
+            return None
+        if inv.token_hash != digest or inv.email != token_item.email:
             return None
         return token_item, inv, parties
 

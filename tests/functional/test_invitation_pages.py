@@ -45,13 +45,16 @@ def test_scanners_that_get_and_head_the_link_change_nothing(api, account, chalic
     assert membership(api, aid, inv["person_id"]).json["status"] == "active"
 
 
-def test_the_page_reads_the_token_then_the_invitation_with_its_parties(api, account, chalice_client):
-    """Two requests: the token item names the invitation, its account, invitee and inviter, so
-    they are read together."""
+def test_the_page_reads_the_token_with_the_invitation_and_its_parties_in_one_request(api, account, chalice_client):
+    """The link names the invitation, its account, invitee and inviter: the token item and they
+    are read together, for the page and for an answer."""
     token = token_of(invite(api, account["account_id"], "zoe@example.com"))
     with dynamodb_operations() as operations:
         assert_page(page(chalice_client, "GET", f"/invitations/{token}"), 200)
-    assert operations == ["GetItem", "BatchGetItem"]
+    assert operations == ["BatchGetItem"]
+    with dynamodb_operations() as operations:
+        assert accept(chalice_client, token).status == 200
+    assert operations == ["BatchGetItem", "TransactWriteItems"]
 
 
 def test_the_offer_shows_who_invites_to_which_account_and_two_post_forms(api, account, chalice_client):
@@ -91,7 +94,7 @@ def test_the_language_falls_back_to_the_account_then_the_tenant(api, chalice_cli
 def test_unknown_tampered_revoked_and_used_links_get_one_indistinguishable_404(api, account, chalice_client):
     aid = account["account_id"]
     token = token_of(invite(api, aid, "zoe@example.com"))
-    tampered = token[:10] + ("A" if token[10] != "A" else "B") + token[11:]
+    tampered = token[:-5] + ("A" if token[-5] != "A" else "B") + token[-4:]
     revoked_inv = invite(api, aid, "rev@example.com")
     revoked = token_of(revoked_inv)
     assert api.delete(f"/accounts/{aid}/invitations/{revoked_inv['invitation_id']}").status == 204
@@ -103,6 +106,29 @@ def test_unknown_tampered_revoked_and_used_links_get_one_indistinguishable_404(a
         assert_page(answer, 404, "en")
     assert len({a.body for a in answers}) == 1
     assert page(chalice_client, "GET", f"/invitations/{token}").status == 200  # the real one still works
+
+
+def test_a_link_with_another_id_in_it_opens_nothing(api, account, chalice_client):
+    """The token's hash covers the ids it names: swapping in another invitation's, person's or
+    account's id (each a real one of the tenant), or dropping one, finds no token item."""
+    aid = account["account_id"]
+    first, second = invite(api, aid, "zoe@example.com"), invite(api, aid, "max@example.com")
+    other_account = api.post("/accounts", {"name": "Other"}).json["account_id"]
+    tenant, account_body, invitation, person, secret = token_of(first).split(".")
+    body = lambda some_id: some_id.split("_")[1]  # noqa: E731
+    forged = [".".join(parts) for parts in (
+        (tenant, account_body, body(second["invitation_id"]), person, secret),
+        (tenant, account_body, invitation, body(second["person_id"]), secret),
+        (tenant, body(other_account), invitation, person, secret),
+        (tenant, account_body, invitation, secret),
+        (tenant, account_body, invitation, person, person, secret),
+    )]
+    for link in forged:
+        assert_page(page(chalice_client, "GET", f"/invitations/{link}"), 404, "en")
+        assert_page(accept(chalice_client, link), 404, "en")
+    assert membership(api, aid, first["person_id"]).json["status"] == "pending"
+    assert membership(api, aid, second["person_id"]).json["status"] == "pending"
+    assert page(chalice_client, "GET", f"/invitations/{token_of(first)}").status == 200
 
 
 def test_the_404_page_speaks_the_browsers_language_only(api, account, chalice_client):

@@ -3,6 +3,7 @@ invitee's answer with the account's counters, mails (invitation, inviter, welcom
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 
@@ -27,9 +28,13 @@ def test_an_invitation_offers_a_pending_membership_that_counts_nothing(api, acco
     assert member["status"] == "pending" and member["roles"] == ["caretaker"]
     after = api.get(f"/accounts/{aid}").json
     assert after["member_count"] == 0 and "no_caretaker" in after["warnings"]
-    # only the token's hash is stored outside the outbox item that carries the mail
+    # the link names the tenant, account, invitation and invitee (an API key invited: no inviter)
+    # and carries 256 random bits; only the hash is stored outside the outbox item with the mail
     token = token_of(inv)
-    assert len(token) == 43
+    *ids, secret = token.split(".")
+    tenant_id = api.get("/tenant").json["tenant_id"]
+    assert ids == [i.split("_")[1] for i in (tenant_id, aid, inv["invitation_id"], inv["person_id"])]
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", secret)
     stored = [i for i in table_items() if token in json.dumps(i)]
     assert [i["sk"]["S"] for i in stored] == ["R#00000"]
 
@@ -330,6 +335,7 @@ def test_an_invitation_by_a_person_tells_that_person(api, account, chalice_clien
     listed = api.get(f"/accounts/{aid}/invitations/{created.invitation_id}").json
     assert listed["invited_by"] == inviter["person_id"]
     token = token_of(listed)
+    assert token.split(".")[4] == inviter["person_id"].split("_")[1]  # the link names the inviter too
     offer = page(chalice_client, "GET", f"/invitations/{token}")
     assert "Claire lädt Sie ein, Muster AG beizutreten." in offer.body  # the invitee's language: the account's
     accept(chalice_client, token)
