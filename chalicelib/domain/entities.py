@@ -34,6 +34,8 @@ class Tenant:
     sender: dict = field(default_factory=dict)
     welcome_mail: dict = field(default_factory=dict)
     staff_email: str | None = None
+    sender_claims: tuple[str, ...] = ()  # the sender identities (addresses, domains) it claimed
+    sender_dkim: dict = field(default_factory=dict)  # a claimed domain's DKIM tokens
 
     @property
     def settings(self) -> dict:

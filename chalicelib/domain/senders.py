@@ -2,21 +2,11 @@
 Roster records which tenant started verifying it (a claim): only that tenant may use it."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from chalicelib.domain.errors import Conflict, Problem
 from chalicelib.domain.vocabulary import IDENTITY_KINDS  # where the routes' schemas read it (cold start)
 
 ADDRESS, DOMAIN = IDENTITY_KINDS
 FIELD = "sender.address"
-
-
-@dataclass(frozen=True)
-class SenderClaim:
-    name: str  # the address or the domain, lower case
-    tenant_id: str
-    kind: str
-    dkim_tokens: tuple[str, ...] = ()
 
 
 def domain_of(address: str) -> str:

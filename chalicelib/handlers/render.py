@@ -11,7 +11,10 @@ if TYPE_CHECKING:  # for the annotations only: a renderer is called with what a 
 
 
 def tenant(t: Tenant) -> dict:
-    return asdict(t)
+    """The tenant without its record of sender claims (GET /tenant/sender reports on those)."""
+    shown = asdict(t)
+    del shown["sender_claims"], shown["sender_dkim"]
+    return shown
 
 
 def new_tenant(t: Tenant, api_key_secret: str) -> dict:

@@ -56,6 +56,8 @@ class TenantItem(RosterModel):
     version = NumberAttribute(default=1)
     branding = MapAttribute(null=True)      # T5: brand_name, logo_url, brand_color, letterhead, footer
     sender = MapAttribute(null=True)        # T3: address, reply_to, verified
+    sender_claims = UnicodeSetAttribute(null=True)  # the sender identities this tenant claimed
+    sender_dkim = MapAttribute(null=True)           # a claimed domain's Easy DKIM tokens, by domain
     welcome_mail = MapAttribute(null=True)  # P4: enabled, portal_url
     staff_email = UnicodeAttribute(null=True)
 
@@ -66,7 +68,6 @@ class SenderIdentityItem(RosterModel):
     tenant_id = UnicodeAttribute()
     kind = UnicodeAttribute()  # address | domain
     claimed_at = UnicodeAttribute()
-    dkim_tokens = ListAttribute(of=UnicodeAttribute, null=True)  # domain: Easy DKIM's three tokens
 
 
 class ApiKeyItem(RosterModel):

@@ -1,7 +1,7 @@
 """Claims of SES sender identities (T3): the tenant that started verifying an address or a domain."""
 from __future__ import annotations
 
-from chalicelib.domain.senders import SenderClaim, SenderTaken
+from chalicelib.domain.senders import SenderTaken
 from chalicelib.models import keys
 from chalicelib.models.entities import SenderIdentityItem
 
@@ -23,15 +23,3 @@ class SenderIdentityRepository:
         """Puts into `tx` the condition that no other tenant claimed `name`."""
         tx.check(SenderIdentityItem, keys.sender_identity(name), keys.SENDER_SK, _free_or_own(tenant_id),
                  SenderTaken)
-
-    def set_dkim_tokens(self, tenant_id: str, name: str, tokens: list[str]) -> None:
-        SenderIdentityItem(keys.sender_identity(name), keys.SENDER_SK).update(
-            [SenderIdentityItem.dkim_tokens.set(tokens)], condition=SenderIdentityItem.tenant_id == tenant_id)
-
-    def claims(self, names) -> dict[str, SenderClaim]:
-        """The claims of these identities that exist, by name (one consistent BatchGetItem)."""
-        found = SenderIdentityItem.batch_get([(keys.sender_identity(n), keys.SENDER_SK) for n in set(names)],
-                                             consistent_read=True)
-        claims = [SenderClaim(item.pk.split("#", 1)[1], item.tenant_id, item.kind, tuple(item.dkim_tokens or ()))
-                  for item in found]
-        return {claim.name: claim for claim in claims}

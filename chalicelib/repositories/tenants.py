@@ -12,7 +12,8 @@ def to_tenant(item: TenantItem) -> Tenant:
     return Tenant(tenant_id=item.tenant_id, name=item.name, description=item.description,
                   default_language=item.default_language, created_at=item.created_at,
                   updated_at=item.updated_at, version=int(item.version), branding=plain(item.branding),
-                  sender=plain(item.sender), welcome_mail=plain(item.welcome_mail), staff_email=item.staff_email)
+                  sender=plain(item.sender), welcome_mail=plain(item.welcome_mail), staff_email=item.staff_email,
+                  sender_claims=tuple(sorted(item.sender_claims or ())), sender_dkim=plain(item.sender_dkim))
 
 
 def _key(tenant_id: str) -> tuple[str, str]:
@@ -64,6 +65,16 @@ class TenantRepository:
         """`update` inside `tx`, if the tenant is still the version read."""
         actions = [set_or_remove(getattr(TenantItem, name), value) for name, value in changes.items()]
         update_versioned(tx, TenantItem(*_key(before.tenant_id)), actions, version=before.version, now=now)
+
+    def record_claim(self, tx, tenant: Tenant, address: str, name: str, dkim_tokens: list[str] | None) -> None:
+        """Puts into `tx`, beside the claim itself, the tenant's own record of it (and a domain's
+        DKIM tokens), if the sender address is still `address`: claims are never released nor
+        handed on, so this record answers "does the tenant hold it" without reading the claim."""
+        actions = [TenantItem.sender_claims.add({name})]
+        if dkim_tokens is not None:
+            actions.append(TenantItem.sender_dkim.set({**tenant.sender_dkim, name: list(dkim_tokens)}))
+        tx.update(TenantItem(*_key(tenant.tenant_id)), actions, condition=TenantItem.sender["address"] == address,
+                  error=Contention())
 
     def remember_verified(self, tenant_id: str, address: str, verified: bool, now: str) -> None:
         """Sets `sender.verified`, unless the sender address changed meanwhile (then the new

@@ -114,7 +114,7 @@ class MailService:
     def _send(self, job, queued) -> None:
         tenant = self._db.tenants.get(job.tenant_id)
         settings = tenant.settings if tenant else {}
-        branding, sender, reply_to = tenant_branding(tenant, self._domain, may_send_from(self._db, tenant))
+        branding, sender, reply_to = tenant_branding(tenant, self._domain, may_send_from(tenant))
         account = self._db.accounts.get(job.tenant_id, job.account_id) if job.account_id else None
         context = {"account_id": job.account_id or "", "account_name": (account.name if account else "") or "",
                    "portal_url": (settings.get("welcome_mail") or {}).get("portal_url", "")}

@@ -250,7 +250,7 @@ class NoticeDelivery:
         cached = self._tenants.get(tenant_id)
         if cached is None or cached[0] < self._monotonic():
             tenant = self._db.tenants.get(tenant_id)
-            cached = (self._monotonic() + TENANT_CACHE_SECONDS, tenant, may_send_from(self._db, tenant))
+            cached = (self._monotonic() + TENANT_CACHE_SECONDS, tenant, may_send_from(tenant))
             self._tenants[tenant_id] = cached
         return cached[1], cached[2]
 

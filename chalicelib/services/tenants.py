@@ -67,23 +67,27 @@ class TenantService:
     def verify_sender(self, tenant_id: str, kind: str = ADDRESS) -> dict:
         """Claims the sender address (or its domain) for the tenant, then asks SES to verify it.
         The first tenant to claim an identity keeps it: another tenant's claim is a 409."""
+        return retry_on_contention(ATTEMPTS, lambda: self._verify_sender(tenant_id, kind))
+
+    def _verify_sender(self, tenant_id: str, kind: str) -> dict:
         tenant = self.get(tenant_id)
         address = tenant.sender.get("address")
         if not address:
             raise RuleViolation("Set a sender address first (PATCH /tenant {sender: {address}}).",
                                 [Problem("sender.address", "is not set")], "no_sender")
         names = senders.claim_names(address)
+        free = self._free_for(tenant_id, address, but=kind)
+        # a domain's DKIM tokens before the claim, so that the claim's transaction records them:
+        # asking SES for them sends no mail (an address is asked only once it is claimed)
+        tokens = self._identities.request_domain_verification(names[DOMAIN]) if kind == DOMAIN else None
         tx = self._repos.transaction()
-        self._free_for(tenant_id, address, but=kind)(tx)
+        free(tx)
         self._repos.sender_identities.claim(tx, tenant_id, names[kind], kind, self._clock.now_iso())
+        self._repos.tenants.record_claim(tx, tenant, address, names[kind], tokens)
         tx.commit()
-        records = []
-        if kind == DOMAIN:
-            tokens = self._identities.request_domain_verification(names[DOMAIN])
-            self._repos.sender_identities.set_dkim_tokens(tenant_id, names[DOMAIN], tokens)
-            records = senders.dkim_records(names[DOMAIN], tokens)
-        else:
+        if kind == ADDRESS:
             self._identities.request_verification(address)
+        records = senders.dkim_records(names[DOMAIN], tokens) if tokens else []
         return {**tenant.sender, "verification_status": "Pending", "identity": names[kind], "dkim_records": records}
 
     def sender_status(self, tenant_id: str) -> dict:
@@ -95,17 +99,17 @@ class TenantService:
             return {"address": None, "reply_to": None, "verified": False, "verification_status": "NotStarted",
                     "identity": None, "dkim_records": []}
         names = senders.claim_names(address)
-        owned = owned_claims(self._repos, tenant_id, address)
+        owned = owned_identities(tenant, address)
         statuses = {kind: (self._identities.address_status(address) if kind == ADDRESS
                            else self._identities.domain_status(names[DOMAIN])) for kind in owned}
         chosen = next((kind for kind in owned if statuses[kind] == "Success"), next(iter(owned), None))
         verified = chosen is not None and statuses[chosen] == "Success"
         if verified != bool(tenant.sender.get("verified")):
             self._repos.tenants.remember_verified(tenant_id, address, verified, self._clock.now_iso())
-        domain = owned.get(DOMAIN)
+        dkim = tenant.sender_dkim.get(names[DOMAIN]) if DOMAIN in owned else None
         return {**tenant.sender, "verified": verified, "verification_status": statuses.get(chosen, "NotStarted"),
                 "identity": names[chosen] if chosen else None,
-                "dkim_records": senders.dkim_records(names[DOMAIN], domain.dkim_tokens) if domain else []}
+                "dkim_records": senders.dkim_records(names[DOMAIN], dkim) if dkim else []}
 
     def _free_for(self, tenant_id: str, address: str, but: str | None = None):
         """What a transaction needs to check before the tenant may use `address`: that the
@@ -121,19 +125,17 @@ class TenantService:
         return check
 
 
-def owned_claims(repositories, tenant_id: str, address: str) -> dict[str, senders.SenderClaim]:
-    """The tenant's claims (address first, then domain) among the identities covering `address`."""
-    names = senders.claim_names(address)
-    claims = repositories.sender_identities.claims(names.values())
-    return {kind: claims[name] for kind, name in names.items()
-            if name in claims and claims[name].tenant_id == tenant_id}
+def owned_identities(tenant, address: str) -> list[str]:
+    """The kinds (address first, then domain) of the identities covering `address` that the
+    tenant claimed, from its own record of its claims."""
+    return [kind for kind, name in senders.claim_names(address).items() if name in tenant.sender_claims]
 
 
-def may_send_from(repositories, tenant) -> bool:
+def may_send_from(tenant) -> bool:
     """Whether mail may go out from the tenant's own sender address: SES verified it (as the
     tenant last read) and the tenant claimed the address or its domain. Another tenant that set
     the same address never sends from it."""
     sender = (tenant.sender if tenant else None) or {}
     if not (sender.get("address") and sender.get("verified")):
         return False
-    return bool(owned_claims(repositories, tenant.tenant_id, sender["address"]))
+    return bool(owned_identities(tenant, sender["address"]))

@@ -6,7 +6,9 @@ import pytest
 from chalicelib import bootstrap
 from chalicelib.models import keys
 from chalicelib.models.entities import TenantItem
-from tests.functional.conftest import add_contact, assert_error, new_tenant, table_items
+from tests.functional.conftest import (
+    add_contact, assert_error, dynamodb_hook, dynamodb_operations, new_tenant, table_items,
+)
 from tests.functional.mail_helpers import drain, sent_mails
 from tests.functional.notice_helpers import World, batch_messages, delivery_service
 
@@ -77,6 +79,9 @@ def test_verification_is_refused_for_an_address_another_tenant_claimed_first(pla
 
     sender_taken(other.post("/tenant/sender/verify"))
     sender_taken(other.post("/tenant/sender/verify", {"identity": "domain"}))
+    # a refused claim leaves no record on the tenant either
+    assert "sender_claims" not in tenant_record(other) and "sender_dkim" not in tenant_record(other)
+    assert tenant_record(alpine)["sender_claims"]["SS"] == ["x@a.example"]
     status = other.get("/tenant/sender").json
     assert status["verified"] is False and status["identity"] is None
     assert status["verification_status"] == "NotStarted"
@@ -187,3 +192,58 @@ def test_notice_mail_goes_out_from_a_verified_address_only_for_its_owner(aws):
     assert sources == {owner.tenant_id: "Alpine Telecom <x@a.example>",
                        other.tenant_id: f"Other Provider <{PLATFORM_SENDER}>"}
 
+
+
+def tenant_record(api) -> dict:
+    tenant_id = api.get("/tenant").json["tenant_id"]
+    [item] = [i for i in table_items() if i["pk"]["S"] == keys.tenant(tenant_id) and i["sk"]["S"] == keys.TENANT_SK]
+    return item
+
+
+@pytest.mark.parametrize("kind", ["address", "domain"])
+def test_a_claim_is_one_read_and_one_transaction_and_the_status_one_read(api, kind):
+    """The claim's transaction also records it on the tenant (with a domain's DKIM tokens, asked
+    of SES first), so the status reads only the tenant: the key, then the tenant."""
+    assert api.patch("/tenant", {"sender": {"address": "news@a.example"}}).status == 200
+    with dynamodb_operations() as operations:
+        started = api.post("/tenant/sender/verify", {"identity": kind})
+    assert started.status == 202, started.json
+    assert operations == ["GetItem", "GetItem", "TransactWriteItems"]
+    name = {"address": "news@a.example", "domain": "a.example"}[kind]
+    record = tenant_record(api)
+    assert record["sender_claims"]["SS"] == [name]
+    if kind == "domain":
+        tokens = [entry["S"] for entry in record["sender_dkim"]["M"]["a.example"]["L"]]
+        assert [r["name"].split(".")[0] for r in started.json["dkim_records"]] == tokens
+    else:
+        assert "sender_dkim" not in record
+    with dynamodb_operations() as operations:
+        status = api.get("/tenant/sender")  # SES now says Success: the tenant remembers it once
+    assert status.json["verified"] is True and status.json["identity"] == name
+    assert status.json["dkim_records"] == started.json["dkim_records"]
+    assert operations == ["GetItem", "GetItem", "UpdateItem"]
+    with dynamodb_operations() as operations:
+        assert api.get("/tenant/sender").json == status.json
+    assert operations == ["GetItem", "GetItem"]
+    assert "sender_claims" not in api.get("/tenant").json  # the record is the tenant's own, not shown
+
+
+def test_an_address_changed_while_it_is_claimed_gets_the_claim_of_the_new_one(api):
+    """The record's condition is the address read: when it changed before the transaction,
+    nothing is written and the claim starts again from the address the tenant now has."""
+    assert api.patch("/tenant", {"sender": {"address": "old@a.example"}}).status == 200
+    tenant_id = api.get("/tenant").json["tenant_id"]
+    changed = []
+
+    def change_first(model=None, **_):
+        if model.name == "TransactWriteItems" and not changed:
+            changed.append(True)
+            TenantItem(keys.tenant(tenant_id), keys.TENANT_SK).update(
+                [TenantItem.sender["address"].set("new@b.example")])
+
+    with dynamodb_hook("before-call", change_first):
+        started = api.post("/tenant/sender/verify")
+    assert started.status == 202 and started.json["identity"] == "new@b.example"
+    assert tenant_record(api)["sender_claims"]["SS"] == ["new@b.example"]
+    claims = [i["pk"]["S"] for i in table_items() if i["pk"]["S"].startswith("SENDER#")]
+    assert claims == [keys.sender_identity("new@b.example")]
