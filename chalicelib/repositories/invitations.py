@@ -111,6 +111,15 @@ class InvitationRepository:
         item = get_item(InvitationItem, *self.key(tenant_id, invitation_id))
         return to_invitation(item) if item else None
 
+    def with_account(self, tenant_id: str, account_id: str, invitation_id: str
+                     ) -> tuple[Invitation | None, Account | None]:
+        """The invitation and the account of the path, in one strongly consistent BatchGetItem."""
+        from chalicelib.repositories.accounts import to_account
+
+        invitation, account = batch_get([(InvitationItem, *self.key(tenant_id, invitation_id)),
+                                         (AccountItem, keys.account(tenant_id, account_id), keys.ACCOUNT_SK)])
+        return (to_invitation(invitation) if invitation else None), (to_account(account) if account else None)
+
     def page(self, tenant_id: str, account_id: str, status: str | None, limit: int, cursor: str | None
              ) -> Page[Invitation]:
         if status:

@@ -140,7 +140,10 @@ class InvitationService:
 
     # --- read --------------------------------------------------------------------------------
     def get(self, tenant_id: str, account_id: str, invitation_id: str) -> Invitation:
-        invitation = self._repo.get(tenant_id, invitation_id)
+        """The account's invitation; a deleted account's invitations are a missing account's objects."""
+        invitation, account = self._repo.with_account(tenant_id, account_id, invitation_id)
+        if account is None:
+            raise NotFound("Account")
         if invitation is None or invitation.account_id != account_id:
             raise NotFound("Invitation")
         return invitation

@@ -186,6 +186,22 @@ def test_another_tenant_cannot_see_or_revoke_an_invitation(api, other_api, accou
     assert api.get(path).json["status"] == "pending"
 
 
+def test_a_deleted_accounts_invitations_answer_404_and_their_links_open_nothing(api, chalice_client):
+    """Deleting a draft takes its pending memberships; its invitations are the missing account's
+    objects from then on: 404, like any object of an account that does not exist."""
+    aid = api.post("/accounts", {"name": "Entwurf"}).json["account_id"]
+    inv = invite(api, aid, "zoe@example.com")
+    assert api.delete(f"/accounts/{aid}").status == 204
+    path = f"/accounts/{aid}/invitations/{inv['invitation_id']}"
+    with dynamodb_operations() as operations:
+        assert_error(api.get(path), 404, "not_found")
+    assert operations == ["GetItem", "BatchGetItem"]  # the key, then the invitation with its account
+    assert_error(api.delete(path), 404, "not_found")
+    assert_error(api.post(path + "/resend"), 404, "not_found")
+    assert_error(api.get(f"/accounts/{aid}/invitations"), 404, "not_found")
+    assert accept(chalice_client, token_of(inv)).status == 404
+
+
 def test_list_filters_by_status_and_pages(api, account, chalice_client):
     aid = account["account_id"]
     invs = [invite(api, aid, f"p{i}@example.com") for i in range(3)]
