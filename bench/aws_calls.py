@@ -672,6 +672,11 @@ def _reschedule_notice(w: World) -> Request:
     return Request(f"/notices/{notice_id}", {"starts_at": "2099-01-08T22:00:00Z", "ends_at": "2099-01-09T00:00:00Z"})
 
 
+@scenario("PATCH", "/notices/{notice_id}", "write", variant="the title of an open outage")
+def _edit_notice_title(w: World) -> Request:
+    return Request(f"/notices/{_notice(w, publish=True)}", {"title": {"de": "Störung Telefonie Zürich"}})
+
+
 @scenario("DELETE", "/notices/{notice_id}", "write", status=204)
 def _delete_notice(w: World) -> Request:
     return Request(f"/notices/{_notice(w)}")
@@ -707,7 +712,7 @@ def _notice_coverage(w: World) -> Request:
     return Request(f"/notices/{_notice(w)}/coverage")
 
 
-@scenario("GET", "/notices/{notice_id}/deliveries", "list", variant="before the fan-out ran: empty, the notice read to tell a 404")
+@scenario("GET", "/notices/{notice_id}/deliveries", "list", variant="before the fan-out ran: empty")
 def _notice_deliveries(w: World) -> Request:
     return Request(f"/notices/{_notice(w, publish=True)}/deliveries")
 

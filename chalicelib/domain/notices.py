@@ -63,6 +63,8 @@ class Notice:
     event_count: int = 0
     update_count: int = 0
     coverage: dict | None = None
+    # the language its texts must exist in: the tenant's default at its creation (None: created before it was kept)
+    language: str | None = None
 
     @property
     def is_maintenance(self) -> bool:

@@ -158,6 +158,10 @@ def notice_batches(tenant_id: str, notice_id: str) -> str:
     return f"T#{tenant_id}#N#{notice_id}#B"
 
 
+# First in a notice's batches partition (before every event key): written when it is published.
+NOTICE_BATCHES_HEAD = "!NOTICE"
+
+
 def notice_batch(event_key: str, seq: int) -> str:
     return f"{event_key}#{seq:05d}"
 

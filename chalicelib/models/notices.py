@@ -55,6 +55,7 @@ class NoticeItem(RosterModel):
     event_count = NumberAttribute(default=0)
     update_count = NumberAttribute(default=0)
     coverage = MapAttribute(null=True)       # affected_accounts, recipients, unreached_accounts, ...
+    language = UnicodeAttribute(null=True)  # the tenant's default language when it was created
     list_pk = UnicodeAttribute()
     list_sk = UnicodeAttribute()
     status_pk = UnicodeAttribute()
@@ -123,6 +124,17 @@ class NoticeBatchItem(RosterModel):
     send_at = UnicodeAttribute(null=True)
 
 
+class NoticeBatchesHeadItem(RosterModel):
+    """pk T#<tid>#N#<notice_id>#B, sk !NOTICE: written in the transaction that publishes the
+    notice, never changed. It sorts before every batch, so the Query that lists the deliveries
+    reads it too: a published notice without batches yet is told from no notice (a 404) without
+    reading the notice."""
+
+    tenant_id = UnicodeAttribute()
+    notice_id = UnicodeAttribute()
+    published_at = UnicodeAttribute()
+
+
 class NoticeBatchStateItem(RosterModel):
     """pk T#<tid>#N#<notice_id>#B, sk <batch sk>#S: a batch's claim and, once settled, what
     happened to each recipient. No item = the batch is queued.
@@ -154,4 +166,5 @@ class NoticeMessageItem(RosterModel):
     person_id = UnicodeAttribute()
 
 
-NOTICE_MODELS = [NoticeItem, NoticeEventItem, NoticeBatchItem, NoticeBatchStateItem, NoticeMessageItem]
+NOTICE_MODELS = [NoticeItem, NoticeEventItem, NoticeBatchItem, NoticeBatchesHeadItem, NoticeBatchStateItem,
+                 NoticeMessageItem]

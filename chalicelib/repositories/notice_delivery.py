@@ -13,7 +13,7 @@ from chalicelib.domain.mail import FAILED, SENDING, SENT
 from chalicelib.models import keys
 from chalicelib.models.entities import AccountItem, MembershipItem, PersonItem
 from chalicelib.models.notices import (
-    NoticeBatchItem, NoticeBatchStateItem, NoticeEventItem, NoticeItem, NoticeMessageItem,
+    NoticeBatchesHeadItem, NoticeBatchItem, NoticeBatchStateItem, NoticeEventItem, NoticeItem, NoticeMessageItem,
 )
 from chalicelib.repositories import rows
 from chalicelib.repositories.connection import table_connection
@@ -73,8 +73,10 @@ def state_key(batch_sk: str) -> str:
     return batch_sk + STATE_SUFFIX
 
 
-def batch_pairs(pk: str, first_sk: str, last_sk: str, page_size: int | None = None):
-    """(plan, state) pairs whose plan sk lies in [first_sk, last_sk], in order, read as needed."""
+def batch_pairs(pk: str, first_sk: str, last_sk: str, page_size: int | None = None, head: bool = False):
+    """(plan, state) pairs whose plan sk lies in [first_sk, last_sk], in order, read as needed.
+    The partition's head (written at publishing) is left out, or with `head` yielded as
+    (None, None) when the range holds it."""
     connection = table_connection(NoticeBatchItem)
     start, plan = None, None
     condition = NoticeBatchItem.sk.between(first_sk, last_sk)
@@ -82,6 +84,10 @@ def batch_pairs(pk: str, first_sk: str, last_sk: str, page_size: int | None = No
         answer = connection.query(pk, range_key_condition=condition, consistent_read=True,
                                   exclusive_start_key=start, limit=page_size)
         for raw in answer.get("Items", []):
+            if raw["sk"]["S"] == keys.NOTICE_BATCHES_HEAD:
+                if head:
+                    yield None, None
+                continue
             if raw["sk"]["S"].endswith(STATE_SUFFIX):
                 if plan is not None and state_key(plan.sk) == raw["sk"]["S"]:
                     yield plan, NoticeBatchStateItem.from_raw_data(raw)
@@ -103,9 +109,16 @@ class NoticeDeliveryRepository:
 
     def batch_rows(self, tenant_id: str, notice_id: str, first_sk: str, last_sk: str, page_size: int):
         """(batch sk, its recipients as delivery rows) for the batches in [first_sk, last_sk], in
-        order; a recipient is `queued` until the batch's state is settled."""
-        for plan, state in batch_pairs(keys.notice_batches(tenant_id, notice_id), first_sk, last_sk, page_size):
-            yield plan.sk, _delivery_rows(plan, state)
+        order; a recipient is `queued` until the batch's state is settled. The head, when the
+        range holds it, comes first as a batch without rows: the notice was published."""
+        pk = keys.notice_batches(tenant_id, notice_id)
+        for plan, state in batch_pairs(pk, first_sk, last_sk, page_size, head=True):
+            yield (plan.sk, _delivery_rows(plan, state)) if plan else (keys.NOTICE_BATCHES_HEAD, [])
+
+    def add_head(self, tx, tenant_id: str, notice_id: str, published_at: str) -> None:
+        """Puts into `tx` (the publication's) the head of the notice's batches partition."""
+        tx.put(NoticeBatchesHeadItem(keys.notice_batches(tenant_id, notice_id), keys.NOTICE_BATCHES_HEAD,
+                                     tenant_id=tenant_id, notice_id=notice_id, published_at=published_at))
 
     # --- events -------------------------------------------------------------------------
     def event(self, tenant_id: str, notice_id: str, event_key: str) -> NoticeEventItem | None:

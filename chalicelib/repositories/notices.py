@@ -20,7 +20,7 @@ def to_notice(item: NoticeItem) -> Notice:
                   steps=_steps(item.steps), created_at=item.created_at, updated_at=item.updated_at,
                   published_at=item.published_at, created_by=item.created_by, version=int(item.version),
                   event_count=int(item.event_count or 0), update_count=int(item.update_count or 0),
-                  coverage=plain(item.coverage) if item.coverage else None)
+                  coverage=plain(item.coverage) if item.coverage else None, language=item.language)
 
 
 def to_event(item: NoticeEventItem) -> NoticeEvent:
@@ -67,8 +67,8 @@ class NoticeRepository:
             severity=n.severity, status=n.status, title=n.title, body=n.body, affected=n.affected,
             starts_at=n.starts_at, ends_at=n.ends_at, reminders=list(n.reminders), steps=n.steps,
             created_at=n.created_at, updated_at=n.updated_at, published_at=n.published_at, created_by=n.created_by,
-            version=n.version, list_pk=keys.notices_list(n.tenant_id), list_sk=list_sort_key(n),
-            status_pk=keys.notices_by_status(n.tenant_id, n.status))
+            version=n.version, language=n.language, list_pk=keys.notices_list(n.tenant_id),
+            list_sk=list_sort_key(n), status_pk=keys.notices_by_status(n.tenant_id, n.status))
 
     def create(self, notice: Notice) -> None:
         self.new_item(notice).save(condition=NoticeItem.pk.does_not_exist())

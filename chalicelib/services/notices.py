@@ -74,7 +74,7 @@ class NoticeService:
                         reminders=(list(fields.get("reminders", DEFAULT_REMINDERS))
                                    if fields["type"] == "maintenance" else []),
                         steps={}, created_at=now, updated_at=now, published_at=None, created_by=actor, version=1)
-        self._check(notice)
+        notice = replace(notice, language=self._check(notice))  # the notice keeps its language
         self._repo.create(notice)
         return notice
 
@@ -88,7 +88,7 @@ class NoticeService:
             edited = replace(notice, **changes)
             if notice.status != DRAFT:
                 self._check_live_edit(notice, changes)
-            self._check(edited, changed=set(changes))
+            language = self._check(edited, changed=set(changes))
             moved = notice.status in (SCHEDULED, IN_PROGRESS) and (
                 edited.starts_at != notice.starts_at or edited.ends_at != notice.ends_at
                 or edited.reminders != notice.reminders)
@@ -96,7 +96,7 @@ class NoticeService:
             if moved and edited.ends_at <= now:
                 raise RuleViolation("A maintenance cannot be moved into the past; cancel it instead.",
                                     [Problem("ends_at", "is in the past")])
-            extra: dict = {}
+            extra: dict = _keep_language(notice, language)
             event = None
             if moved:
                 extra["steps"] = self._replan(notice, edited, now)
@@ -142,7 +142,8 @@ class NoticeService:
         event = self._event(replace(notice, **changes), PUBLISHED, PUBLISHED, now, actor)
         # The coverage is pending: the fan-out, which reads the audience anyway, counts it and
         # stores it on the notice, so a publication costs the same whatever its audience.
-        return Publication(self._write(before, changes, event, due=due, expected_status=DRAFT), None, False)
+        return Publication(self._write(before, changes, event, due=due, expected_status=DRAFT, publishing=True),
+                           None, False)
 
     def add_update(self, tenant_id: str, notice_id: str, body: dict, status: str | None, actor: str) -> NoticeView:
         """An incident update, mailed to the same audience; it may move the notice on (e.g. resolved)."""
@@ -154,8 +155,9 @@ class NoticeService:
             if status is not None and status not in UPDATE_MOVES[notice.status]:
                 raise RuleViolation(f"A {notice.status} notice cannot become {status} by an update.",
                                     [Problem("status", "must be one of " + ", ".join(UPDATE_MOVES[notice.status]))])
-            self._require_texts_and_accounts(tenant_id, {"body": body}, [])
-            return self._move(before, status, UPDATE, f"update-{notice.update_count + 1:03d}", body, actor)
+            language = self._require_texts_and_accounts(notice, {"body": body}, [])
+            return self._move(before, status, UPDATE, f"update-{notice.update_count + 1:03d}", body, actor,
+                              extra=_keep_language(notice, language))
 
         return retry_on_contention(ATTEMPTS, attempt)
 
@@ -186,10 +188,10 @@ class NoticeService:
         return retry_on_contention(ATTEMPTS, attempt)
 
     def _move(self, before: NoticeView, status: str | None, kind: str, event_key: str, body: dict | None,
-              actor: str) -> NoticeView:
+              actor: str, extra: dict | None = None) -> NoticeView:
         notice = before.notice
         now = self._clock.now_iso()
-        changes: dict = {}
+        changes: dict = dict(extra or {})
         due = False
         if status is not None:
             changes["status"] = status
@@ -271,12 +273,16 @@ class NoticeService:
         """Per recipient and event, batch by batch (each recipient's outcome is on its batch's
         state; a batch not yet settled lists its recipients `queued`). The cursor names the next
         row, so a page is empty only when the list is. A status filter reads on until the page
-        is full or the batches end (a notice's batches are a few Query pages)."""
+        is full or the batches end (a notice's batches are a few Query pages). The first page
+        without an event filter also reads the head its publication wrote, so it tells an empty
+        list from no notice by itself."""
         start_sk, skip = _delivery_cursor(cursor)
         first = start_sk or (f"{event_key}#" if event_key else " ")
         last = f"{event_key}#~" if event_key else "~"
         rows: list[dict] = []
+        exists = False  # a batch or the head was read
         for batch_sk, batch_rows in self._deliveries.batch_rows(tenant_id, notice_id, first, last, limit // 25 + 4):
+            exists = True
             for index, row in enumerate(batch_rows):
                 if (event_key and row["event_key"] != event_key) or (batch_sk == start_sk and index < skip) \
                         or (status and row["status"] != status):
@@ -284,7 +290,7 @@ class NoticeService:
                 if len(rows) == limit:
                     return rows, _encode_delivery_cursor(batch_sk, index)
                 rows.append(row)
-        if not rows:  # no batches yet, or no such notice (another tenant's included): tell them apart
+        if not exists:  # a draft, an event filter, a notice published before heads, or none (404)
             self._current(tenant_id, notice_id, None)
         return rows, None
 
@@ -345,14 +351,16 @@ class NoticeService:
                            detail={**(detail or {}), "by": actor}, seq=notice.event_count + 1)
 
     def _write(self, before: NoticeView, changes: dict, event: NoticeEvent | None, due,
-               expected_status: str | None = None) -> NoticeView:
-        """One transaction: the notice (if still the version read) and the event it mails; answers
-        the notice as written. `due`: False leaves the due index alone, None takes the notice out,
-        a moment sets it."""
+               expected_status: str | None = None, publishing: bool = False) -> NoticeView:
+        """One transaction: the notice (if still the version read) and the event it mails, and
+        when `publishing` the head of its deliveries; answers the notice as written. `due`: False
+        leaves the due index alone, None takes the notice out, a moment sets it."""
         notice, now = before.notice, self._clock.now_iso()
         tx = self._db.transaction()
         self._repo.change(tx=tx, notice=notice, changes=changes, event=event, due=due, now=now,
                           expected_status=expected_status)
+        if publishing:
+            self._deliveries.add_head(tx, notice.tenant_id, notice.notice_id, now)
         tx.commit()
         if event is not None:
             self._dispatch(event)
@@ -367,9 +375,10 @@ class NoticeService:
         except Exception:  # the event is safe in DynamoDB; the delivery sweep hands it on
             self._log.warning("notice event not queued; the sweep will", extra={"notice_id": event.notice_id})
 
-    def _check(self, notice: Notice, changed: set[str] | None = None) -> None:
+    def _check(self, notice: Notice, changed: set[str] | None = None) -> str | None:
         """The rules a notice must meet whatever its state (422 naming the field). An edit
-        (`changed`) checks its texts and accounts against the tenant only when it changes them."""
+        (`changed`) checks its texts and accounts only when it changes them. Answers the notice's
+        language when texts or accounts were checked."""
         problems = []
         if notice.is_maintenance:
             for name in ("starts_at", "ends_at"):
@@ -382,7 +391,8 @@ class NoticeService:
         texts = {name: getattr(notice, name) for name in ("title", "body") if changed is None or name in changed}
         account_ids = (notice.affected.get("account_ids") or []) if changed is None or "affected" in changed else []
         if texts or account_ids:
-            self._require_texts_and_accounts(notice.tenant_id, texts, account_ids)
+            return self._require_texts_and_accounts(notice, texts, account_ids)
+        return None
 
     def _check_live_edit(self, notice: Notice, changes: dict) -> None:
         fixed = [name for name in changes if name not in EDITABLE_WHEN_LIVE]
@@ -404,19 +414,30 @@ class NoticeService:
             fresh = {COMPLETED: fresh[COMPLETED]}
         return {**fresh, **kept} if notice.status == SCHEDULED else {**kept, **fresh}
 
-    def _require_texts_and_accounts(self, tenant_id: str, texts: dict, account_ids: list[str]) -> None:
-        """Every text in the tenant's default language, every named account the tenant's: the
-        tenant and the accounts are read together."""
-        language, found = self._db.tenants.default_language_and_accounts(tenant_id, account_ids)
-        language = language or "en"
-        problems = [Problem(f"{name}.{language}", "is required (the tenant's default language)")
+    def _require_texts_and_accounts(self, notice: Notice, texts: dict, account_ids: list[str]) -> str:
+        """Every text in the notice's language, every named account the tenant's; answers the
+        language. A notice keeps the language it was created in (the tenant's default then), so
+        checking texts reads nothing; the tenant is read (with the accounts, in one request) when
+        accounts are named, for a new notice, and for one created before notices kept theirs."""
+        language, found = notice.language, set()
+        if language is None or account_ids:
+            default_language, found = self._db.tenants.default_language_and_accounts(notice.tenant_id, account_ids)
+            language = language or default_language or "en"
+        problems = [Problem(f"{name}.{language}", "is required (the notice's language)")
                     for name, values in texts.items() if not (values or {}).get(language)]
         if problems:
-            raise RuleViolation("Texts must exist at least in the tenant's default language.", problems)
+            raise RuleViolation("Texts must exist at least in the notice's language: the tenant's default "
+                                "language when the notice was created.", problems)
         problems = [Problem(f"affected.account_ids[{i}]", "is not an account of this tenant")
                     for i, account_id in enumerate(account_ids) if account_id not in found]
         if problems:
             raise RuleViolation("The notice names accounts that do not exist.", problems, "unknown_account")
+        return language
+
+
+def _keep_language(notice: Notice, language: str | None) -> dict:
+    """A notice created before notices kept their language keeps the one its check read."""
+    return {"language": language} if language and notice.language is None else {}
 
 
 def _close_steps(steps: dict, status: str) -> dict:

@@ -522,7 +522,9 @@ def test_a_first_page_goes_on_into_the_delivery_records_when_no_batch_is_open(wo
     assert ([row["person_id"] for row in first[0]], first[1]) == (people, None)
     assert reads.queries == 1  # the batches with their states
     assert sum(requests.values()) == 1  # a page with rows needs no read of the notice: it exists
-    assert delivery_pages(world, notice_id, 100, "queued") == [([], None)]
+    with counting_requests() as requests:
+        assert delivery_pages(world, notice_id, 100, "queued") == [([], None)]
+    assert sum(requests.values()) == 1  # the batches read prove the notice: no read of it
     by_one = delivery_pages(world, notice_id, 1, "sent")
     assert all(rows or cursor is None for rows, cursor in by_one), by_one
     assert [row for rows, _ in by_one for row in rows] == [(people[0], "sent"), (people[1], "sent")]

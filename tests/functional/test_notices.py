@@ -123,6 +123,93 @@ def test_a_notice_write_reads_the_tenant_and_its_accounts_in_one_request(api, cl
     assert moved.status == 200 and operations == ["GetItem", "UpdateItem", "Query", "TransactWriteItems"]
 
 
+def test_an_update_and_an_edit_of_texts_read_only_the_notice(api, clock):
+    """The texts are checked against the language the notice keeps: the key, the limit's
+    counter, the notice with its events, the transaction; no read of the tenant."""
+    path = f"/notices/{create(api, OUTAGE)['notice_id']}"
+    assert api.post(f"{path}/publish").status == 202
+    with dynamodb_operations() as operations:
+        reply = api.post(f"{path}/updates", {"body": {"de": "Ursache gefunden."}})
+    assert reply.status == 202 and operations == ["GetItem", "UpdateItem", "Query", "TransactWriteItems"]
+    with dynamodb_operations() as operations:
+        reply = api.patch(path, {"title": {"de": "Störung Telefonie Zürich"}})
+    assert reply.status == 200 and operations == ["GetItem", "UpdateItem", "Query", "TransactWriteItems"]
+    with dynamodb_operations() as operations:
+        reply = api.post(f"{path}/updates", {"body": {"en": "Root cause found."}})
+    assert reply.fields() == {"body.de"} and operations == ["GetItem", "UpdateItem", "Query"]
+
+
+def test_a_notice_keeps_the_language_it_was_created_in(api, clock):
+    """The tenant's default language moves from de to en: a notice created before goes on in de,
+    one created after is written and updated in en."""
+    before = publish(api, OUTAGE)
+    assert api.patch("/tenant", {"default_language": "en"}).json["default_language"] == "en"
+    assert api.post("/notices", OUTAGE).fields() == {"title.en", "body.en"}
+    after = publish(api, {**OUTAGE, "title": {"en": "Telephony outage"}, "body": {"en": "Calls fail."}})
+    with dynamodb_operations() as operations:
+        reply = api.post(f"/notices/{after}/updates", {"body": {"en": "Root cause found."}})
+    assert reply.status == 202 and operations == ["GetItem", "UpdateItem", "Query", "TransactWriteItems"]
+    assert api.post(f"/notices/{after}/updates", {"body": {"de": "Ursache gefunden."}}).fields() == {"body.en"}
+    assert api.patch(f"/notices/{after}", {"title": {"de": "Störung"}}).fields() == {"title.en"}
+    assert api.post(f"/notices/{before}/updates", {"body": {"de": "Ursache gefunden."}}).status == 202
+    assert api.post(f"/notices/{before}/updates", {"body": {"en": "Root cause found."}}).fields() == {"body.de"}
+    assert api.patch(f"/notices/{before}", {"title": {"en": "Outage"}}).fields() == {"title.de"}
+
+
+def test_a_notice_from_before_notices_kept_their_language_reads_the_tenant_once(api, clock):
+    """Such a notice has no language of its own: its first check reads the tenant's default
+    language (with the notice's Query, the key and the limit's counter), and the change it
+    allows stores that language on the notice, so the next check reads nothing more."""
+    from chalicelib.models import keys
+    from chalicelib.models.notices import NoticeItem
+
+    notice_id = publish(api, OUTAGE)
+    tenant_id = api.get("/tenant").json["tenant_id"]
+    NoticeItem(keys.notice(tenant_id, notice_id), keys.NOTICE_SK).update([NoticeItem.language.remove()])
+    assert api.post(f"/notices/{notice_id}/updates", {"body": {"en": "Found it."}}).fields() == {"body.de"}
+    with dynamodb_operations() as operations:
+        reply = api.post(f"/notices/{notice_id}/updates", {"body": {"de": "Ursache gefunden."}})
+    assert reply.status == 202
+    assert operations == ["GetItem", "UpdateItem", "Query", "BatchGetItem", "TransactWriteItems"]
+    assert NoticeItem.get(keys.notice(tenant_id, notice_id), keys.NOTICE_SK).language == "de"
+    with dynamodb_operations() as operations:
+        reply = api.post(f"/notices/{notice_id}/updates", {"body": {"de": "Behoben."}, "status": "resolved"})
+    assert reply.status == 202 and "BatchGetItem" not in operations
+
+    draft = create(api, OUTAGE)["notice_id"]
+    NoticeItem(keys.notice(tenant_id, draft), keys.NOTICE_SK).update([NoticeItem.language.remove()])
+    with dynamodb_operations() as operations:
+        assert api.patch(f"/notices/{draft}", {"title": {"de": "Störung Festnetz"}}).status == 200
+    assert operations == ["GetItem", "UpdateItem", "Query", "BatchGetItem", "TransactWriteItems"]
+    with dynamodb_operations() as operations:
+        assert api.patch(f"/notices/{draft}", {"body": {"de": "Keine Anrufe."}}).status == 200
+    assert operations == ["GetItem", "UpdateItem", "Query", "TransactWriteItems"]
+
+
+def test_empty_deliveries_of_a_published_notice_are_one_query(api, other_api, clock):
+    """The publication writes the head of the notice's deliveries: the first page reads it with
+    the batches. A draft has none (its empty page reads the notice too), nor has a missing or
+    another tenant's notice: a 404."""
+    published = publish(api, OUTAGE)
+    with dynamodb_operations() as operations:
+        reply = api.get(f"/notices/{published}/deliveries")
+    assert (reply.status, reply.json["items"], reply.json["next_cursor"]) == (200, [], None)
+    assert operations == ["GetItem", "Query"]
+    with dynamodb_operations() as operations:
+        reply = api.get(f"/notices/{published}/deliveries?event=update-001")
+    assert (reply.status, reply.json["items"]) == (200, [])
+    assert operations == ["GetItem", "Query", "GetItem"]  # an event's range holds no head
+    draft = create(api, OUTAGE)["notice_id"]
+    with dynamodb_operations() as operations:
+        reply = api.get(f"/notices/{draft}/deliveries")
+    assert (reply.status, reply.json["items"]) == (200, [])
+    assert operations == ["GetItem", "Query", "GetItem"]
+    assert api.get("/notices/ntc_0123456789abcdef/deliveries").status == 404
+    assert other_api.get(f"/notices/{published}/deliveries").status == 404
+    assert api.delete(f"/notices/{draft}").status == 204
+    assert api.get(f"/notices/{draft}/deliveries").status == 404
+
+
 def test_another_tenants_notice_is_a_404(api, other_api, clock):
     notice = create(api, OUTAGE)
     path = f"/notices/{notice['notice_id']}"
