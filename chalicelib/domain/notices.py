@@ -89,6 +89,7 @@ class NoticeEvent:
     ends_at: str | None
     created_at: str
     detail: dict = field(default_factory=dict)
+    language: str | None = None  # the notice's language, when it has one
     seq: int = 0
     fanout: str = "planning"
     fanout_detail: str | None = None

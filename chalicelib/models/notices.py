@@ -87,6 +87,7 @@ class NoticeEventItem(RosterModel):
     starts_at = UnicodeAttribute(null=True)
     ends_at = UnicodeAttribute(null=True)
     detail = MapAttribute(null=True)   # e.g. a reminder's minutes, a reschedule's old times
+    language = UnicodeAttribute(null=True)  # the notice's: its texts' fallback for a reader's language
     created_at = UnicodeAttribute()
     fanout = UnicodeAttribute()        # planning | planned | failed
     fanout_detail = UnicodeAttribute(null=True)

@@ -28,7 +28,8 @@ def to_event(item: NoticeEventItem) -> NoticeEvent:
                        notice_type=item.notice_type, severity=item.severity, notice_status=item.notice_status,
                        title=plain(item.title), body=plain(item.body), affected=_affected(item.affected),
                        starts_at=item.starts_at, ends_at=item.ends_at, created_at=item.created_at,
-                       detail=plain(item.detail) if item.detail else {}, seq=int(item.seq or 0), fanout=item.fanout,
+                       detail=plain(item.detail) if item.detail else {}, language=item.language,
+                       seq=int(item.seq or 0), fanout=item.fanout,
                        fanout_detail=item.fanout_detail,
                        **{name: int(getattr(item, name) or 0) for name in EVENT_FIGURES})
 
@@ -186,7 +187,8 @@ class NoticeRepository:
             keys.notice(e.tenant_id, e.notice_id), keys.notice_event(e.event_key), tenant_id=e.tenant_id,
             notice_id=e.notice_id, event_key=e.event_key, seq=e.seq, kind=e.kind, notice_type=e.notice_type,
             severity=e.severity, notice_status=e.notice_status, title=e.title, body=e.body, affected=e.affected,
-            starts_at=e.starts_at, ends_at=e.ends_at, detail=e.detail or None, created_at=e.created_at,
+            starts_at=e.starts_at, ends_at=e.ends_at, detail=e.detail or None, language=e.language,
+            created_at=e.created_at,
             fanout=e.fanout, pending_pk=keys.NOTICE_EVENTS_FANNING,
             pending_sk=keys.due(e.created_at, e.tenant_id, e.notice_id, f"#{e.event_key}"))
 

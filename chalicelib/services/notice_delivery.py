@@ -259,7 +259,8 @@ class NoticeDelivery:
         tenant, own_sender = self._tenant(batch.tenant_id)
         branding, sender, reply_to = tenant_branding(tenant, self._domain, own_sender)
         language = pick_language(batch.language)
-        texts = _in_language(plain(event.title), plain(event.body), language, tenant.default_language if tenant else None)
+        texts = _in_language(plain(event.title), plain(event.body), language,
+                             event.language, tenant.default_language if tenant else None)
         default_data = {**branding, **texts,
                         **notice_texts.labels(language=language, kind=event.kind, notice_type=event.notice_type,
                                               severity=event.severity, starts_at=event.starts_at, ends_at=event.ends_at,
@@ -409,9 +410,10 @@ def _recipient(member) -> dict:
     return {"p": member.person_id, "e": member.email, "n": member.name, "a": list(member.account_ids)}
 
 
-def _in_language(title: dict, body: dict, language: str, default_language: str | None) -> dict:
-    """The event's title and body in the batch's language, else the tenant's default, else any."""
-    for candidate in (language, default_language, *sorted(title)):
+def _in_language(title: dict, body: dict, language: str, *fallbacks: str | None) -> dict:
+    """The event's title and body in the batch's language, else the first fallback it has (the
+    notice's language, the tenant's default), else any."""
+    for candidate in (language, *fallbacks, *sorted(title)):
         if candidate and candidate in title:
             return {"title": title[candidate], "body": body.get(candidate) or next(iter(body.values()), "")}
     return {"title": "", "body": next(iter(body.values()), "")}

@@ -348,7 +348,8 @@ class NoticeService:
                            notice_type=notice.type, severity=notice.severity, notice_status=notice.status,
                            title=notice.title, body=body or notice.body, affected=notice.affected,
                            starts_at=notice.starts_at, ends_at=notice.ends_at, created_at=now,
-                           detail={**(detail or {}), "by": actor}, seq=notice.event_count + 1)
+                           detail={**(detail or {}), "by": actor}, language=notice.language,
+                           seq=notice.event_count + 1)
 
     def _write(self, before: NoticeView, changes: dict, event: NoticeEvent | None, due,
                expected_status: str | None = None, publishing: bool = False) -> NoticeView:

@@ -91,8 +91,9 @@ class World:
                event_key: str = "published", severity: str = "major", title: dict | None = None,
                body: dict | None = None, starts_at: str | None = "2026-12-02T22:00:00.000Z",
                ends_at: str | None = "2026-12-03T02:00:00.000Z", detail: dict | None = None,
-               created_at: datetime = T0) -> tuple[str, str]:
-        """A published notice and its event (fan-out `planning`), as the notices API writes them."""
+               created_at: datetime = T0, language: str | None = None) -> tuple[str, str]:
+        """A published notice and its event (fan-out `planning`), as the notices API writes them;
+        `language`: the notice's (none: a notice from before notices kept one)."""
         notice_id, now = "ntc_" + secrets.token_hex(8), iso(created_at)
         title = title or {"de": "Router-Wechsel", "en": "Router replacement"}
         body = body or {"de": "Wir ersetzen die Core-Router.", "en": "We replace the core routers."}
@@ -101,12 +102,12 @@ class World:
         NoticeItem(pk, keys.NOTICE_SK, tenant_id=self.tenant_id, notice_id=notice_id, type=notice_type,
                    severity=severity, status="scheduled", title=title, body=body, affected=affected,
                    starts_at=starts_at, ends_at=ends_at, created_at=now, updated_at=now, published_at=now,
-                   event_count=1, list_pk=keys.notices_list(self.tenant_id), list_sk=f"{starts_at or now}#{notice_id}",
+                   language=language, event_count=1, list_pk=keys.notices_list(self.tenant_id), list_sk=f"{starts_at or now}#{notice_id}",
                    status_pk=keys.notices_by_status(self.tenant_id, "scheduled")).save()
         NoticeEventItem(pk, keys.notice_event(event_key), tenant_id=self.tenant_id, notice_id=notice_id,
                         event_key=event_key, kind=kind, notice_type=notice_type, severity=severity,
                         notice_status="scheduled", title=title, body=body, affected=affected, starts_at=starts_at,
-                        ends_at=ends_at, detail=detail, created_at=now, fanout="planning",
+                        ends_at=ends_at, detail=detail, language=language, created_at=now, fanout="planning",
                         pending_pk=keys.NOTICE_EVENTS_FANNING,
                         pending_sk=keys.due(now, self.tenant_id, notice_id, "#" + event_key)).save()
         return notice_id, event_key

@@ -114,6 +114,25 @@ def test_a_batch_stores_its_recipients_packed_as_one_compressed_binary(world):
     assert packed < as_json / 2  # what the claim and the settle no longer rewrite
 
 
+def test_a_reader_without_a_text_of_their_own_gets_the_notices_language_before_the_tenants_default(aws):
+    """The notice was written for French while that was the tenant's default; the tenant now
+    defaults to Italian, which the notice has no text in: an English reader gets the French text,
+    not the alphabetically first one."""
+    world = World(default_language="it")
+    account = world.account(name="Muster AG")
+    world.contact(account, language="en", notifications=["maintenance"])
+    notice_id, event_key = world.notice(title={"de": "Router-Wechsel", "fr": "Changement de routeurs"},
+                                        body={"de": "Wir ersetzen die Router.", "fr": "Nous remplaçons les routeurs."},
+                                        language="fr")
+    service = delivery_service()
+    service.fan_out(world.tenant_id, notice_id, event_key)
+    send_all(service)
+    [mail] = sent_mails()
+    data = json.loads(mail.template_data)
+    assert mail.template == "roster-notice-en"
+    assert (data["title"], data["body"]) == ("Changement de routeurs", "Nous remplaçons les routeurs.")
+
+
 def test_the_mail_names_every_account_and_carries_the_preferences_link(world):
     anna = world.person(first_name="Anna", last_name="Muster", language="fr")
     first, second = world.account(name="Muster AG"), world.account(name="Beispiel GmbH")
