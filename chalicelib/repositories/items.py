@@ -25,16 +25,39 @@ def query_page(query: Callable[..., Any], hash_attribute: str, hash_value: str,
     return items, cursors.encode(result.last_evaluated_key)
 
 
+def query_raw_page(query: Callable[..., Any], hash_attribute: str, hash_value: str,
+                   limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
+    """query_page with the items as DynamoDB sent them (DynamoDB JSON), for a partition that
+    holds several kinds of item: the caller maps each by its kind."""
+    from chalicelib.repositories import cursor as cursors
+    from chalicelib.repositories.connection import table_connection
+
+    model, index = _model_and_index(query)
+    start = cursors.decode(cursor, hash_attribute, hash_value, _key_types(query))
+    answer = table_connection(model).query(hash_value, index_name=index.Meta.index_name if index else None,
+                                           limit=limit, exclusive_start_key=start)
+    return answer.get("Items", []), cursors.encode(answer.get("LastEvaluatedKey"))
+
+
+def raw_cursor(query: Callable[..., Any], raw: dict) -> str | None:
+    """The cursor of a page that ends with the raw item `raw` (a page cut short by its reader)."""
+    from chalicelib.repositories import cursor as cursors
+
+    return cursors.encode({name: raw[name] for name in _key_types(query)})
+
+
+def _model_and_index(query: Callable[..., Any]):
+    """The model a bound `query` reads and its index (None: the table)."""
+    owner = query.__self__
+    return (owner, None) if isinstance(owner, type) else (owner._model, owner)
+
+
 def _key_types(query: Callable[..., Any]) -> dict[str, str] | None:
     """The attributes (name → type) of a start key for `query`: the table's key plus the index's."""
-    owner = getattr(query, "__self__", None)
-    if owner is None:
+    if getattr(query, "__self__", None) is None:
         return None
-    if isinstance(owner, type):  # Model.query
-        model, index_keys = owner, []
-    else:  # an Index's query
-        model = owner._model
-        index_keys = [a for a in owner.Meta.attributes.values() if a.is_hash_key or a.is_range_key]
+    model, index = _model_and_index(query)
+    index_keys = [a for a in index.Meta.attributes.values() if a.is_hash_key or a.is_range_key] if index else []
     attributes = [model._hash_key_attribute(), model._range_key_attribute(), *index_keys]
     return {a.attr_name: a.attr_type for a in attributes if a is not None}
 

@@ -41,6 +41,15 @@ class MembershipRepository:
         item = get_item(MembershipItem, *self.key(tenant_id, account_id, person_id))
         return to_membership(item) if item else None
 
+    def get_many(self, tenant_id: str, person_id: str, account_ids: list[str]) -> dict[str, Membership]:
+        """The person's memberships in `account_ids` (account id → membership), read strongly
+        consistent in one BatchGetItem per hundred keys. Missing ones are left out."""
+        from chalicelib.repositories.rows import batch_get_raw
+
+        found = batch_get_raw(MembershipItem, [self.key(tenant_id, aid, person_id) for aid in account_ids],
+                              consistent_read=True)
+        return {m.account_id: m for m in (to_membership(MembershipItem.from_raw_data(raw)) for raw in found)}
+
     def account_page(self, tenant_id: str, account_id: str, limit: int, cursor: str | None,
                      filters: dict | None = None) -> tuple[bool, list[Membership], str | None]:
         """The account item (first page only) and a page of its memberships, in one Query;

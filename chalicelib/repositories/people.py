@@ -6,7 +6,9 @@ from chalicelib.domain.entities import Membership, Page, Person, Tenant
 from chalicelib.domain.errors import Contention, NotFound
 from chalicelib.models import keys
 from chalicelib.models.entities import EmailClaimItem, ErasureItem, MembershipItem, PersonItem
-from chalicelib.repositories.items import get_item, query_page, set_or_remove, update_item, update_versioned
+from chalicelib.repositories.items import (
+    get_item, query_page, query_raw_page, raw_cursor, set_or_remove, update_item, update_versioned,
+)
 
 
 def to_person(item: PersonItem) -> Person:
@@ -83,16 +85,35 @@ class PeopleRepository:
         except (MembershipItem.DoesNotExist, PersonItem.DoesNotExist):
             return None
 
+    def person_and_memberships(self, tenant_id: str, person_id: str, limit: int
+                               ) -> tuple[Person | None, list[Membership], str | None]:
+        """The person as the by_person index shows them (None where it does not: no such person,
+        or the index is still behind a new one) and their first `limit` memberships: one Query."""
+        return self._by_person(tenant_id, person_id, limit, None)
+
     def person_page(self, tenant_id: str, person_id: str, limit: int, cursor: str | None
                     ) -> tuple[bool, list[Membership], str | None]:
         """Whether the person exists (first page) and a page of their memberships, one Query."""
+        person, memberships, next_cursor = self._by_person(tenant_id, person_id, limit, cursor)
+        return cursor is not None or person is not None, memberships, next_cursor
+
+    def _by_person(self, tenant_id: str, person_id: str, limit: int, cursor: str | None
+                   ) -> tuple[Person | None, list[Membership], str | None]:
+        """One Query of the person's by_person partition: the person item sorts first, then up
+        to `limit` memberships (a first page asks for one item more, the person's)."""
         from chalicelib.repositories.memberships import to_membership
 
         first_page = cursor is None
-        items, next_cursor = query_page(MembershipItem.by_person.query, "person_key", keys.person(tenant_id, person_id),
-                                        limit + (1 if first_page else 0), cursor)
-        exists = not first_page or any(item.sk == keys.PERSON_SK for item in items)
-        return exists, [to_membership(item) for item in items if item.sk.startswith(keys.MEMBER_PREFIX)], next_cursor
+        query = MembershipItem.by_person.query
+        items, next_cursor = query_raw_page(query, "person_key", keys.person(tenant_id, person_id),
+                                            limit + (1 if first_page else 0), cursor)
+        person = next((to_person(PersonItem.from_raw_data(raw)) for raw in items if raw["sk"]["S"] == keys.PERSON_SK),
+                      None)
+        members = [raw for raw in items if raw["sk"]["S"].startswith(keys.MEMBER_PREFIX)]
+        if len(members) > limit:  # the index did not show the person: the page ends at `limit`
+            members = members[:limit]
+            next_cursor = raw_cursor(query, members[-1])
+        return person, [to_membership(MembershipItem.from_raw_data(raw)) for raw in members], next_cursor
 
     def memberships_of(self, tenant_id: str, person_id: str) -> list[Membership]:
         """Every membership of the person, page by page (a person has few)."""

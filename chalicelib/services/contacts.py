@@ -11,6 +11,7 @@ from chalicelib.domain.errors import (
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.mail import Recipient
 from chalicelib.domain.rules import NOT_YET_MEMBERS, SLOTS, membership_effects, normalise_email
+from chalicelib.services.people import MAX_TRANSACTION_ITEMS
 
 ATTEMPTS = 5
 
@@ -19,6 +20,15 @@ def _state(membership: Membership | None) -> tuple[str, set[str], bool] | None:
     if membership is None or membership.status in NOT_YET_MEMBERS:
         return None
     return membership.kind, set(membership.roles), membership.is_active
+
+
+def _touches_account(effects: dict) -> bool:
+    return bool(effects["counters"] or effects["claim"] or effects["release"])
+
+
+def _items(effects: dict, actor: dict | None) -> int:
+    """The transaction items of one membership's change: itself, its account if touched, the audit entry."""
+    return 1 + _touches_account(effects) + (actor is not None)
 
 
 class ContactService:
@@ -162,6 +172,33 @@ class ContactService:
             raise NotFound("Contact")
         if expected_version is not None and before.version != expected_version:
             raise VersionConflict("Contact")
+        after, effects = self._changed(before, changes)
+        tx = self._repos.transaction()
+        self._stage(tx, before, after, effects, changes, actor)
+        tx.commit()
+        return after
+
+    def update_several(self, changes: list[tuple[Membership, dict]], actor: dict | None = None) -> list[Membership]:
+        """Changes of several memberships, each as the caller read it, in one transaction (or one
+        per MAX_TRANSACTION_ITEMS items, in order, when they do not fit in one), each membership
+        conditional on its version read. A membership that changed meanwhile fails the
+        transaction (Contention; earlier transactions stay written): the caller reads again.
+        Returns the memberships as written."""
+        planned = [(before, *self._changed(before, change), change) for before, change in changes]
+        written: list[Membership] = []
+        tx, staged = self._repos.transaction(), []
+        for before, after, effects, change in planned:
+            if tx.size + _items(effects, actor) > MAX_TRANSACTION_ITEMS:
+                tx.commit()
+                written += staged
+                tx, staged = self._repos.transaction(), []
+            self._stage(tx, before, after, effects, change, actor)
+            staged.append(after)
+        tx.commit()
+        return written + staged
+
+    def _changed(self, before: Membership, changes: dict) -> tuple[Membership, dict]:
+        """The membership after `changes` (the rules checked) and the effects on its account."""
         status = changes.get("status", before.status)
         if "status" in changes and before.status not in ("active", "inactive"):
             raise RuleViolation("Only an active or inactive membership can change status here.",
@@ -173,16 +210,19 @@ class ContactService:
                         permissions=sorted(changes.get("permissions", before.permissions)),
                         notifications=sorted(changes.get("notifications", before.notifications)), status=status,
                         updated_at=self._clock.now_iso(), version=before.version + 1)
-        tx = self._repos.transaction()
+        return after, membership_effects(_state(before), _state(after))
+
+    def _stage(self, tx, before: Membership, after: Membership, effects: dict, changes: dict,
+               actor: dict | None) -> None:
+        """Puts one membership's change into `tx`: the membership on the version read, the
+        account's counters and slots when roles or status change, the audit entry."""
+        tenant_id, account_id, person_id = before.tenant_id, before.account_id, before.person_id
         self._repos.memberships.change(tx, before, after)
-        effects = membership_effects(_state(before), _state(after))
-        if effects["counters"] or effects["claim"] or effects["release"]:
+        if _touches_account(effects):
             self._repos.accounts.apply_effects(tx, tenant_id, account_id, person_id, effects,
                                                lambda: self._explain_slots(tenant_id, account_id, effects["claim"]))
         self._repos.audit.add(tx, tenant_id, account_id, actor, "contact.updated", after.updated_at,
                               target=person_id, changed=changes.keys())
-        tx.commit()
-        return after
 
     def remove(self, tenant_id: str, account_id: str, person_id: str, actor: dict | None = None) -> None:
         """Removes the membership; the person stays in the tenant."""

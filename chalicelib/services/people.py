@@ -1,14 +1,16 @@
 """People of a tenant: lookup, changes, the access list (G7) and erasure."""
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 
-from chalicelib.domain.entities import Access, Page, Person
-from chalicelib.domain.errors import Conflict, NotFound, Problem, VersionConflict
+from chalicelib.domain.entities import Access, Membership, Page, Person
+from chalicelib.domain.errors import Conflict, NotFound, Problem, VersionConflict, retry_on_contention
 from chalicelib.domain.rules import normalise_email
 
 MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit
 ERASURE_CHUNK = (MAX_TRANSACTION_ITEMS - 2) // 2  # each membership is two items: itself and its account
+ATTEMPTS = 5
 
 
 class PeopleService:
@@ -28,6 +30,18 @@ class PeopleService:
         if person is None or not person.email:  # no e-mail: an erasure has begun
             raise NotFound("Person")
         return person
+
+    def with_memberships(self, tenant_id: str, person_id: str, limit: int
+                         ) -> tuple[Person, list[Membership], str | None]:
+        """The person with their first `limit` memberships and the cursor of the rest, from one
+        by_person Query. Only when the index does not show the person (it lags behind a new
+        one) does a consistent GetItem decide: NotFound for a missing or erased person."""
+        person, memberships, cursor = self._repos.people.person_and_memberships(tenant_id, person_id, limit)
+        if person is None:
+            person = self._repos.people.get(tenant_id, person_id)
+        if person is None or not person.email:  # no e-mail: an erasure has begun
+            raise NotFound("Person")
+        return person, memberships, cursor
 
     def update(self, tenant_id: str, person_id: str, changes: dict, expected_version: int | None) -> Person:
         """Changes a person's details. A new e-mail moves the uniqueness claim in the same transaction."""
@@ -70,16 +84,26 @@ class PeopleService:
         """Erases a person: personal data, every membership (freeing designated slots, so the
         warnings appear) and the person item.
 
+        The person and their memberships come from one by_person Query (a consistent GetItem
+        of the person when the index does not show them). The transaction is conditional on the
+        person's version and each membership's, so a stale index read fails it: the erasure runs
+        again, the person then read with a consistent GetItem, up to ATTEMPTS times.
+
         A person in up to ERASURE_CHUNK accounts goes in one transaction. A larger erasure
         first strips the personal data and writes an erasure marker in one transaction, then
         removes the memberships chunk by chunk; housekeeping finishes one a crash cut short."""
+        attempt = itertools.count()
+        retry_on_contention(ATTEMPTS, lambda: self._erase(tenant_id, person_id, fresh=next(attempt) > 0))
+
+    def _erase(self, tenant_id: str, person_id: str, fresh: bool) -> None:
         people = self._repos.people
-        person = people.get(tenant_id, person_id)
+        person, memberships, more = people.person_and_memberships(tenant_id, person_id, ERASURE_CHUNK)
+        if fresh or person is None or not person.email:
+            person = people.get(tenant_id, person_id)
         if person is None or not person.email:
             if person is None and not people.erasure_pending(tenant_id, person_id):
                 raise NotFound("Person")
             return self.finish_erasure(tenant_id, person_id)
-        _, memberships, more = people.person_page(tenant_id, person_id, ERASURE_CHUNK, None)
         tx = self._repos.transaction()
         people.release_email(tx, person)
         if more is None:

@@ -40,17 +40,14 @@ class PortalService:
         return membership if grants_access(membership) else None
 
     def me(self, tenant_id: str, person_id: str, with_tenant: bool = False) -> Me:
-        """The person and every membership with its account (the account picker's data):
-        one GetItem, one Query per 100 memberships, one BatchGetItem per 100 accounts (the
-        tenant read with them, `with_tenant`)."""
-        person = self._people().get(tenant_id, person_id)
-        memberships: list[Membership] = []
-        cursor = None
-        while True:
+        """The person and every membership with its account (the account picker's data): the
+        person comes with their first memberships from the by_person Query (PeopleService.
+        with_memberships), one more Query per further page, then the accounts in one
+        BatchGetItem per MAX_MEMBERSHIPS_PAGE (the tenant read with them, `with_tenant`)."""
+        person, memberships, cursor = self._people().with_memberships(tenant_id, person_id, MAX_MEMBERSHIPS_PAGE)
+        while cursor is not None:
             _, page, cursor = self._repos.people.person_page(tenant_id, person_id, MAX_MEMBERSHIPS_PAGE, cursor)
             memberships.extend(page)
-            if cursor is None:
-                break
         ids, tenant = [m.account_id for m in memberships], None
         if with_tenant:
             accounts, tenant = self._repos.accounts.get_many_and_tenant(tenant_id, ids)
@@ -74,3 +71,8 @@ class PortalService:
         membership as read, so the change needs no read of its own."""
         return self._contacts().update(tenant_id, account_id, person_id, changes, expected_version, actor=actor,
                                        current=current)
+
+    def update_my_memberships(self, changes: list[tuple[Membership, dict]], *, actor: dict) -> list[Membership]:
+        """A member's own notification choices in several accounts at once, each membership as
+        read: one transaction (ContactService.update_several), audited like a contact change."""
+        return self._contacts().update_several(changes, actor=actor)

@@ -7,7 +7,8 @@ recipient (the platform key is cached by Powertools, the derived key here). A li
 365 days. Rotating the platform key invalidates every link issued before the rotation.
 
 GET and HEAD read only (mail scanners follow links); POST changes the choices through the
-contact update path, so each change is audited as the person's own (actor: the person).
+contact update path, every change of a request in one transaction, each audited as the person's
+own (actor: the person).
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from datetime import date, timedelta
 from urllib.parse import quote
 
 from chalicelib.domain.entities import Membership
-from chalicelib.domain.errors import NotFound, VersionConflict
+from chalicelib.domain.errors import Contention, NotFound, VersionConflict
 from chalicelib.domain.notices import DESIGNATED
 from chalicelib.domain.vocabulary import NOTIFICATIONS
 from chalicelib.mail.catalog import pick_language
@@ -145,29 +146,31 @@ class PreferenceService:
         if found is None:
             return self._not_found(language_hint)
         person_id, me, tenant = found
-        actor = {"type": "person", "id": person_id}
+        accounts = {row.membership.account_id: row.account for row in me.memberships}
         # the page shows each membership as written (or as re-read): no second read of the person
-        rows = [(self._set(row.membership, wanted, actor), row.account) for row in me.memberships
-                if row.membership.is_active]
-        return self._build(person_id, me.person, [(m, a) for m, a in rows if m is not None], tenant, state,
-                           notice_type)
+        memberships = self._set([row.membership for row in me.memberships], wanted,
+                                {"type": "person", "id": person_id})
+        return self._build(person_id, me.person, [(m, accounts.get(m.account_id)) for m in memberships], tenant,
+                           state, notice_type)
 
-    def _set(self, membership: Membership, wanted, actor: dict) -> Membership | None:
-        """One conditional write on the version read; a membership that changed meanwhile is read
-        again and the choice applied to what it is now. Returns the membership as it now is
-        (None once it is no longer active)."""
-        m: Membership | None = membership
+    def _set(self, memberships: list[Membership], wanted, actor: dict) -> list[Membership]:
+        """Every change of the request in one transaction, each membership conditional on the
+        version read (ContactService.update_several). When one changed meanwhile, all are read
+        again, strongly consistent, and the choices applied to what they are now. Returns the
+        active memberships as they now are, in the order given."""
+        current = [m for m in memberships if m.is_active]
         for _ in range(ATTEMPTS):
-            if m is None or not m.is_active:
-                return None
-            target = sorted(wanted(m))
-            if target == sorted(m.notifications):
-                return m
+            changes = [(m, {"notifications": sorted(wanted(m))}) for m in current
+                       if sorted(wanted(m)) != sorted(m.notifications)]
             try:
-                return self._portal.update_my_membership(m.tenant_id, m.account_id, m.person_id,
-                                                         {"notifications": target}, m.version, actor=actor, current=m)
-            except (VersionConflict, NotFound):
-                m = self._repos.memberships.get(m.tenant_id, m.account_id, m.person_id)
+                written = {m.account_id: m for m in self._portal.update_my_memberships(changes, actor=actor)}
+            except Contention:
+                again = self._repos.memberships.get_many(current[0].tenant_id, current[0].person_id,
+                                                         [m.account_id for m in current])
+                current = [again[m.account_id] for m in current
+                           if m.account_id in again and again[m.account_id].is_active]
+                continue
+            return [written.get(m.account_id, m) for m in current]
         raise VersionConflict("Contact")
 
     def _read(self, token: str):

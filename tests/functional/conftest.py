@@ -244,6 +244,18 @@ def _dynamodb_client(region: str):
     return boto3.session.Session(region_name=region).client("dynamodb")
 
 
+def hide_from_by_person(tenant_id: str, person_id: str) -> None:
+    """The person item leaves the by_person index, as the index shows a new person before it
+    caught up: its index key is removed (moto keeps every index in step with the table)."""
+    from chalicelib.models import keys
+    from chalicelib.settings import get_settings
+
+    settings = get_settings()
+    _dynamodb_client(settings.region).update_item(
+        TableName=settings.table_name, Key={"pk": {"S": keys.person(tenant_id, person_id)}, "sk": {"S": keys.PERSON_SK}},
+        UpdateExpression="REMOVE person_key", ConditionExpression="attribute_exists(pk)")
+
+
 def items_mentioning(text: str, audit: bool = False) -> list[dict]:
     """Items any of whose attribute values (keys, index keys, data) contain `text`.
 

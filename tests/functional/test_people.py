@@ -3,7 +3,10 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.functional.conftest import add_contact, assert_error, items_mentioning, random_id, table_items, walk
+from tests.functional.conftest import (
+    add_contact, assert_error, dynamodb_hook, dynamodb_operations, hide_from_by_person, items_mentioning, random_id,
+    table_items, walk,
+)
 
 
 def new_account(api, name: str) -> str:
@@ -206,6 +209,45 @@ def test_erasure_removes_the_person_everywhere_and_frees_the_slots(api, erasure_
     assert api.delete(f"/people/{erasure_scene['anna']}").status == 204
     _assert_erased(api, erasure_scene)
     assert_error(api.delete(f"/people/{erasure_scene['anna']}"), 404, "not_found")
+
+
+def test_erasure_reads_the_person_with_their_memberships_in_one_query(api, erasure_scene):
+    with dynamodb_operations() as operations:
+        assert api.delete(f"/people/{erasure_scene['anna']}").status == 204
+    assert operations == ["GetItem", "Query", "TransactWriteItems"]  # the API key's GetItem first
+    _assert_erased(api, erasure_scene)
+
+
+def test_erasure_of_a_person_the_index_does_not_show_yet(api, erasure_scene, monkeypatch):
+    """The table decides; a first page without the person item still holds at most a chunk."""
+    import chalicelib.services.people as people_service
+
+    hide_from_by_person(api.get("/tenant").json["tenant_id"], erasure_scene["anna"])
+    monkeypatch.setattr(people_service, "ERASURE_CHUNK", 1)
+    with dynamodb_operations() as operations:
+        assert api.delete(f"/people/{erasure_scene['anna']}").status == 204
+    assert operations == ["GetItem", "Query", "GetItem", "TransactWriteItems"] + ["Query", "TransactWriteItems"] * 3
+    _assert_erased(api, erasure_scene)
+    with dynamodb_operations() as operations:
+        assert_error(api.delete(f"/people/{erasure_scene['anna']}"), 404, "not_found")
+    assert operations == ["GetItem", "Query", "GetItem", "GetItem"]  # index, person, erasure marker: nobody
+
+
+def test_erasure_after_a_stale_index_read_runs_again_on_a_fresh_read(api, erasure_scene):
+    anna = erasure_scene["anna"]
+    [before] = [item for item in table_items() if item["pk"]["S"].endswith(anna) and item["sk"]["S"] == "PERSON"]
+    assert api.patch(f"/people/{anna}", {"first_name": "Annette"}).status == 200
+    stale = []
+
+    def lagging(model=None, parsed=None, **_):  # the index still shows the person before the change
+        if model.name == "Query" and not stale:
+            stale.append(model.name)
+            parsed["Items"] = [before if item["sk"]["S"] == "PERSON" else item for item in parsed["Items"]]
+
+    with dynamodb_operations() as operations, dynamodb_hook("after-call", lagging):
+        assert api.delete(f"/people/{anna}").status == 204
+    assert stale and operations == ["GetItem", "Query", "TransactWriteItems", "Query", "GetItem", "TransactWriteItems"]
+    _assert_erased(api, erasure_scene)
 
 
 def test_erasure_in_several_steps_leaves_the_same_result(api, erasure_scene, monkeypatch):

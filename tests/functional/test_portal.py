@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 
 import app as app_module
-from tests.functional.conftest import COMPLETE_ACCOUNT, Api, add_contact, assert_error, random_id, skip_ahead, table_items
+from tests.functional.conftest import (
+    COMPLETE_ACCOUNT, Api, add_contact, assert_error, dynamodb_operations, hide_from_by_person, random_id, skip_ahead,
+    table_items,
+)
 from tests.functional.portal_helpers import person_api, trusted_issuer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -283,6 +286,20 @@ def test_me_lists_the_person_and_every_membership_for_the_account_picker(api, is
     assert rows[third]["status"] == "inactive" and rows[third]["can_manage"] is False  # only active grants
     assert [row["account_id"] for row in reply.json["memberships"]][-1] == third  # active ones first
     assert_error(api.get("/me"), 403, "forbidden")  # an API key is not a person
+
+
+def test_me_takes_the_person_from_the_by_person_query_and_the_table_only_when_the_index_lags(api, issuer, account):
+    pid = add_contact(api, account["account_id"], "anna@x.example", first_name="Anna")["person_id"]
+    anna = person_api(api, issuer, tenant_id_of(api), "anna@x.example")
+    with dynamodb_operations() as operations:
+        shown = anna.get("/me")
+    assert shown.status == 200 and shown.json["person"]["first_name"] == "Anna"
+    assert operations == ["Query", "Query", "BatchGetItem"]  # the token's Query, then the person with memberships
+    hide_from_by_person(tenant_id_of(api), pid)
+    with dynamodb_operations() as operations:
+        lagging = anna.get("/me")
+    assert lagging.status == 200 and lagging.json == shown.json
+    assert operations == ["Query", "Query", "GetItem", "BatchGetItem"]
 
 
 def test_patch_me_changes_only_the_persons_own_details(api, issuer, account):

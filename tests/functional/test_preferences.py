@@ -9,7 +9,9 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.functional.conftest import add_contact, dynamodb_operations, new_tenant, table_items
+from tests.functional.conftest import (
+    add_contact, dynamodb_hook, dynamodb_operations, hide_from_by_person, new_tenant, random_id, table_items,
+)
 from tests.functional.invitation_helpers import invite, page
 from tests.functional.test_invitation_pages import assert_page
 from tests.functional.test_invitations import Later
@@ -97,12 +99,27 @@ def test_scanners_that_get_and_head_the_link_change_nothing(api, account, anna, 
     assert notifications(api, account["account_id"], anna) == ["maintenance", "outage"]
 
 
-def test_the_page_reads_the_person_their_memberships_then_the_accounts_with_the_tenant(api, account, anna,
-                                                                                       chalice_client):
+def test_the_page_reads_the_person_with_their_memberships_then_the_accounts_with_the_tenant(api, account, anna,
+                                                                                          chalice_client):
     path = path_of(link(api, anna, "outage"))
     with dynamodb_operations() as operations:
         assert_page(page(chalice_client, "GET", path), 200)
-    assert operations == ["GetItem", "Query", "BatchGetItem"]
+    assert operations == ["Query", "BatchGetItem"]  # the person sorts first in the by_person Query
+
+
+def test_a_person_the_index_does_not_show_yet_is_read_from_the_table(api, account, anna, chalice_client):
+    hide_from_by_person(tenant_id_of(api), anna)
+    path = path_of(link(api, anna, "outage"))
+    with dynamodb_operations() as operations:
+        shown = page(chalice_client, "GET", path)
+    assert_page(shown, 200, "de")
+    assert "Guten Tag Anna" in shown.body and f"Muster AG ({account['account_id']})" in shown.body
+    assert operations == ["Query", "GetItem", "BatchGetItem"]
+    nobody = path_of(link(api, random_id("person")))
+    with dynamodb_operations() as operations:
+        missing = page(chalice_client, "GET", nobody)
+    assert_page(missing, 404)  # a genuine link of nobody: the index and then the table say so
+    assert operations == ["Query", "GetItem"]
 
 
 def test_the_page_shows_each_accounts_choices_and_the_forms(api, account, anna, chalice_client):
@@ -198,28 +215,70 @@ def test_rfc_8058_one_click_unsubscribe(api, account, anna, chalice_client, cont
     assert notifications(api, account["account_id"], anna) == ["outage"]
 
 
+def test_a_change_in_several_accounts_is_one_transaction_with_an_audit_entry_each(api, account, anna,
+                                                                                    chalice_client):
+    aid, token = account["account_id"], token_in(link(api, anna))
+    other = api.post("/accounts", {"name": "Zweite AG"}).json["account_id"]
+    add_contact(api, other, "anna@example.com", notifications=["outage", "billing"])
+    body = f"account={aid}&notify={aid}%3Asecurity&account={other}&notify={other}%3Ageneral"
+    with dynamodb_operations() as operations:
+        assert post(chalice_client, f"/preferences/{token}", body).status == 200
+    assert operations == ["Query", "BatchGetItem", "TransactWriteItems"]
+    assert notifications(api, aid, anna) == ["security"] and notifications(api, other, anna) == ["general"]
+    with dynamodb_operations() as operations:
+        done = post(chalice_client, f"/preferences/{token}/unsubscribe", "type=security")
+    assert done.status == 200 and operations == ["Query", "BatchGetItem", "TransactWriteItems"]
+    assert notifications(api, aid, anna) == [] and notifications(api, other, anna) == ["general"]
+    for account_id, writes in ((aid, 2), (other, 1)):
+        entries = [e for e in api.get(f"/accounts/{account_id}/audit").json["items"] if e["action"] == "contact.updated"]
+        assert len(entries) == writes and {e["actor"]["id"] for e in entries} == {anna}
+
+
+def test_more_changes_than_one_transaction_holds_go_in_several(api, account, anna, chalice_client, monkeypatch):
+    import chalicelib.services.contacts as contacts_service
+
+    monkeypatch.setattr(contacts_service, "MAX_TRANSACTION_ITEMS", 4)  # two changes with their audit entries
+    accounts = [account["account_id"]]
+    for name in ("Zweite AG", "Dritte AG"):
+        accounts.append(api.post("/accounts", {"name": name}).json["account_id"])
+        add_contact(api, accounts[-1], "anna@example.com", notifications=["outage"])
+    token = token_in(link(api, anna))
+    with dynamodb_operations() as operations:
+        done = post(chalice_client, f"/preferences/{token}/unsubscribe", "type=outage")
+    assert_page(done, 200, "de")
+    assert operations == ["Query", "BatchGetItem", "TransactWriteItems", "TransactWriteItems"]
+    assert [notifications(api, aid, anna) for aid in accounts] == [["maintenance"], [], []]
+
+
 def test_a_membership_that_changed_meanwhile_is_read_again_and_the_change_applied_to_it(
         api, account, anna, chalice_client):
     from chalicelib import bootstrap
+    from chalicelib.models import keys
+    from chalicelib.settings import get_settings
 
     aid, tid, token = account["account_id"], tenant_id_of(api), token_in(link(api, anna))
-    portal = bootstrap.get_portal_service()
-    original, calls = portal.update_my_membership, []
+    other = api.post("/accounts", {"name": "Zweite AG"}).json["account_id"]
+    add_contact(api, other, "anna@example.com", notifications=["outage", "billing"])
+    client, raced = bootstrap.get_repositories().connection.client, []
 
-    def racing(*args, **kwargs):
-        if not calls:  # someone else adds billing between our read and our write
-            bootstrap.get_contact_service().update(tid, aid, anna, {"notifications": ["billing", "maintenance",
-                                                                                      "outage"]}, None)
-        calls.append(args)
-        return original(*args, **kwargs)
+    def racing(model=None, **_):
+        if model.name == "TransactWriteItems" and not raced:  # someone adds security between our read and write
+            raced.append(model.name)
+            client.update_item(TableName=get_settings().table_name,
+                               Key={"pk": {"S": keys.account(tid, aid)}, "sk": {"S": keys.member(anna)}},
+                               UpdateExpression="ADD version :one, notifications :security",
+                               ExpressionAttributeValues={":one": {"N": "1"}, ":security": {"SS": ["security"]}})
 
-    portal.update_my_membership = racing
-    try:
-        assert post(chalice_client, f"/preferences/{token}/unsubscribe", "type=outage").status == 200
-    finally:
-        portal.update_my_membership = original
-    assert len(calls) == 2
-    assert notifications(api, aid, anna) == ["billing", "maintenance"]
+    with dynamodb_operations() as operations, dynamodb_hook("before-call", racing):
+        done = post(chalice_client, f"/preferences/{token}/unsubscribe", "type=outage")
+    assert_page(done, 200, "de")
+    assert raced and operations == ["Query", "BatchGetItem", "TransactWriteItems", "UpdateItem", "BatchGetItem",
+                                    "TransactWriteItems"]  # the UpdateItem is the race's
+    assert notifications(api, aid, anna) == ["maintenance", "security"]
+    assert notifications(api, other, anna) == ["billing"]
+    for account_id in (aid, other):  # the failed transaction wrote nothing: one entry each
+        entries = [e for e in api.get(f"/accounts/{account_id}/audit").json["items"] if e["action"] == "contact.updated"]
+        assert len(entries) == 1
 
 
 # --- only active memberships, designated contacts -----------------------------------------------
