@@ -528,6 +528,12 @@ def _invite(w: World) -> Request:
     return Request(f"/accounts/{w.account()}/invitations", {"email": "zoe@example.com", "permissions": ["billing"]})
 
 
+@scenario("POST", "/accounts/{account_id}/invitations", "write", status=201, variant="person already in the tenant")
+def _invite_existing_person(w: World) -> Request:
+    w.contact(w.account(), "zoe@example.com")
+    return Request(f"/accounts/{w.account(name='Zweite AG')}/invitations", {"email": "zoe@example.com"})
+
+
 @scenario("POST", "/accounts/{account_id}/invitations/batch", "batch", variant="2 invitations")
 def _invite_batch(w: World) -> Request:
     return Request(f"/accounts/{w.account()}/invitations/batch",
