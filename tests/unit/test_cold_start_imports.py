@@ -1,10 +1,11 @@
 """Cold start: the API function loads only what a request's route uses.
 
 `import app` registers every route; the notice, invitation and mail modules (their domain values,
-services, repositories, texts) load when a route that uses them runs, not before. A fresh
-interpreter checks `sys.modules`: once after `import app`, once after a GET /accounts/{id} with a
-tenant API key (on moto in-process), which needs none of them. No timing here: bench/cold_start.py
-measures; this keeps what it measured from coming back.
+models, services, repositories, texts) load when a route that uses them runs, not before, and so
+do the other models and domain values (a GET /accounts/{id} defines only the account's and the
+API key's) and person sign-in. A fresh interpreter checks `sys.modules`: once after `import app`,
+once after a GET /accounts/{id} with a tenant API key (on moto in-process), which needs none of
+them. No timing here: bench/cold_start.py measures; this keeps what it measured from coming back.
 """
 import subprocess
 import sys
