@@ -110,7 +110,7 @@ def get_person_tokens():
     settings = get_settings()
     if not settings.oidc_issuer or not settings.oidc_jwks_url:
         return None
-    from chalicelib.services.auth import OidcConfig, PersonTokens
+    from chalicelib.services.person_tokens import OidcConfig, PersonTokens
 
     config = OidcConfig(settings.oidc_issuer, settings.oidc_audience, settings.oidc_tenant_claim,
                         settings.oidc_tenant_id, settings.oidc_leeway_seconds)

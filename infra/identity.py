@@ -1,6 +1,6 @@
 """Portal sign-in for people (issue 3 §3): a Cognito user pool by default, or any OIDC issuer.
 
-The app verifies ID tokens itself (RS256 against the issuer's JWKS, chalicelib/services/auth.py);
+The app verifies ID tokens itself (RS256 against the issuer's JWKS, chalicelib/services/person_tokens.py);
 the stack only hands it the issuer, audience and JWKS URL through the environment. Without CDK
 context it creates a Cognito user pool (sign-in with e-mail, no self sign-up: the provider
 creates portal users) with an immutable `custom:tenant_id` attribute and one app client. With

@@ -1,12 +1,17 @@
 """Domain objects: plain values that services return and handlers render.
 
 Every class here has a docstring: without one, @dataclass writes one from inspect.signature,
-a cost each API cold start would pay for nothing.
+a cost each API cold start would pay for nothing. An account and its address live in
+domain/accounts.py (a GET /accounts/{id} defines only those two) and are named here too.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
+
+from chalicelib.domain.accounts import Account, Address
+
+__all__ = ["Access", "Account", "Address", "ApiKey", "ContactDetails", "Membership", "Page", "Person", "Tenant"]
 
 T = TypeVar("T")
 
@@ -53,45 +58,6 @@ class ApiKey:
     hint: str
     created_at: str
     created_by: str
-
-
-@dataclass(frozen=True)
-class Address:
-    """A postal address; every part may be missing while the account is a draft."""
-
-    street: str | None = None
-    postal_code: str | None = None
-    city: str | None = None
-    country: str | None = None
-
-
-@dataclass(frozen=True)
-class Account:
-    """A customer account: its own fields, its designated contacts and the counts its warnings read."""
-
-    tenant_id: str
-    account_id: str
-    name: str | None
-    address: Address
-    business_type: str | None
-    language: str | None
-    email_domains: list[str]
-    status: str
-    created_at: str
-    updated_at: str
-    version: int
-    customer_person_id: str | None
-    technical_contact_id: str | None
-    administrative_contact_id: str | None
-    caretaker_count: int
-    on_site_admin_count: int
-    member_count: int
-
-    @property
-    def warnings(self) -> list[str]:
-        from chalicelib.domain.rules import account_warnings
-
-        return account_warnings(self)
 
 
 @dataclass(frozen=True)

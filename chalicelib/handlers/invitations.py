@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from chalice import Blueprint, Response
 
@@ -136,8 +136,7 @@ def page_route(path: str, methods: tuple[str, ...], content_types: list[str] | N
     return decorate
 
 
-@dataclass(frozen=True)
-class PageContract:
+class PageContract(NamedTuple):
     """What a public page route answers, for the OpenAPI document (see `page_route`)."""
 
     statuses: tuple[int, ...]

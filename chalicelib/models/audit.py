@@ -5,6 +5,7 @@ from __future__ import annotations
 from pynamodb.attributes import ListAttribute, UnicodeAttribute
 
 from chalicelib.models.base import RosterModel
+from chalicelib.repositories.connection import register
 
 
 class AuditItem(RosterModel):
@@ -19,3 +20,4 @@ class AuditItem(RosterModel):
 
 
 AUDIT_MODELS = [AuditItem]
+register(*AUDIT_MODELS)

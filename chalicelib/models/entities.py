@@ -1,23 +1,21 @@
-"""The items of the Roster table (docs/data-model.md gives the key of each and its indexes)."""
+"""The items of the Roster table (docs/data-model.md gives the key of each and its indexes).
+
+The account and API key items live in models/accounts.py and models/api_keys.py (a GET
+/accounts/{id} defines only those two models) and are named here too; the notice, mail,
+invitation, limit and audit items have modules of their own."""
 from __future__ import annotations
 
-from pynamodb.attributes import (
-    ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute,
-)
+from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
 from pynamodb.indexes import GlobalSecondaryIndex
 
 from chalicelib.models import keys
+from chalicelib.models.accounts import AccountItem, Address
+from chalicelib.models.api_keys import ApiKeyItem
 from chalicelib.models.base import ByList, RosterModel, index_meta
-from chalicelib.models.invitations import INVITATION_MODELS
-from chalicelib.models.limits import LIMIT_MODELS
-from chalicelib.models.mail import MAIL_MODELS
-from chalicelib.models.notices import NOTICE_MODELS
+from chalicelib.repositories.connection import register
 
-
-class ByStatus(GlobalSecondaryIndex):
-    Meta = index_meta("by_status")
-    status_pk = UnicodeAttribute(hash_key=True)
-    list_sk = UnicodeAttribute(range_key=True)
+__all__ = ["AccountItem", "Address", "ApiKeyItem", "ByEmail", "ByPerson", "EmailClaimItem", "ErasureItem", "MembershipItem",
+           "PersonItem", "SenderIdentityItem", "TenantItem"]
 
 
 class ByEmail(GlobalSecondaryIndex):
@@ -29,21 +27,6 @@ class ByPerson(GlobalSecondaryIndex):
     Meta = index_meta("by_person")
     person_key = UnicodeAttribute(hash_key=True)
     person_sk = UnicodeAttribute(range_key=True)
-
-
-def _warning_index(index_name: str, counter: str):
-    attrs = {
-        "Meta": index_meta(index_name),
-        "warn_pk": UnicodeAttribute(hash_key=True),
-        counter: NumberAttribute(range_key=True),
-    }
-    return type(f"Warn_{counter}", (GlobalSecondaryIndex,), attrs)
-
-
-WarnCaretaker = _warning_index("warn_caretaker", "caretaker_count")
-WarnOnSiteAdmin = _warning_index("warn_on_site_admin", "on_site_admin_count")
-WarnTechnical = _warning_index("warn_technical", "has_technical")
-WarnAdministrative = _warning_index("warn_administrative", "has_administrative")
 
 
 class TenantItem(RosterModel):
@@ -68,58 +51,6 @@ class SenderIdentityItem(RosterModel):
     tenant_id = UnicodeAttribute()
     kind = UnicodeAttribute()  # address | domain
     claimed_at = UnicodeAttribute()
-
-
-class ApiKeyItem(RosterModel):
-    tenant_id = UnicodeAttribute()
-    key_id = UnicodeAttribute()
-    name = UnicodeAttribute(null=True)
-    secret_hash = UnicodeAttribute()
-    hint = UnicodeAttribute()
-    created_at = UnicodeAttribute()
-    created_by = UnicodeAttribute()
-    list_pk = UnicodeAttribute()
-    list_sk = UnicodeAttribute()
-    by_list = ByList()
-
-
-class Address(MapAttribute):
-    street = UnicodeAttribute(null=True)
-    postal_code = UnicodeAttribute(null=True)
-    city = UnicodeAttribute(null=True)
-    country = UnicodeAttribute(null=True)
-
-
-class AccountItem(RosterModel):
-    tenant_id = UnicodeAttribute()
-    account_id = UnicodeAttribute()
-    name = UnicodeAttribute(null=True)
-    address = Address(null=True)
-    business_type = UnicodeAttribute(null=True)
-    language = UnicodeAttribute(null=True)
-    email_domains = ListAttribute(of=UnicodeAttribute, default=list)
-    status = UnicodeAttribute()
-    created_at = UnicodeAttribute()
-    updated_at = UnicodeAttribute()
-    version = NumberAttribute(default=1)
-    customer_person_id = UnicodeAttribute(null=True)
-    technical_contact_id = UnicodeAttribute(null=True)
-    administrative_contact_id = UnicodeAttribute(null=True)
-    member_count = NumberAttribute(default=0)
-    caretaker_count = NumberAttribute(default=0)
-    on_site_admin_count = NumberAttribute(default=0)
-    has_technical = NumberAttribute(default=0)
-    has_administrative = NumberAttribute(default=0)
-    list_pk = UnicodeAttribute()
-    list_sk = UnicodeAttribute()
-    status_pk = UnicodeAttribute()
-    warn_pk = UnicodeAttribute()
-    by_list = ByList()
-    by_status = ByStatus()
-    warn_caretaker = WarnCaretaker()
-    warn_on_site_admin = WarnOnSiteAdmin()
-    warn_technical = WarnTechnical()
-    warn_administrative = WarnAdministrative()
 
 
 class PersonItem(RosterModel):
@@ -181,5 +112,5 @@ class ErasureItem(RosterModel):
     started_at = UnicodeAttribute()
 
 
-ALL_MODELS = [TenantItem, SenderIdentityItem, ApiKeyItem, AccountItem, PersonItem, EmailClaimItem, MembershipItem,
-              ErasureItem, *MAIL_MODELS, *INVITATION_MODELS, *NOTICE_MODELS, *LIMIT_MODELS]
+ENTITY_MODELS = [TenantItem, SenderIdentityItem, PersonItem, EmailClaimItem, MembershipItem, ErasureItem]
+register(*ENTITY_MODELS)

@@ -6,6 +6,7 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAtt
 from pynamodb.indexes import GlobalSecondaryIndex
 
 from chalicelib.models.base import RosterModel, index_meta
+from chalicelib.repositories.connection import register
 
 
 class InvitationList(GlobalSecondaryIndex):
@@ -77,3 +78,4 @@ class InvitationTokenItem(RosterModel):
 
 
 INVITATION_MODELS = [InvitationItem, InvitationTokenItem]
+register(*INVITATION_MODELS)

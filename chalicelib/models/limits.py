@@ -4,6 +4,7 @@ from __future__ import annotations
 from pynamodb.attributes import NumberAttribute
 
 from chalicelib.models.base import RosterModel
+from chalicelib.repositories.connection import register
 
 
 class LimitItem(RosterModel):
@@ -13,3 +14,4 @@ class LimitItem(RosterModel):
 
 
 LIMIT_MODELS = [LimitItem]
+register(*LIMIT_MODELS)

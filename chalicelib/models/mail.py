@@ -6,6 +6,7 @@ from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import GlobalSecondaryIndex
 
 from chalicelib.models.base import ByList, RosterModel, index_meta
+from chalicelib.repositories.connection import register
 
 
 class ByPending(GlobalSecondaryIndex):
@@ -66,3 +67,4 @@ class SuppressionItem(RosterModel):
 
 
 MAIL_MODELS = [MailJobItem, MailRecipientItem, SesMessageItem, SuppressionItem]
+register(*MAIL_MODELS)

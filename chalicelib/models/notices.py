@@ -10,6 +10,7 @@ from pynamodb.attributes import (
 from pynamodb.indexes import GlobalSecondaryIndex
 
 from chalicelib.models.base import PackedJSONAttribute, RosterModel, index_meta
+from chalicelib.repositories.connection import register
 
 
 class NoticeList(GlobalSecondaryIndex):
@@ -169,3 +170,4 @@ class NoticeMessageItem(RosterModel):
 
 NOTICE_MODELS = [NoticeItem, NoticeEventItem, NoticeBatchItem, NoticeBatchesHeadItem, NoticeBatchStateItem,
                  NoticeMessageItem]
+register(*NOTICE_MODELS)

@@ -1,10 +1,15 @@
 """Customer accounts, their list indexes and the warning indexes (N4)."""
 from __future__ import annotations
 
-from chalicelib.domain.entities import Account, Address, Membership, Page, Tenant
+from typing import TYPE_CHECKING
+
+from chalicelib.domain.accounts import Account, Address
 from chalicelib.models import keys
-from chalicelib.models.entities import AccountItem, Address as AddressAttribute, MembershipItem
+from chalicelib.models.accounts import AccountItem, Address as AddressAttribute
 from chalicelib.repositories.items import get_item, query_page, set_or_remove, update_versioned
+
+if TYPE_CHECKING:  # a read of one account defines no other domain value
+    from chalicelib.domain.entities import Membership, Page, Tenant
 
 SLOT_ATTRIBUTES = {"technical": "technical_contact_id", "administrative": "administrative_contact_id",
                    "customer": "customer_person_id"}
@@ -80,6 +85,8 @@ class AccountRepository:
                 to_tenant(TenantItem.from_raw_data(tenant)) if tenant else None)
 
     def list(self, tenant_id: str, status: str | None, warning: str | None, limit: int, cursor: str | None) -> Page[Account]:
+        from chalicelib.domain.entities import Page
+
         if warning:
             index_name, counter = WARNING_QUERIES[warning]
             index = getattr(AccountItem, index_name)
@@ -97,6 +104,7 @@ class AccountRepository:
     def with_members(self, tenant_id: str, account_id: str, limit: int) -> tuple[Account | None, list[Membership]]:
         """The account and up to `limit` of its memberships in one strongly consistent Query: the
         account item sorts before them ("ACCOUNT" < "M#")."""
+        from chalicelib.models.entities import MembershipItem
         from chalicelib.repositories.connection import table_connection
         from chalicelib.repositories.memberships import to_membership
 

@@ -1,14 +1,20 @@
 """Tenant API keys: one item per key, addressed by its id; only a hash of the secret is kept."""
 from __future__ import annotations
 
-from chalicelib.domain.entities import ApiKey, Page
+from typing import TYPE_CHECKING
+
 from chalicelib.domain.errors import NotFound
 from chalicelib.models import keys
-from chalicelib.models.entities import ApiKeyItem
+from chalicelib.models.api_keys import ApiKeyItem
 from chalicelib.repositories.items import get_item, query_page
+
+if TYPE_CHECKING:  # authenticating a key reads its hash: no domain value
+    from chalicelib.domain.entities import ApiKey, Page
 
 
 def to_api_key(item: ApiKeyItem) -> ApiKey:
+    from chalicelib.domain.entities import ApiKey
+
     return ApiKey(item.key_id, item.tenant_id, item.name, item.hint, item.created_at, item.created_by)
 
 
@@ -31,6 +37,8 @@ class ApiKeyRepository:
         return (item.tenant_id, item.secret_hash) if item else None
 
     def list(self, tenant_id: str, limit: int, cursor: str | None) -> Page[ApiKey]:
+        from chalicelib.domain.entities import Page
+
         items, next_cursor = query_page(ApiKeyItem.by_list.query, "list_pk", keys.api_keys_list(tenant_id), limit, cursor)
         return Page([to_api_key(item) for item in items], next_cursor)
 

@@ -29,8 +29,9 @@ class _Repository:
 
 class Repositories:
     """The table's repositories, sharing one DynamoDB connection; `transaction()` starts the
-    TransactWriteItems that several of them fill with one change. Every model is bound to the
-    table with the connection; each repository is built on its first use."""
+    TransactWriteItems that several of them fill with one change. Each repository is built on its
+    first use; each model is bound to the table with the connection, or as its module is imported
+    later (repositories/connection.py)."""
 
     tenants = _Repository("tenants", "TenantRepository")
     sender_identities = _Repository("sender_identities", "SenderIdentityRepository")
@@ -46,11 +47,9 @@ class Repositories:
     notice_delivery = _Repository("notice_delivery", "NoticeDeliveryRepository", takes="repositories")
 
     def __init__(self, table_name: str, region: str):
-        from chalicelib.models.audit import AUDIT_MODELS
-        from chalicelib.models.entities import ALL_MODELS
-        from chalicelib.repositories.connection import connect
+        from chalicelib.repositories.connection import connect_registered
 
-        self.connection = connect([*ALL_MODELS, *AUDIT_MODELS], table_name, region)
+        self.connection = connect_registered(table_name, region)
 
     def transaction(self) -> Transaction:
         return Transaction(self.connection)

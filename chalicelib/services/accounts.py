@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from chalicelib.domain.entities import Account, Address, Page
+from chalicelib.domain.accounts import Account, Address
 from chalicelib.domain.errors import Conflict, NotFound, Problem, RuleViolation, VersionConflict, retry_on_contention
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.rules import NOT_YET_MEMBERS, onboarding_gaps
+
+if TYPE_CHECKING:
+    from chalicelib.domain.entities import Page
 
 ADDRESS_PARTS = ("street", "postal_code", "city", "country")
 ATTEMPTS = 5

@@ -1,14 +1,20 @@
 """One botocore client for every model (chalicelib/repositories/connection.py): PynamoDB would
 build a session and a client per model, each about 56 ms of CPU. The sharing reaches into
-PynamoDB's connection internals, so these tests fail on a version where it stops working."""
+PynamoDB's connection internals, so these tests fail on a version where it stops working.
+A model module imported after the connection exists binds its models as it is imported."""
 from __future__ import annotations
+
+import importlib
+import pkgutil
 
 import botocore.session
 import pytest
 from pynamodb.attributes import UnicodeAttribute
 
+import chalicelib.models
 from chalicelib.models.base import RosterModel
-from chalicelib.repositories.connection import connect, table_connection
+from chalicelib.repositories import connection as connections
+from chalicelib.repositories.connection import connect, connect_registered, register, table_connection
 from chalicelib.settings import get_settings
 
 
@@ -54,3 +60,34 @@ def test_a_model_left_out_builds_its_own_client(clients_built):
     left_out.Meta.table_name, left_out.Meta.region = settings.table_name, settings.region
     assert left_out.count("A") == 0
     assert clients_built == ["dynamodb", "dynamodb"]
+
+
+def test_a_model_registered_after_the_connection_binds_at_once_to_its_client(clients_built, monkeypatch):
+    """What a model module imported by a later request does: `register` binds its models on import."""
+    monkeypatch.setattr(connections, "_registered", [])  # the app's own models stay as they are
+    monkeypatch.setattr(connections, "_binding", None)
+    early = model("Early")
+    register(early)
+    assert early.Meta.table_name == "unbound" and clients_built == []  # no connection yet: nothing bound
+    settings = get_settings()
+    connection = connect_registered(settings.table_name, settings.region)
+    late = model("Late")
+    register(late)
+    late("A", "1", label="late").save()
+    assert early.get("A", "1").label == "late"
+    assert clients_built == ["dynamodb"]
+    assert table_connection(late).connection.client is connection.client
+
+
+def test_every_model_of_chalicelib_registers_itself():
+    for info in pkgutil.iter_modules(chalicelib.models.__path__):
+        importlib.import_module(f"chalicelib.models.{info.name}")
+    models = {m for m in _subclasses(RosterModel) if m.__module__.startswith("chalicelib.models.")}
+    assert len(models) > 20
+    assert models <= set(connections._registered), sorted(m.__name__ for m in models - set(connections._registered))
+
+
+def _subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)

@@ -8,7 +8,7 @@ import os
 from unittest import mock
 
 from chalicelib import bootstrap
-from chalicelib.services.auth import OidcConfig, PersonTokens
+from chalicelib.services.person_tokens import OidcConfig, PersonTokens
 
 ISSUER, AUDIENCE, TENANT = "https://issuer.test", "portal", "ten_aaaaaaaaaaaaaaaa"
 

@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from chalicelib.domain.errors import Unavailable
-from chalicelib.services.auth import OidcConfig, PersonTokens
+from chalicelib.services.person_tokens import OidcConfig, PersonTokens
 from infra.local_stack.token_issuer import TokenIssuer
 
 
